@@ -1,0 +1,54 @@
+# Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+# install + export: find_package(Tether CONFIG COMPONENTS ...) and pkg-config (tether.pc).
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(_tether_targets tether_core tether_tether)
+set(_tether_components core)
+foreach(_t testing port_posix port_paho)
+  if(TARGET tether_${_t})
+    list(APPEND _tether_targets tether_${_t})
+    list(APPEND _tether_components ${_t})
+  endif()
+endforeach()
+
+install(TARGETS ${_tether_targets} EXPORT TetherTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY include/tether DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+foreach(_dir testing posix paho)
+  set(_target tether_port_${_dir})
+  if(_dir STREQUAL "testing")
+    set(_target tether_testing)
+  endif()
+  if(TARGET ${_target})
+    install(DIRECTORY ports/${_dir}/include/tether DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  endif()
+endforeach()
+
+set(TETHER_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/Tether)
+install(EXPORT TetherTargets NAMESPACE tether:: DESTINATION ${TETHER_INSTALL_CMAKEDIR})
+configure_package_config_file(cmake/TetherConfig.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/TetherConfig.cmake
+  INSTALL_DESTINATION ${TETHER_INSTALL_CMAKEDIR})
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/TetherConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/TetherConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/TetherConfigVersion.cmake
+  cmake/TetherCJSON.cmake DESTINATION ${TETHER_INSTALL_CMAKEDIR})
+
+# pkg-config: one file for the whole SDK as built.
+set(_pc_libs "-ltether_core")
+set(_pc_requires "libcjson")
+if(TARGET tether_port_posix)
+  set(_pc_libs "-ltether_port_posix ${_pc_libs}")
+endif()
+if(TARGET tether_port_paho)
+  set(_pc_libs "-ltether_port_paho ${_pc_libs}")
+  # Debian's Paho C++ ships no .pc file: name the libraries directly.
+  set(_pc_libs_private "-lpaho-mqttpp3 -lpaho-mqtt3as")
+endif()
+if(TARGET tether_testing)
+  set(_pc_libs "-ltether_testing ${_pc_libs}")
+endif()
+configure_file(cmake/tether.pc.in ${CMAKE_CURRENT_BINARY_DIR}/tether.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tether.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,0 +1,24 @@
+# Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+# Warnings, sanitizers and the no-exceptions mode, added PRIVATE to Tether's own targets only.
+
+function(tether_target_defaults target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE
+      -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
+      -Wcast-align -Wformat=2 -Wimplicit-fallthrough -Wmissing-declarations)
+    if(TETHER_WERROR)
+      target_compile_options(${target} PRIVATE -Werror)
+    endif()
+    if(TETHER_SANITIZE)
+      target_compile_options(${target} PRIVATE -fsanitize=${TETHER_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+      target_link_options(${target} PRIVATE -fsanitize=${TETHER_SANITIZE})
+    endif()
+  endif()
+endfunction()
+
+# The core, its codecs and tether::testing never use exceptions or RTTI.
+function(tether_no_exceptions target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fno-exceptions -fno-rtti>)
+  endif()
+endfunction()

@@ -1,0 +1,97 @@
+// Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file
+/// PahoMqttClient: the Linux MqttClient port over Eclipse Paho MQTT C++ (and Paho C with OpenSSL).
+///
+/// ## What it does
+/// - TLS only (`ssl://host:port`), mutual TLS with a client certificate and key file. The server
+///   certificate is always verified against `ca_file` (and only against it) and its host name is
+///   always checked. ALPN `x-amzn-mqtt-ca` on request (AWS IoT on port 443).
+/// - MQTT 5 (default) or 3.1.1, keep-alive, clean or persistent session (session expiry under
+///   MQTT 5), last will, connect timeout. Paho's automatic reconnect and offline buffering are off:
+///   the agent owns reconnecting and the offline queue.
+/// - MQTT 5 publish properties both ways; reason codes of CONNACK, PUBACK, SUBACK, UNSUBACK and a
+///   server DISCONNECT surface as Status (table in mqtt_client.hpp and ports/paho/README.md).
+///
+/// ## Threads and memory
+/// Paho runs its own threads. Its callbacks copy nothing but a shared pointer to the received
+/// message (or a small completion record) into a bounded inbox (mutex + condition variable);
+/// `poll()` delivers the inbox on the caller's thread. When `inbox_capacity` inbound messages are
+/// waiting, further inbound messages are dropped and counted (`dropped_messages()`, and a warning
+/// from the next poll()); acknowledgements and connection events are never dropped (there are at
+/// most `max_inflight` publishes and a few subscriptions outstanding). Paho's threads never call
+/// the LogSink. This port allocates (std::string, std::shared_ptr, std::deque): it is a Linux port.
+///
+/// ## Statuses
+/// Besides those listed in port/mqtt_client.hpp:
+/// - connect(): kInvalidArgument/kTls/errno when `ca_file`, `cert_file` or `key_file` is empty
+///   (EINVAL), missing (ENOENT), unreadable (EACCES), a directory (EISDIR) or a PKCS#11 URI instead
+///   of a PEM file (EINVAL); the log line names the file (never its content).
+///   kInvalidArgument/kConfig for an empty host, port 0, `inbox_capacity` or `max_inflight` 0.
+/// - Paho errors have origin kPaho and the negated Paho return code as detail (e.g. -12
+///   MQTTASYNC_MAX_BUFFERED_MESSAGES -> kResourceExhausted/kPaho/12).
+/// - kConnectFailed below MQTT: Paho reports TCP and TLS failures alike ("TCP/TLS connect
+///   failure"), so a refused server certificate, a host-name mismatch and a refused connection all
+///   arrive as kUnavailable/kSocket/0 (ETIMEDOUT when the attempt timed out). See the README.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "tether/config.hpp"
+#include "tether/port/log_sink.hpp"
+#include "tether/port/mqtt_client.hpp"
+
+namespace tether::port {
+
+/// Endpoint, TLS material and capacities of a PahoMqttClient.
+struct PahoSettings {
+  std::string host;                  ///< DNS name or IP literal (IPv6 without brackets is fine)
+  std::uint16_t port = 8883;
+  std::string ca_file;               ///< PEM CA bundle; the only trust anchors used
+  std::string cert_file;             ///< PEM client certificate (chain)
+  std::string key_file;              ///< PEM private key (a pkcs11-provider URI PEM works too)
+  bool alpn = false;                 ///< send ALPN "x-amzn-mqtt-ca" (AWS IoT on port 443)
+  std::size_t inbox_capacity = 1024; ///< inbound messages waiting for poll() before drops
+  std::size_t max_inflight = 100;    ///< publishes awaiting completion before kResourceExhausted
+  Milliseconds disconnect_timeout{1000};  ///< destructor / disconnect(): wait for in-flight work
+  LogLevel log_level = LogLevel::kInfo;   ///< lines below this level are not written
+
+  /// Endpoint and TLS material from the agent configuration (capacities keep their defaults).
+  static PahoSettings from_config(const BrokerSettings& broker);
+};
+
+class PahoMqttClient final : public MqttClient {
+ public:
+  /// Cannot fail: settings are validated by connect(). `log` (optional, not owned) must outlive
+  /// the client; it is only called from the thread that calls connect()/poll().
+  explicit PahoMqttClient(PahoSettings settings, LogSink* log = nullptr);
+  /// Disconnects (waiting at most `disconnect_timeout`), never throws, never calls the listener.
+  ~PahoMqttClient() override;
+
+  PahoMqttClient(const PahoMqttClient&) = delete;
+  PahoMqttClient& operator=(const PahoMqttClient&) = delete;
+
+  /// Inbound messages dropped because the inbox was full, since construction. Thread-safe.
+  std::size_t dropped_messages() const;
+
+  const PahoSettings& settings() const;
+
+ private:
+  void do_set_listener(MqttListener* listener) override;
+  Status do_connect(const ConnectOptions& options) override;
+  Status do_disconnect() override;
+  Result<PacketToken> do_publish(const OutgoingMessage& message) override;
+  Result<PacketToken> do_subscribe(std::string_view filter, Qos qos) override;
+  Result<PacketToken> do_unsubscribe(std::string_view filter) override;
+  Status do_poll(Milliseconds max_wait) override;
+  void do_wake() override;
+  bool do_connected() const override;
+
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tether::port

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds Tether and runs every test.
+#
+# Usage: scripts/test.sh [STAGE ...]
+#
+# Stages (default: all of them, in this order):
+#   dev         host build (Debug, -Werror), unit + integration tests (real mosquitto with TLS)
+#   noexcept    core, fakes and unit tests built with -fno-exceptions -fno-rtti
+#   asan-ubsan  unit + integration tests under AddressSanitizer and UndefinedBehaviorSanitizer
+#   tsan        unit + integration tests under ThreadSanitizer
+#   consumer    install to a prefix; a separate project finds it with find_package and pkg-config
+#   aarch64     cross build for arm64 Linux; unit tests run under qemu-aarch64
+#   armhf       cross build for armhf Linux; unit tests run under qemu-arm
+#   cortex-m4   the portable core for Cortex-M4 (-Os, no exceptions); size table vs docs/memory.md
+#
+# Environment: TETHER_JOBS (parallel build jobs, default: all cores).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "${root}"
+
+all_stages=(dev noexcept asan-ubsan tsan consumer aarch64 armhf cortex-m4)
+stages=("$@")
+[[ ${#stages[@]} -gt 0 ]] || stages=("${all_stages[@]}")
+jobs=${TETHER_JOBS:-$(nproc)}
+
+declare -a summary=()
+started=$(date +%s)
+
+say() { printf '\n=== %s\n' "$*"; }
+die() { echo "test.sh: error: $*" >&2; exit 1; }
+
+needs_cross=false
+for s in "${stages[@]}"; do
+  case "${s}" in
+    dev|noexcept|asan-ubsan|tsan|consumer) ;;
+    aarch64|armhf|cortex-m4) needs_cross=true ;;
+    *) die "unknown stage '${s}' (stages: ${all_stages[*]})" ;;
+  esac
+done
+
+say "dependencies"
+if ${needs_cross}; then
+  scripts/install-deps.sh all
+else
+  scripts/install-deps.sh host
+fi
+
+# configure + build + ctest for one preset; remaining arguments go to ctest.
+run_preset() {
+  local preset=$1
+  shift
+  local t0
+  t0=$(date +%s)
+  say "${preset}: configure"
+  cmake --preset "${preset}" >/dev/null
+  say "${preset}: build"
+  cmake --build --preset "${preset}" -j "${jobs}"
+  if [[ $# -gt 0 || ${preset} != cortex-m4 ]]; then
+    say "${preset}: test"
+    ctest --preset "${preset}" -j "${jobs}" "$@"
+  fi
+  summary+=("${preset}: ok ($(( $(date +%s) - t0 )) s)")
+}
+
+stage_consumer() {
+  local t0 prefix build
+  t0=$(date +%s)
+  say "consumer: install the dev build and build a project against it"
+  [[ -d build/dev ]] || { cmake --preset dev >/dev/null && cmake --build --preset dev -j "${jobs}"; }
+  prefix=$(mktemp -d)
+  build=$(mktemp -d)
+  trap 'rm -rf "${prefix}" "${build}"' RETURN
+  cmake --install build/dev --prefix "${prefix}" >/dev/null
+  cmake -S tests/consumer -B "${build}" -G Ninja -DCMAKE_PREFIX_PATH="${prefix}" >/dev/null
+  cmake --build "${build}" -j "${jobs}"
+  "${build}/consumer"
+  local pc_flags
+  pc_flags=$(PKG_CONFIG_PATH="${prefix}/lib/pkgconfig" pkg-config --static --cflags --libs tether)
+  # shellcheck disable=SC2086 # word splitting of the flags is intended
+  c++ -o "${build}/consumer_pc" tests/consumer/main.cpp ${pc_flags}
+  "${build}/consumer_pc"
+  summary+=("consumer: ok ($(( $(date +%s) - t0 )) s)")
+}
+
+stage_cross() {
+  local preset=$1 arch=$2
+  say "${preset}: sysroot"
+  scripts/make-sysroot.sh "${arch}"
+  run_preset "${preset}"
+}
+
+stage_cortex_m4() {
+  run_preset cortex-m4
+  say "cortex-m4: size table"
+  scripts/size-table.sh --check build/cortex-m4
+}
+
+for s in "${stages[@]}"; do
+  case "${s}" in
+    dev|noexcept|asan-ubsan|tsan) run_preset "${s}" ;;
+    consumer) stage_consumer ;;
+    aarch64) stage_cross aarch64 arm64 ;;
+    armhf) stage_cross armhf armhf ;;
+    cortex-m4) stage_cortex_m4 ;;
+  esac
+done
+
+say "summary ($(( $(date +%s) - started )) s)"
+printf '  %s\n' "${summary[@]}"

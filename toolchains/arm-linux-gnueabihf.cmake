@@ -1,0 +1,10 @@
+# Cross toolchain: 32-bit ARM Linux, hard float (Debian armhf, arm-linux-gnueabihf;
+# ARMv7-A + VFPv3-D16 + Thumb-2, the Debian armhf baseline).
+#   scripts/make-sysroot.sh armhf
+#   cmake -S . -B build-armhf -DCMAKE_TOOLCHAIN_FILE=toolchains/arm-linux-gnueabihf.cmake
+# Needs: g++-arm-linux-gnueabihf, qemu-user (to run tests). See linux-cross-common.cmake.
+set(TETHER_CROSS_TRIPLET   arm-linux-gnueabihf)
+set(TETHER_CROSS_ARCH      armhf)
+set(TETHER_CROSS_PROCESSOR armv7l)
+set(TETHER_CROSS_QEMU      qemu-arm)
+include("${CMAKE_CURRENT_LIST_DIR}/linux-cross-common.cmake")
