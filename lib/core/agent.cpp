@@ -11,8 +11,6 @@ constexpr Milliseconds kConnectWatchdogSlack{5000};
 // MQTT 5 DISCONNECT reason: another connection took over our session (duplicate client id).
 constexpr std::uint16_t kReasonSessionTakenOver = 0x8E;
 
-const char* status_text(Status status, char* buf, std::size_t size) { return format_status(status, buf, size); }
-
 }  // namespace
 
 const char* to_string(AgentState state) {
@@ -116,17 +114,16 @@ void Agent::schedule_reconnect(Status reason, bool was_connected) {
   next_attempt_ = now + delay;
   state_ = AgentState::kWaitingToReconnect;
 
-  char buf[48];
   AgentEvent event;
   event.reason = reason;
   event.retry_in = delay;
   event.type = was_connected ? AgentEventType::kDisconnected : AgentEventType::kConnectFailed;
   if (was_connected) {
-    TETHER_LOG_WARN(logger_, Origin::kAgent, reason, "disconnected (%s); reconnecting in %lld ms",
-                    status_text(reason, buf, sizeof buf), static_cast<long long>(delay.count()));
+    TETHER_LOG_WARN(logger_, Origin::kAgent, reason, "disconnected; reconnecting in %lld ms",
+                    static_cast<long long>(delay.count()));
   } else {
-    TETHER_LOG_WARN(logger_, Origin::kAgent, reason, "connect failed (%s); retrying in %lld ms",
-                    status_text(reason, buf, sizeof buf), static_cast<long long>(delay.count()));
+    TETHER_LOG_WARN(logger_, Origin::kAgent, reason, "connect failed; retrying in %lld ms",
+                    static_cast<long long>(delay.count()));
   }
   emit(event);
 
@@ -143,8 +140,8 @@ void Agent::schedule_reconnect(Status reason, bool was_connected) {
     } else if (reason.code() == StatusCode::kInvalidArgument) {
       what = "the connection settings or TLS material are invalid";
     }
-    TETHER_LOG_ERROR(logger_, Origin::kAgent, reason, "needs attention: %s (%s); next attempt in %lld s", what,
-                     status_text(reason, buf, sizeof buf), static_cast<long long>(delay.count() / 1000));
+    TETHER_LOG_ERROR(logger_, Origin::kAgent, reason, "needs attention: %s; next attempt in %lld s", what,
+                     static_cast<long long>(delay.count() / 1000));
     AgentEvent attention = event;
     attention.type = AgentEventType::kNeedsAttention;
     if (flapping && reason.ok()) attention.reason = Status(StatusCode::kAborted, Origin::kAgent);
@@ -153,7 +150,6 @@ void Agent::schedule_reconnect(Status reason, bool was_connected) {
 }
 
 void Agent::on_connection(const ConnectionEvent& event) {
-  char buf[48];
   switch (event.state) {
     case ConnectionState::kConnected: {
       if (state_ == AgentState::kStopping || state_ == AgentState::kStopped) return;
@@ -190,8 +186,7 @@ void Agent::on_connection(const ConnectionEvent& event) {
       }
       if (state_ != AgentState::kConnected) {
         // A disconnect while connecting is the failure of that attempt.
-        TETHER_LOG_DEBUG(logger_, Origin::kAgent, "disconnect during connect: %s",
-                         status_text(event.reason, buf, sizeof buf));
+        TETHER_LOG_DEBUG(logger_, Origin::kAgent, "connection closed while connecting");
         ++stats_.connect_failures;
         schedule_reconnect(event.reason.ok() ? Status(StatusCode::kUnavailable, Origin::kMqtt) : event.reason, false);
         return;
@@ -246,9 +241,7 @@ void Agent::on_message(const InboundMessage& message) {
 void Agent::on_publish_complete(PacketToken token, Status result) {
   if (!result.ok()) {
     ++stats_.publish_failures;
-    char buf[48];
-    TETHER_LOG_WARN(logger_, Origin::kAgent, result, "publish %u not acknowledged: %s", static_cast<unsigned>(token),
-                    status_text(result, buf, sizeof buf));
+    TETHER_LOG_WARN(logger_, Origin::kAgent, result, "publish %u not acknowledged", static_cast<unsigned>(token));
     AgentEvent event;
     event.type = AgentEventType::kPublishFailed;
     event.reason = result;
@@ -263,9 +256,7 @@ void Agent::on_subscribe_complete(PacketToken token, Status result, Qos granted)
     s.pending = 0;
     if (!result.ok()) {
       ++stats_.subscribe_failures;
-      char buf[48];
-      TETHER_LOG_ERROR(logger_, Origin::kAgent, result, "broker refused subscription \"%s\": %s", s.filter.c_str(),
-                       status_text(result, buf, sizeof buf));
+      TETHER_LOG_ERROR(logger_, Origin::kAgent, result, "broker refused subscription \"%s\"", s.filter.c_str());
       AgentEvent event;
       event.type = AgentEventType::kSubscribeFailed;
       event.reason = result;

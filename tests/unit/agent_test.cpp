@@ -409,3 +409,9 @@ TEST_CASE("a handler may unsubscribe itself while a message is dispatched") {
   rig.run_for(milliseconds(100));
   CHECK(calls == 3);  // first message: both handlers; second: only the remaining one
 }
+
+TEST_CASE("an agent with the default capacities fits in 8 KiB of RAM") {
+  // docs/memory.md budgets the agent's fixed tables; this keeps the budget honest.
+  INFO("sizeof(Agent) = " << sizeof(Agent));
+  CHECK(sizeof(Agent) <= 8192);
+}

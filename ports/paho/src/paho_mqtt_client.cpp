@@ -15,12 +15,14 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include <mqtt/async_client.h>
 
 #include "reason_codes.hpp"
+#include "tls_probe.hpp"
 #include "tether/limits.hpp"
 #include "tether/log.hpp"
 
@@ -110,6 +112,7 @@ class PahoMqttClient::Impl {
   enum class EventKind : std::uint8_t {
     kConnected,         // connect token succeeded (epoch)
     kConnectFailed,     // connect token failed (epoch, rc, reason, text)
+    kConnectDiagnosed,  // the TLS probe explained (or not) a "TCP/TLS connect failure" (epoch, status, text)
     kConnectionLost,    // Paho lost an established connection (epoch)
     kServerDisconnect,  // MQTT 5 DISCONNECT from the server (epoch, reason)
     kDisconnectDone,    // our disconnect completed, or an attempt was aborted (epoch)
@@ -163,6 +166,9 @@ class PahoMqttClient::Impl {
   void destroy_client() noexcept;
   void deliver(Event& event);
   void deliver_message(const mqtt::message& message);
+  bool start_probe(std::uint32_t epoch, Status fallback);
+  void stop_probe() noexcept;
+  void fail_attempt(Status reason, const std::string& detail);
   void end_session(Status reason);
   void report_drops();
   PacketToken next_token();
@@ -183,6 +189,7 @@ class PahoMqttClient::Impl {
   std::string client_id_;                     // of client_
   MqttVersion client_version_ = MqttVersion::k5;  // of client_
   MqttVersion version_ = MqttVersion::k5;     // of the current attempt / connection
+  Milliseconds connect_timeout_{10000};      // of the current attempt
   State state_ = State::kIdle;
   bool connected_ = false;
   bool in_poll_ = false;
@@ -194,6 +201,8 @@ class PahoMqttClient::Impl {
   std::size_t qos1_window_ = 0;         // min(max_inflight, the broker's Receive Maximum)
   std::size_t reported_drops_ = 0;
   std::deque<Event> delivering_;
+  std::thread probe_;
+  std::atomic<bool> probe_cancel_{false};
   std::vector<UserProperty> user_properties_;
 
   // Shared with Paho's threads.
@@ -345,6 +354,7 @@ PahoMqttClient::Impl::~Impl() {
     closing_ = true;  // from now on Paho's callbacks record nothing
   } catch (...) {
   }
+  stop_probe();
   if (client_ && (state_ == State::kConnected || state_ == State::kDisconnecting)) {
     try {
       const auto timeout = static_cast<int>(settings_.disconnect_timeout.count());
@@ -536,6 +546,7 @@ Status PahoMqttClient::Impl::connect(const ConnectOptions& options) {
     if (epoch_ == 0) ++epoch_;
     link_epoch_.store(epoch_);
     version_ = options.version;
+    connect_timeout_ = options.connect_timeout;
     client_->connect(connect_options, to_context(epoch_), connect_listener_);
   } catch (const mqtt::exception& e) {
     Status status = paho_detail::status_from_paho_rc(e.get_return_code());
@@ -564,6 +575,7 @@ Status PahoMqttClient::Impl::disconnect() {
     case State::kConnecting: {
       // Abort the attempt: destroying Paho's client closes the socket mid-handshake. Its
       // completion (now stale) is ignored; the listener gets the promised kDisconnected.
+      stop_probe();
       destroy_client();
       state_ = State::kDisconnecting;
       Event event;
@@ -794,17 +806,17 @@ void PahoMqttClient::Impl::deliver(Event& event) {
       failure.mqtt5 = version_ == MqttVersion::k5;
       failure.message = event.text;
       const Status reason = paho_detail::classify_connect_failure(failure);
-      state_ = State::kIdle;
-      TETHER_LOG_WARN(log_, Origin::kPaho, reason, "paho: connect to %s:%u failed (%s): %s [paho rc %d, reason %d]",
-                      settings_.host.c_str(), static_cast<unsigned>(settings_.port),
-                      format_status(reason, status_text, sizeof status_text),
-                      event.text.empty() ? "no detail" : event.text.c_str(), event.return_code, event.reason_code);
-      if (listener_ != nullptr) {
-        ConnectionEvent connection;
-        connection.state = ConnectionState::kConnectFailed;
-        connection.reason = reason;
-        listener_->on_connection(connection);
-      }
+      TETHER_LOG_DEBUG(log_, Origin::kPaho, "paho: connect attempt failed: %s [paho rc %d, reason %d]",
+                       event.text.empty() ? "no detail" : event.text.c_str(), event.return_code, event.reason_code);
+      // "TCP/TLS connect failure" hides the cause: find it before telling the listener.
+      const bool ambiguous = reason == Status(StatusCode::kUnavailable, Origin::kSocket, 0);
+      if (ambiguous && settings_.diagnose_tls_failures && start_probe(event.epoch, reason)) return;
+      fail_attempt(reason, event.text.empty() ? std::string("no detail from Paho") : event.text);
+      return;
+    }
+    case EventKind::kConnectDiagnosed: {
+      if (event.epoch != epoch_ || state_ != State::kConnecting) return;
+      fail_attempt(event.status, event.text);
       return;
     }
     case EventKind::kServerDisconnect: {
@@ -862,6 +874,63 @@ void PahoMqttClient::Impl::deliver(Event& event) {
       if (event.message) deliver_message(*event.message);
       return;
   }
+}
+
+void PahoMqttClient::Impl::fail_attempt(Status reason, const std::string& detail) {
+  char status_text[64];
+  state_ = State::kIdle;
+  TETHER_LOG_WARN(log_, Origin::kPaho, reason, "paho: connect to %s:%u failed (%s): %s", settings_.host.c_str(),
+                  static_cast<unsigned>(settings_.port), format_status(reason, status_text, sizeof status_text),
+                  detail.c_str());
+  if (listener_ != nullptr) {
+    ConnectionEvent connection;
+    connection.state = ConnectionState::kConnectFailed;
+    connection.reason = reason;
+    listener_->on_connection(connection);
+  }
+}
+
+bool PahoMqttClient::Impl::start_probe(std::uint32_t epoch, Status fallback) {
+  stop_probe();  // a finished probe joins at once; an abandoned one is cancelled within 50 ms
+  paho_detail::TlsProbeSettings probe;
+  probe.host = settings_.host;
+  probe.port = settings_.port;
+  probe.ca_file = settings_.ca_file;
+  probe.cert_file = settings_.cert_file;
+  probe.key_file = settings_.key_file;
+  probe.alpn = settings_.alpn;
+  probe.budget = std::min(std::max(connect_timeout_, Milliseconds(1000)), Milliseconds(5000));
+  try {
+    probe_ = std::thread([this, probe, epoch, fallback] {
+      Event event;
+      event.kind = EventKind::kConnectDiagnosed;
+      event.epoch = epoch;
+      event.status = fallback;
+      try {
+        const paho_detail::TlsProbeResult result = paho_detail::probe_tls(probe, probe_cancel_);
+        if (result.explained) event.status = result.status;
+        event.text = "TCP/TLS connect failure; " + result.explanation;
+      } catch (...) {
+        event.text = "TCP/TLS connect failure (diagnosis failed)";
+      }
+      push(std::move(event));  // the attempt must end even when the diagnosis did not work
+    });
+  } catch (const std::exception&) {
+    return false;  // no thread: report the failure undiagnosed
+  }
+  TETHER_LOG_DEBUG(log_, Origin::kPaho, "paho: diagnosing the failed connection to %s:%u", settings_.host.c_str(),
+                   static_cast<unsigned>(settings_.port));
+  return true;
+}
+
+void PahoMqttClient::Impl::stop_probe() noexcept {
+  if (!probe_.joinable()) return;
+  probe_cancel_.store(true);
+  try {
+    probe_.join();
+  } catch (...) {
+  }
+  probe_cancel_.store(false);
 }
 
 void PahoMqttClient::Impl::deliver_message(const mqtt::message& message) {

@@ -278,6 +278,7 @@ TlsProbeResult probe_tls(const TlsProbeSettings& settings, const std::atomic<boo
       const Wait waited =
           wait_for(socket.get(), error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, alert_deadline, cancel);
       if (waited == Wait::kReady) continue;
+      if (waited == Wait::kCancelled) return unexplained("diagnosis cancelled");
       break;  // quiet: the broker accepted the session
     }
     TlsProbeResult result = classify_tls_failure(ssl.get(), error, saved_errno, "after the handshake");

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "reason_codes.hpp"
+#include "tls_probe.hpp"
 #include "test_support.hpp"
 
 namespace tether::port::paho_detail {
@@ -144,6 +145,26 @@ TEST_CASE("Topic names and filters are checked before they reach Paho", "[paho][
   CHECK_FALSE(valid_topic_filter("things/#/state"));
   CHECK_FALSE(valid_topic_filter("things/dev+/state"));
   CHECK_FALSE(valid_topic_filter("things/dev#"));
+}
+
+TEST_CASE("TLS alerts about certificates are identity refusals, others are transient", "[paho][unit]") {
+  CHECK(status_from_tls_alert_reason(1048) == Status(StatusCode::kUnauthenticated, Origin::kTls, 1048));  // unknown CA
+  CHECK(status_from_tls_alert_reason(1042) == Status(StatusCode::kUnauthenticated, Origin::kTls, 1042));  // bad cert
+  CHECK(status_from_tls_alert_reason(1045) == Status(StatusCode::kUnauthenticated, Origin::kTls, 1045));  // expired
+  CHECK(status_from_tls_alert_reason(1116) == Status(StatusCode::kUnauthenticated, Origin::kTls, 1116));  // required
+  CHECK(status_from_tls_alert_reason(1040) == Status(StatusCode::kUnavailable, Origin::kTls, 1040));  // handshake failure
+  CHECK(status_from_tls_alert_reason(1070) == Status(StatusCode::kUnavailable, Origin::kTls, 1070));  // protocol version
+}
+
+TEST_CASE("The TLS probe reports a refused TCP connection with its errno", "[paho][unit]") {
+  // Port 1 on the loopback interface: nothing listens there, the kernel refuses at once.
+  TlsProbeSettings settings;
+  settings.host = "127.0.0.1";
+  settings.port = 1;
+  const std::atomic<bool> cancel{false};
+  const TlsProbeResult result = probe_tls(settings, cancel);
+  CHECK(result.explained);
+  CHECK(result.status == Status(StatusCode::kUnavailable, Origin::kSocket, ECONNREFUSED));
 }
 
 }  // namespace

@@ -57,6 +57,9 @@ struct PahoSettings {
   std::size_t inbox_capacity = 1024; ///< inbound messages waiting for poll() before drops
   std::size_t max_inflight = 100;    ///< publishes awaiting completion before kResourceExhausted
   Milliseconds disconnect_timeout{1000};  ///< destructor / disconnect(): wait for in-flight work
+  /// After a failure Paho reports only as "TCP/TLS connect failure", repeat the TCP connect and
+  /// TLS handshake once with OpenSSL (no MQTT) to report the real cause (see README).
+  bool diagnose_tls_failures = true;
   LogLevel log_level = LogLevel::kInfo;   ///< lines below this level are not written
 
   /// Endpoint and TLS material from the agent configuration (capacities keep their defaults).
