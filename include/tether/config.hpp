@@ -6,8 +6,9 @@
 ///
 /// `parse_config` validates everything it reads; on failure it returns kInvalidArgument (origin
 /// kConfig) or kOutOfRange and, when `error` is given, text of the form `<source>: <key>: <problem>`
-/// (for example `agent.json: mqtt.keep_alive_s: must be between 0 and 65535, got 70000`). Unknown keys
-/// are errors too (a typo must not silently fall back to a default).
+/// (for example `agent.json: mqtt.keep_alive_s: must be an integer between 0 and 65535, got 70000`).
+/// Unknown and duplicate keys are errors too (a typo must not silently fall back to a default).
+/// Error texts never quote the value of `tls.key` (a PKCS#11 URI may carry a PIN).
 
 #include <cstdint>
 #include <string_view>
@@ -58,14 +59,23 @@ struct AgentConfig {
   HeartbeatSettings heartbeat;
 };
 
-/// Parses `json` (at most kMaxJsonInput bytes) into `out`. `source` names the input in error texts
-/// (normally the file name). On error `out` may be partly filled and must not be used.
-/// Returns ok, kInvalidArgument/kConfig (malformed JSON, unknown key, wrong type, invalid value;
-/// detail = byte offset for JSON syntax errors), kOutOfRange/kConfig (a number or string too large).
+/// Parses `json` (at most kMaxJsonInput bytes) into `out`, starting from the defaults (whatever `out`
+/// held before is replaced), then applies validate_config. `source` names the input in error texts
+/// (normally the file name; empty leaves the prefix out). On error `out` may be partly filled and
+/// must not be used. Returns ok or (origin kConfig):
+/// - kInvalidArgument: malformed JSON (detail = byte offset; "invalid JSON at line L column C:
+///   <reason>"), a document that is not an object, an unknown or duplicate key, a missing required
+///   key, a wrong type (a string or a fraction where an integer is expected), an invalid value
+///   (detail = byte offset in the value where one applies, e.g. a bad thing-name character)
+/// - kOutOfRange: an integer outside its range, a string longer than its field (detail = its
+///   length), input larger than kMaxJsonInput, JSON nested deeper than json::kMaxDepth
 Status parse_config(std::string_view json, std::string_view source, AgentConfig& out, ErrorText* error);
 
-/// Checks cross-field rules of a config built in code (what parse_config also enforces): required
-/// fields present, thing name valid for the profile, client id set (defaults to the thing name).
+/// Checks a config built in code (what parse_config also enforces): required fields present, thing
+/// name valid for the profile, client id printable ASCII without spaces (an empty one is set to the
+/// thing name, only on success), endpoint a host name or IP literal (brackets around an IPv6
+/// literal are removed), paths not empty and without NUL, ranges, and reconnect initial delays at
+/// most their caps. Returns ok, kInvalidArgument/kConfig or kOutOfRange/kConfig, texts as above.
 Status validate_config(AgentConfig& config, std::string_view source, ErrorText* error);
 
 }  // namespace tether

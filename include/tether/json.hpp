@@ -7,8 +7,9 @@
 /// escapes. Writing goes into a caller buffer with no heap at all.
 ///
 /// Input is checked against RFC 8259 before cJSON sees it (cJSON alone accepts control characters
-/// as whitespace, raw control characters in strings, leading zeros, invalid UTF-8 and unbounded
-/// nesting), so every syntax error gets a precise position and cJSON only fails for lack of memory.
+/// as whitespace, raw control characters in strings, leading zeros, invalid UTF-8 and recursion
+/// 1000 levels deep), so every syntax error gets a precise position and reason, the stack a parse
+/// needs is bounded by kMaxDepth, and cJSON only fails for lack of memory.
 
 #include <cstddef>
 #include <cstdint>

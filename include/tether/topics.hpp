@@ -30,22 +30,30 @@ enum class TopicFamily : std::uint8_t { kShadow, kJobs, kCommands, kMetrics, kTe
 
 const char* to_string(TopicProfile profile);
 
-/// Validates a thing name: 1..128 bytes; never `+`, `#`, `/`, NUL or a leading `$`; under kAws only
-/// `[a-zA-Z0-9:_-]` (the AWS IoT thing-name pattern). Returns ok, kInvalidArgument/kTopic (detail =
-/// byte offset of the first bad byte) or kOutOfRange/kTopic (detail = length). `why` (optional)
-/// says what and where: "character '/' at byte 3 is not allowed in a thing name".
+/// Validates a thing name: 1..kMaxThingName (128) bytes; never `+`, `#`, `/`, NUL or a leading `$`;
+/// under kAws only `[a-zA-Z0-9:_-]` (the AWS IoT thing-name pattern); under kNeutral valid UTF-8
+/// without control characters (C0, DEL, C1) or noncharacters. Returns ok, kInvalidArgument/kTopic
+/// (detail = byte offset of the first bad byte) or kOutOfRange/kTopic (empty or too long; detail =
+/// length). `why` (optional) says what and where: "character '/' at byte 3 is not allowed in a
+/// thing name". Byte offsets count from 0.
 Status validate_thing_name(std::string_view name, TopicProfile profile, ErrorText* why = nullptr);
 
-/// Validates a topic name to publish to: 1..kMaxTopic bytes, no wildcards, no NUL, valid UTF-8;
-/// under kAws at most 7 `/` (topics under `$aws/rules/<rule>/` do not count the prefix's slashes).
+/// Validates a topic name to publish to: 1..kMaxTopic bytes, no wildcards, valid UTF-8 without
+/// U+0000, control characters (U+0001..U+001F, U+007F..U+009F) or noncharacters (MQTT says topics
+/// should not hold them and brokers such as mosquitto drop the connection over them); under kAws
+/// at most 7 `/` (topics under `$aws/rules/<rule>/` do not count the prefix's slashes). Returns ok,
+/// kInvalidArgument/kTopic (detail = byte offset) or kOutOfRange/kTopic (empty or too long: detail =
+/// length; too many `/`: detail = their count), e.g. "topic has 8 '/' (AWS IoT allows at most 7)".
 Status validate_topic_name(std::string_view topic, TopicProfile profile, ErrorText* why = nullptr);
 
-/// Validates a subscription filter: 1..kMaxTopic bytes, `#` only as the whole last level, `+` only
-/// as a whole level, no NUL, valid UTF-8; under kAws at most 7 `/`.
+/// Validates a subscription filter: the rules of validate_topic_name, except that `#` may appear as
+/// the whole last level and `+` as a whole level.
 Status validate_topic_filter(std::string_view filter, TopicProfile profile, ErrorText* why = nullptr);
 
-/// MQTT matching of a topic name against a filter (`+` one level, `#` the rest, including the
-/// parent level). Filters starting with a wildcard never match topics starting with `$`.
+/// MQTT matching of a topic name against a filter (`+` one level, possibly empty; `#` the rest,
+/// including the parent level: `a/#` matches `a`). Filters starting with a wildcard never match
+/// topics starting with `$`. A malformed filter (`a#`, `a/#/b`) or a topic holding a wildcard
+/// matches nothing.
 bool topic_matches(std::string_view filter, std::string_view topic);
 
 /// Builds topics for one thing under one profile into caller buffers.

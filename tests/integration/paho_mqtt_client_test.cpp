@@ -369,6 +369,33 @@ TEST_CASE("Stopping the broker ends the session with kUnavailable and a restart 
   CHECK(device.publish_and_wait(message_to("things/device-1/back", "again")).ok());
 }
 
+TEST_CASE("A second connection with the same client id ends the first one and fires its will",
+          "[paho][integration]") {
+  TestBroker broker;
+  Device watcher(broker, "cloudsim", "cloudsim");
+  watcher.subscribe("things/device-1/status", Qos::k1);
+
+  Recorder first_recorder;
+  PahoMqttClient first(broker.client_settings("device-1"));
+  first.set_listener(&first_recorder);
+  ConnectOptions with_will = options_for("device-1");
+  with_will.will = WillMessage{"things/device-1/status", as_bytes("offline"), Qos::k1, false};
+  REQUIRE(connect_and_wait(first, first_recorder, with_will).ok());
+
+  Device second(broker, "device-1", "device-1");  // same client id
+  REQUIRE(poll_until({&first, &watcher.client}, [&] {
+    return first_recorder.connections.size() == 2 && watcher.recorder.messages.size() == 1;
+  }));
+  const ConnectionEvent& ended = first_recorder.connections.back();
+  CHECK(ended.state == ConnectionState::kDisconnected);
+  // MQTT 5 lets the broker say why (DISCONNECT 0x8E session taken over -> kAborted/kMqtt/0x8E),
+  // but mosquitto 2.0.11 just closes the socket: all the client sees is a lost connection.
+  CHECK(ended.reason == Status(StatusCode::kUnavailable, Origin::kSocket, 0));
+  CHECK_FALSE(first.connected());
+  CHECK(watcher.recorder.messages[0].payload == "offline");
+  CHECK(second.client.connected());
+}
+
 TEST_CASE("A burst of 1000 QoS 1 publishes completes and is delivered", "[paho][integration]") {
   TestBroker broker;
   PahoSettings settings = broker.client_settings("device-1");

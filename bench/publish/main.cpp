@@ -1,0 +1,275 @@
+// Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+//
+// bench-publish: publish throughput of Tether (Agent over PahoMqttClient) next to raw Paho MQTT C++,
+// 100-byte payloads over mutual TLS to a local mosquitto, QoS 0 and QoS 1, in alternating rounds
+// of one run. See README.md for what is measured and how to read it; scripts/bench.sh runs it
+// against a throw-away test broker.
+//
+// Usage: bench-publish [--messages N] [--rounds R] [--warmup N] [--window W] [--payload-bytes B]
+//                      [--qos 0|1|both] [--only tether|paho] [--host H] [--port P] [--certs DIR]
+//                      [--verbose]
+// The broker comes from TETHER_BROKER_HOST / TETHER_BROKER_PORT / TETHER_BROKER_DIR (written by
+// scripts/test-broker.sh into broker.env) unless given by flags.
+// Exit codes: 0 done, 1 bad usage, 2 a client could not connect, 3 a round failed.
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench.hpp"
+
+namespace tether::bench {
+namespace {
+
+struct Sample {
+  double rate = 0;            // msg/s
+  double cpu_us_per_msg = 0;  // this process, all threads
+  double broker_us_per_msg = -1;
+  long peak_rss_kib = -1;
+};
+
+struct Series {
+  std::vector<Sample> samples;
+  long baseline_rss_kib = -1;
+};
+
+struct RunPlan {
+  bool qos0 = true;
+  bool qos1 = true;
+  bool tether = true;
+  bool paho = true;
+};
+
+[[noreturn]] void usage_error(const char* program, const std::string& problem) {
+  if (!problem.empty()) std::fprintf(stderr, "bench-publish: %s\n", problem.c_str());
+  std::fprintf(stderr,
+               "usage: %s [--messages N] [--rounds R] [--warmup N] [--window W] [--payload-bytes B]\n"
+               "          [--qos 0|1|both] [--only tether|paho] [--host H] [--port P] [--certs DIR] [--verbose]\n"
+               "The broker defaults to TETHER_BROKER_HOST/PORT/DIR (scripts/test-broker.sh); certificates:\n"
+               "DIR/ca.crt, DIR/devices/device-1.crt, DIR/devices/device-1.key. scripts/bench.sh does it all.\n",
+               program);
+  std::exit(1);
+}
+
+std::size_t parse_count(const char* program, const char* flag, const char* text, std::size_t min, std::size_t max) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long value = std::strtoull(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || value < min || value > max) {
+    usage_error(program, std::string(flag) + " needs a number from " + std::to_string(min) + " to " +
+                             std::to_string(max) + ", got '" + text + "'");
+  }
+  return static_cast<std::size_t>(value);
+}
+
+void parse_args(int argc, char** argv, Options& options, RunPlan& plan) {
+  const char* program = argv[0];
+  std::string certs_dir;
+  if (const char* env = std::getenv("TETHER_BROKER_HOST")) options.host = env;
+  if (const char* env = std::getenv("TETHER_BROKER_PORT")) {
+    options.port = static_cast<std::uint16_t>(parse_count(program, "TETHER_BROKER_PORT", env, 1, 65535));
+  }
+  if (const char* env = std::getenv("TETHER_BROKER_DIR")) certs_dir = env;
+
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") usage_error(program, "");
+    if (flag == "--verbose") {
+      options.verbose = true;
+      continue;
+    }
+    if (i + 1 >= argc) usage_error(program, flag + " needs a value");
+    const char* value = argv[++i];
+    if (flag == "--messages") {
+      options.messages = parse_count(program, "--messages", value, 1, 100000000);
+    } else if (flag == "--rounds") {
+      options.rounds = parse_count(program, "--rounds", value, 1, 1000);
+    } else if (flag == "--warmup") {
+      options.warmup = parse_count(program, "--warmup", value, 0, 100000000);
+    } else if (flag == "--window") {
+      options.window = parse_count(program, "--window", value, 1, 65535);
+    } else if (flag == "--payload-bytes") {
+      options.payload_bytes = parse_count(program, "--payload-bytes", value, 0, 256 * 1024);
+    } else if (flag == "--host") {
+      options.host = value;
+    } else if (flag == "--port") {
+      options.port = static_cast<std::uint16_t>(parse_count(program, "--port", value, 1, 65535));
+    } else if (flag == "--certs") {
+      certs_dir = value;
+    } else if (flag == "--qos") {
+      const std::string qos = value;
+      if (qos != "0" && qos != "1" && qos != "both") usage_error(program, "--qos takes 0, 1 or both");
+      plan.qos0 = qos != "1";
+      plan.qos1 = qos != "0";
+    } else if (flag == "--only") {
+      const std::string side = value;
+      if (side != "tether" && side != "paho") usage_error(program, "--only takes tether or paho");
+      plan.tether = side == "tether";
+      plan.paho = side == "paho";
+    } else {
+      usage_error(program, "unknown argument '" + flag + "'");
+    }
+  }
+  if (options.port == 0) usage_error(program, "no broker port (set TETHER_BROKER_PORT or pass --port)");
+  if (certs_dir.empty()) usage_error(program, "no certificate directory (set TETHER_BROKER_DIR or pass --certs)");
+  options.ca_file = certs_dir + "/ca.crt";
+  options.cert_file = certs_dir + "/devices/" + options.thing_name + ".crt";
+  options.key_file = certs_dir + "/devices/" + options.thing_name + ".key";
+}
+
+long broker_pid() {
+  const char* dir = std::getenv("TETHER_BROKER_DIR");
+  if (dir == nullptr) return -1;
+  std::ifstream in(std::string(dir) + "/mosquitto.pid");
+  long pid = -1;
+  if (!(in >> pid)) return -1;
+  return pid;
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t mid = values.size() / 2;
+  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+template <typename Field>
+std::vector<double> collect(const Series& series, Field field) {
+  std::vector<double> values;
+  for (const Sample& s : series.samples) values.push_back(field(s));
+  return values;
+}
+
+double median_rate(const Series& series) {
+  return median(collect(series, [](const Sample& s) { return s.rate; }));
+}
+
+// One untimed or timed round of one side; prints a line for timed rounds.
+bool run_round(Publisher& publisher, int qos, std::size_t messages, long broker, const char* label,
+               Series* series) {
+  const bool timed = series != nullptr;
+  const bool rss_reset = reset_peak_rss();
+  const long baseline = peak_rss_kib();
+  const double broker_before = other_process_cpu_seconds(broker);
+  const RoundResult result = publisher.run(qos, messages);
+  const double broker_after = other_process_cpu_seconds(broker);
+  if (!result.ok) {
+    std::fprintf(stderr, "bench-publish: %s QoS %d %s failed: %s\n", publisher.name(), qos, label,
+                 result.error.c_str());
+    return false;
+  }
+  if (!timed) return true;
+  Sample sample;
+  sample.rate = static_cast<double>(result.messages) / result.seconds;
+  sample.cpu_us_per_msg = result.cpu_seconds * 1e6 / static_cast<double>(result.messages);
+  if (broker_before >= 0 && broker_after >= 0) {
+    sample.broker_us_per_msg = (broker_after - broker_before) * 1e6 / static_cast<double>(result.messages);
+  }
+  sample.peak_rss_kib = peak_rss_kib();
+  if (rss_reset && (series->baseline_rss_kib < 0 || baseline < series->baseline_rss_kib)) {
+    series->baseline_rss_kib = baseline;
+  }
+  series->samples.push_back(sample);
+  std::printf("  qos%d %-6s %-9s %9.0f msg/s  %6.3f s  cpu %5.1f us/msg  broker %5.1f us/msg  window %zu\n", qos,
+              publisher.name(), label, sample.rate, result.seconds, sample.cpu_us_per_msg,
+              sample.broker_us_per_msg, result.window_used);
+  std::fflush(stdout);
+  return true;
+}
+
+void print_summary_row(int qos, const char* side, const Series& series) {
+  if (series.samples.empty()) return;
+  const std::vector<double> rates = collect(series, [](const Sample& s) { return s.rate; });
+  const double cpu = median(collect(series, [](const Sample& s) { return s.cpu_us_per_msg; }));
+  const double broker = median(collect(series, [](const Sample& s) { return s.broker_us_per_msg; }));
+  long peak = -1;
+  for (const Sample& s : series.samples) peak = std::max(peak, s.peak_rss_kib);
+  std::printf("qos%d  %-6s  %12.0f  %9.0f  %9.0f  %12.1f  %15.1f  %13.1f  %17.1f\n", qos, side, median(rates),
+              *std::min_element(rates.begin(), rates.end()), *std::max_element(rates.begin(), rates.end()), cpu,
+              broker, static_cast<double>(peak) / 1024.0, static_cast<double>(series.baseline_rss_kib) / 1024.0);
+}
+
+int run(int argc, char** argv) {
+  Options options;
+  RunPlan plan;
+  parse_args(argc, argv, options, plan);
+
+  std::vector<std::uint8_t> payload(options.payload_bytes);
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>('a' + i % 26);
+
+  std::vector<std::unique_ptr<Publisher>> publishers;
+  if (plan.tether) publishers.push_back(make_tether_publisher(options, payload));
+  if (plan.paho) publishers.push_back(make_paho_publisher(options, payload));
+  for (auto& publisher : publishers) {
+    std::string error;
+    if (!publisher->connect(error)) {
+      std::fprintf(stderr, "bench-publish: %s could not connect to %s:%u: %s\n", publisher->name(),
+                   options.host.c_str(), static_cast<unsigned>(options.port), error.c_str());
+      return 2;
+    }
+  }
+  const long broker = broker_pid();
+
+  std::printf("bench-publish: %zu-byte payloads to '%s' over TLS 1.2 (MQTT 5) at %s:%u as %s\n",
+              options.payload_bytes, options.topic.c_str(), options.host.c_str(),
+              static_cast<unsigned>(options.port), options.thing_name.c_str());
+  std::printf("  %zu messages per round, %zu rounds per side and QoS (alternating), %zu warm-up messages each\n",
+              options.messages, options.rounds, options.warmup);
+  for (auto& publisher : publishers) {
+    std::printf("  %-6s window: QoS 0 %zu, QoS 1 %zu (min of %zu and the broker's Receive Maximum)\n",
+                publisher->name(), options.window, publisher->qos1_window(), options.window);
+  }
+  if (publishers.size() == 2 && publishers[0]->qos1_window() != publishers[1]->qos1_window()) {
+    std::printf("  WARNING: the QoS 1 windows differ; the comparison is not like for like\n");
+  }
+  std::printf("\n");
+
+  Series series[2][2];  // [qos][publisher]
+  for (int qos = 0; qos <= 1; ++qos) {
+    if ((qos == 0 && !plan.qos0) || (qos == 1 && !plan.qos1)) continue;
+    for (auto& publisher : publishers) {
+      if (options.warmup > 0 && !run_round(*publisher, qos, options.warmup, broker, "warm-up", nullptr)) return 3;
+    }
+    for (std::size_t round = 1; round <= options.rounds; ++round) {
+      const std::string label = "round " + std::to_string(round);
+      for (std::size_t p = 0; p < publishers.size(); ++p) {
+        if (!run_round(*publishers[p], qos, options.messages, broker, label.c_str(), &series[qos][p])) return 3;
+      }
+    }
+    std::printf("\n");
+  }
+  for (auto& publisher : publishers) publisher->disconnect();
+
+  std::printf("QoS   side    median msg/s  min msg/s  max msg/s  CPU us/msg *  broker us/msg *  peak RSS MiB  RSS at start MiB\n");
+  for (int qos = 0; qos <= 1; ++qos) {
+    for (std::size_t p = 0; p < publishers.size(); ++p) print_summary_row(qos, publishers[p]->name(), series[qos][p]);
+  }
+  std::printf("* medians over the rounds; CPU = this process, all threads (user + system) / messages;\n"
+              "  broker = mosquitto's CPU time / messages. RSS: both clients stay connected throughout,\n"
+              "  the peak is the process's during that side's rounds.\n\n");
+
+  if (!(plan.tether && plan.paho && plan.qos0 && plan.qos1)) {
+    std::printf("(partial run: no BENCH lines)\n");
+    return 0;
+  }
+  const double q0_tether = median_rate(series[0][0]);
+  const double q0_paho = median_rate(series[0][1]);
+  const double q1_tether = median_rate(series[1][0]);
+  const double q1_paho = median_rate(series[1][1]);
+  std::printf("BENCH publish qos0_tether=%.0f qos0_paho=%.0f ratio_qos0=%.3f\n", q0_tether, q0_paho,
+              q0_tether / q0_paho);
+  std::printf("BENCH publish qos1_tether=%.0f qos1_paho=%.0f ratio=%.3f\n", q1_tether, q1_paho, q1_tether / q1_paho);
+  return 0;
+}
+
+}  // namespace
+}  // namespace tether::bench
+
+int main(int argc, char** argv) { return tether::bench::run(argc, argv); }
