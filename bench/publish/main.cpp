@@ -253,7 +253,27 @@ int run(int argc, char** argv) {
   }
   std::printf("* medians over the rounds; CPU = this process, all threads (user + system) / messages;\n"
               "  broker = mosquitto's CPU time / messages. RSS: both clients stay connected throughout,\n"
-              "  the peak is the process's during that side's rounds.\n\n");
+              "  the peak is the process's during that side's rounds.\n");
+  if (publishers.size() == 2) {
+    // Each Tether round against the Paho round right after it: robust to load that drifts
+    // during the run (other jobs on the machine), unlike the ratio of the two medians.
+    for (int qos = 0; qos <= 1; ++qos) {
+      const Series& tether = series[qos][0];
+      const Series& paho = series[qos][1];
+      if (tether.samples.empty() || tether.samples.size() != paho.samples.size()) continue;
+      std::vector<double> ratios;
+      std::vector<double> cpu_ratios;
+      for (std::size_t i = 0; i < tether.samples.size(); ++i) {
+        ratios.push_back(tether.samples[i].rate / paho.samples[i].rate);
+        cpu_ratios.push_back(tether.samples[i].cpu_us_per_msg / paho.samples[i].cpu_us_per_msg);
+      }
+      std::printf("qos%d  tether/paho per round pair: throughput median %.3f (min %.3f, max %.3f), "
+                  "CPU per message median %.3f\n",
+                  qos, median(ratios), *std::min_element(ratios.begin(), ratios.end()),
+                  *std::max_element(ratios.begin(), ratios.end()), median(cpu_ratios));
+    }
+  }
+  std::printf("\n");
 
   if (!(plan.tether && plan.paho && plan.qos0 && plan.qos1)) {
     std::printf("(partial run: no BENCH lines)\n");

@@ -41,7 +41,9 @@ Status validate_thing_name(std::string_view name, TopicProfile profile, ErrorTex
 /// Validates a topic name to publish to: 1..kMaxTopic bytes, no wildcards, valid UTF-8 without
 /// U+0000, control characters (U+0001..U+001F, U+007F..U+009F) or noncharacters (MQTT says topics
 /// should not hold them and brokers such as mosquitto drop the connection over them); under kAws
-/// at most 7 `/` (topics under `$aws/rules/<rule>/` do not count the prefix's slashes). Returns ok,
+/// at most 7 `/`, where Basic Ingest topics (`$aws/rules/<rule>/...`) count only the slashes after
+/// that prefix and other AWS reserved topics (`$aws/...`, whose shape AWS defines: the Commands
+/// response topics have 8) are exempt. Returns ok,
 /// kInvalidArgument/kTopic (detail = byte offset) or kOutOfRange/kTopic (empty or too long: detail =
 /// length; too many `/`: detail = their count), e.g. "topic has 8 '/' (AWS IoT allows at most 7)".
 Status validate_topic_name(std::string_view topic, TopicProfile profile, ErrorText* why = nullptr);
@@ -77,7 +79,8 @@ class TopicScheme {
   ///   given to a family without names, or a thing name that fails validate_thing_name (also a
   ///   contract violation)
   /// - kOutOfRange: a missing or over-long name (detail = its length); a topic longer than kMaxTopic
-  ///   (detail = its length) or, under kAws, with more than 7 `/` (detail = their count)
+  ///   (detail = its length) or, under kAws, a telemetry topic with more than 7 `/` (detail = their
+  ///   count; the other AWS families are reserved `$aws/` topics, see validate_topic_name)
   /// - kResourceExhausted (detail = the topic's length): `out` is too small.
   Result<std::string_view> build(Span<char> out, TopicFamily family, std::string_view name = {},
                                  std::string_view suffix = {}) const;

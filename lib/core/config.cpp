@@ -3,6 +3,8 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <new>
+#include <type_traits>
 
 #include "tether/json.hpp"
 #include "text_util.hpp"
@@ -575,7 +577,10 @@ Status Reader::read_heartbeat(const json::Value& heartbeat) {
 
 Status parse_config(std::string_view json, std::string_view source, AgentConfig& out, ErrorText* error) {
   const Ctx ctx{source, error};
-  out = AgentConfig();
+  // Back to the defaults in place: `out = AgentConfig()` would put a second AgentConfig (1.4 KB on
+  // Cortex-M) on the stack.
+  static_assert(std::is_trivially_destructible_v<AgentConfig>, "reset in place needs no destructor");
+  new (&out) AgentConfig();
   Reader reader(ctx, out);
   bool visited = false;
   struct Visit {

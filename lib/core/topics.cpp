@@ -14,6 +14,9 @@ namespace {
 constexpr std::size_t kAwsMaxSlashes = 7;
 // Basic Ingest topics: the slashes of "$aws/rules/<rule>/" do not count (PROTOCOLS.md §7).
 constexpr std::string_view kAwsRulesPrefix = "$aws/rules/";
+// Other AWS reserved topics have the shape AWS gives them, which may exceed the limit: the Commands
+// response topics "$aws/commands/things/<t>/executions/<id>/response/accepted/json" have 8 '/'.
+constexpr std::string_view kAwsReservedPrefix = "$aws/";
 // AWS shadow names are at most 64 bytes (PROTOCOLS.md, General rules).
 constexpr std::size_t kMaxShadowName = 64;
 
@@ -143,6 +146,21 @@ Status check_topic_chars(std::string_view topic, TopicKind kind, ErrorText* why)
   return ok_status();
 }
 
+// The part of an AWS topic whose '/' count against the limit: all of it, what follows
+// "$aws/rules/<rule>/" in a Basic Ingest topic (`*rules` set), or nothing in another reserved topic.
+std::string_view slash_counted_part(std::string_view topic, bool* rules) {
+  *rules = false;
+  if (topic.substr(0, kAwsRulesPrefix.size()) == kAwsRulesPrefix) {
+    const std::string_view rest = topic.substr(kAwsRulesPrefix.size());
+    const std::size_t rule_end = rest.find('/');
+    if (rest.substr(0, rule_end).empty()) return topic;  // no rule name: not a Basic Ingest topic
+    *rules = true;
+    return rule_end == std::string_view::npos ? std::string_view() : rest.substr(rule_end + 1);
+  }
+  if (topic.substr(0, kAwsReservedPrefix.size()) == kAwsReservedPrefix) return {};
+  return topic;
+}
+
 std::size_t count_slashes(std::string_view text) {
   std::size_t n = 0;
   for (char c : text) n += c == '/' ? 1 : 0;
@@ -162,17 +180,8 @@ Status check_topic(std::string_view topic, TopicProfile profile, TopicKind kind,
   TETHER_RETURN_IF_ERROR(check_topic_chars(topic, kind, why));
   if (profile != TopicProfile::kAws) return ok_status();
 
-  // Basic Ingest: "$aws/rules/<rule>/..." is exempt from the limit for its own three slashes.
-  std::string_view counted = topic;
   bool rules = false;
-  if (topic.substr(0, kAwsRulesPrefix.size()) == kAwsRulesPrefix) {
-    const std::string_view rest = topic.substr(kAwsRulesPrefix.size());
-    const std::size_t rule_end = rest.find('/');
-    if (rest.substr(0, rule_end).size() > 0) {
-      rules = true;
-      counted = rule_end == std::string_view::npos ? std::string_view() : rest.substr(rule_end + 1);
-    }
-  }
+  const std::string_view counted = slash_counted_part(topic, &rules);
   const std::size_t slashes = count_slashes(counted);
   if (slashes > kAwsMaxSlashes) {
     if (rules) {
@@ -316,7 +325,11 @@ Result<std::string_view> TopicScheme::build(Span<char> out, TopicFamily family, 
     slashes += count_slashes(parts[i]);
   }
   if (size > kMaxTopic) return out_of_range(size);
-  if (aws && slashes > kAwsMaxSlashes) return out_of_range(slashes);
+  // Only telemetry ("dt/...") is a customer topic under kAws; the other families are reserved
+  // "$aws/..." topics, exempt from the slash limit like in validate_topic_name.
+  if (aws && parts[0].substr(0, kAwsReservedPrefix.size()) != kAwsReservedPrefix && slashes > kAwsMaxSlashes) {
+    return out_of_range(slashes);
+  }
   if (size > out.size()) return Status(StatusCode::kResourceExhausted, Origin::kTopic, clamp16(size));
 
   std::size_t used = 0;

@@ -63,7 +63,7 @@ bool same_tree(const json::Value& a, const json::Value& b) {
       const Result<std::int64_t> ia = a.as_int();
       const Result<std::int64_t> ib = b.as_int();
       if (da.status() != db.status() || ia.status() != ib.status()) return false;
-      if (da.ok() && *da != *db) return false;
+      if (da.ok() && (*da != *db || std::signbit(*da) != std::signbit(*db))) return false;
       return !ia.ok() || *ia == *ib;
     }
     case json::Type::kArray:
@@ -217,7 +217,8 @@ void check_round_trip(const json::Value& root, std::size_t input_size) {
                  text.data());
   }
   // The writer output can be larger than the parser's input limit; that is its only excuse.
-  TETHER_FUZZ_CHECK(reparsed.ok() || (text.size() > tether::kMaxJsonInput && reparsed.code() == StatusCode::kOutOfRange));
+  TETHER_FUZZ_CHECK(reparsed.ok() ||
+                    (text.size() > tether::kMaxJsonInput && reparsed.code() == StatusCode::kOutOfRange));
 }
 
 // The input bytes as a string value and as a key.

@@ -5,6 +5,7 @@
 // independently of lib/core, so that a fuzzer compares two implementations rather than one with
 // itself. Test code: it may allocate.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -77,13 +78,6 @@ inline bool is_mqtt_bad_code_point(std::uint32_t cp) {
          (cp & 0xFFFF) == 0xFFFF;
 }
 
-/// Valid UTF-8 without U+0000, controls or noncharacters.
-inline bool is_clean_mqtt_text(std::string_view s) {
-  bool clean = true;
-  const std::size_t bad = check_utf8(s, [&](std::uint32_t cp, std::size_t) { clean = clean && !is_mqtt_bad_code_point(cp); });
-  return bad == std::string_view::npos && clean;
-}
-
 /// One printable ASCII line (what log lines and error texts must be).
 inline bool is_printable_line(std::string_view s) {
   for (char c : s) {
@@ -97,8 +91,8 @@ inline bool contains(std::string_view s, char c) { return s.find(c) != std::stri
 /// Writes `v` (at nesting `level`, the root being 0) with `w`. Strings go through
 /// `rewrite(container_key, member_key, level, value)`, which returns the string to write (normally
 /// `value`). Numbers are written so that every accessor reads back the same: integers exactly,
-/// other finite values as shortest doubles, and a literal beyond the range of a double (which the
-/// API only reports as kOutOfRange, without its sign) as `1e999`.
+/// other finite values (and -0) as shortest doubles, and a literal beyond the range of a double
+/// (which the API only reports as kOutOfRange, without its sign) as `1e999`.
 template <typename Rewrite>
 void write_json(json::Writer& w, const json::Value& v, const Rewrite& rewrite, std::size_t level = 0,
                 std::string_view container_key = {}) {
@@ -108,7 +102,7 @@ void write_json(json::Writer& w, const json::Value& v, const Rewrite& rewrite, s
     case json::Type::kNumber: {
       const Result<std::int64_t> i = v.as_int();
       const Result<double> d = v.as_double();
-      if (i.ok()) {
+      if (i.ok() && !(*i == 0 && std::signbit(*d))) {  // -0 is integral, but int64 has no -0
         w.number(*i);
       } else if (d.ok()) {
         w.number(*d);

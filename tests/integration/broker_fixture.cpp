@@ -4,14 +4,13 @@
 #include <stdlib.h>  // mkdtemp
 #include <sys/wait.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #ifndef TETHER_SOURCE_DIR
 #define TETHER_SOURCE_DIR ""
@@ -44,12 +43,14 @@ TestBroker::TestBroker(ServerCert cert) {
   // Missing tools are a failure, not a skip: these tests are the only proof that TLS, client
   // certificates and ACL refusals behave as documented.
   if (!have_tool("mosquitto")) {
-    FAIL("mosquitto is not installed: the integration tests need a real broker "
-         "(run scripts/install-deps.sh host). Not skipping.");
+    FAIL(
+        "mosquitto is not installed: the integration tests need a real broker "
+        "(run scripts/install-deps.sh host). Not skipping.");
   }
   if (!have_tool("openssl")) {
-    FAIL("openssl is not installed: the test broker needs it to issue certificates "
-         "(run scripts/install-deps.sh host). Not skipping.");
+    FAIL(
+        "openssl is not installed: the test broker needs it to issue certificates "
+        "(run scripts/install-deps.sh host). Not skipping.");
   }
   script_ = source_dir() + "/scripts/test-broker.sh";
   if (!std::filesystem::exists(script_)) {
@@ -57,9 +58,14 @@ TestBroker::TestBroker(ServerCert cert) {
                                                  << "': set TETHER_SOURCE_DIR to the source tree. Not skipping.");
   }
   switch (cert) {
-    case ServerCert::kGood: break;
-    case ServerCert::kWrongHost: server_cert_ = "wronghost"; break;
-    case ServerCert::kOtherCa: server_cert_ = "otherca"; break;
+    case ServerCert::kGood:
+      break;
+    case ServerCert::kWrongHost:
+      server_cert_ = "wronghost";
+      break;
+    case ServerCert::kOtherCa:
+      server_cert_ = "otherca";
+      break;
   }
 
   const char* tmp = std::getenv("TMPDIR");
@@ -85,7 +91,8 @@ void TestBroker::run_script(std::string_view command) {
   const std::string log = log_tail();
   discard();  // leave nothing running or lying around behind a failure
   FAIL("scripts/test-broker.sh " << command << " failed (exit " << rc << "):\n"
-                                 << output << "\nmosquitto.log:\n" << log);
+                                 << output << "\nmosquitto.log:\n"
+                                 << log);
 }
 
 void TestBroker::discard() {

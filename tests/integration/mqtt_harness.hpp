@@ -34,8 +34,8 @@ class Recorder final : public port::MqttListener {
  public:
   std::vector<ConnectionEvent> connections;
   std::vector<ReceivedMessage> messages;
-  std::map<PacketToken, Status> publishes;                       // completions by token
-  std::map<PacketToken, std::pair<Status, Qos>> subscriptions;   // completions by token
+  std::map<PacketToken, Status> publishes;                      // completions by token
+  std::map<PacketToken, std::pair<Status, Qos>> subscriptions;  // completions by token
 
   bool connected_event() const {
     return !connections.empty() && connections.back().state == ConnectionState::kConnected;
@@ -92,7 +92,8 @@ inline Status connect_and_wait(port::MqttClient& client, Recorder& recorder, con
   const std::size_t before = recorder.connections.size();
   const Status started = client.connect(options);
   if (!started.ok()) return started;
-  if (!poll_until({&client}, [&] { return recorder.connections.size() > before; }, timeout)) {
+  if (!poll_until(
+          {&client}, [&] { return recorder.connections.size() > before; }, timeout)) {
     return Status(StatusCode::kDeadlineExceeded, Origin::kNone, 0);
   }
   return recorder.connections.back().reason;

@@ -1,6 +1,9 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 // PahoMqttClient against a real mosquitto: mutual TLS, per-device ACLs, MQTT 5 and 3.1.1.
 
+#include "tether/port/paho/paho_mqtt_client.hpp"
+
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -8,13 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include <catch2/catch.hpp>
-
 #include "broker_fixture.hpp"
 #include "mqtt_harness.hpp"
 #include "test_support.hpp"
 #include "tether/port/log_sink.hpp"
-#include "tether/port/paho/paho_mqtt_client.hpp"
 
 namespace tether {
 namespace {
@@ -130,7 +130,7 @@ void check_refused_without_retry(PahoMqttClient& client, Recorder& recorder, Sta
   const auto start = test::Clock::now();
   for (int i = 0; i < 5; ++i) REQUIRE(client.poll(200ms).ok());
   const auto waited = test::Clock::now() - start;
-  CHECK(waited >= 900ms);  // five polls with nothing to deliver waited ~1 s: no spinning
+  CHECK(waited >= 900ms);                   // five polls with nothing to deliver waited ~1 s: no spinning
   CHECK(recorder.connections.size() == 1);  // and Paho did not reconnect on its own
 }
 
@@ -145,8 +145,8 @@ TEST_CASE("MQTT 5 round trip at QoS 0 and 1 preserves the message properties", "
   const UserProperty user[] = {{"origin", "test"}, {"seq", "42"}, {"origin", "again"}};
   const std::string binary_payload("bin\0ary", 7);
   for (Qos qos : {Qos::k0, Qos::k1}) {
-    OutgoingMessage message = message_to(qos == Qos::k0 ? "things/device-1/q0" : "things/device-1/q1",
-                                         binary_payload, qos);
+    OutgoingMessage message =
+        message_to(qos == Qos::k0 ? "things/device-1/q0" : "things/device-1/q1", binary_payload, qos);
     message.properties.content_type = "application/octet-stream";
     message.properties.message_expiry_s = 300;
     message.properties.response_topic = "things/device-1/reply";
@@ -176,8 +176,7 @@ TEST_CASE("MQTT 5 round trip at QoS 0 and 1 preserves the message properties", "
   CHECK(subscriber.recorder.messages[1].qos == Qos::k1);
 }
 
-TEST_CASE("MQTT 3.1.1 round trip works and MQTT 5 properties are refused before sending",
-          "[paho][integration]") {
+TEST_CASE("MQTT 3.1.1 round trip works and MQTT 5 properties are refused before sending", "[paho][integration]") {
   TestBroker broker;
   Device subscriber(broker, "device-1", "device-1-sub", MqttVersion::k3_1_1);
   Device publisher(broker, "device-1", "device-1-pub", MqttVersion::k3_1_1);
@@ -272,13 +271,13 @@ TEST_CASE("A device subscribed to another device's topic receives nothing", "[pa
   // ...and delivers nothing. A later message on device-2's own topic proves the subscription
   // path works and that anything routed earlier would have arrived first.
   REQUIRE(device2.publish_and_wait(message_to("things/device-2/marker", "own")).ok());
-  REQUIRE(poll_until({&device2.client}, [&] { return device2.recorder.count_messages("things/device-2/marker") == 1; }));
+  REQUIRE(
+      poll_until({&device2.client}, [&] { return device2.recorder.count_messages("things/device-2/marker") == 1; }));
   CHECK(device2.recorder.messages.size() == 1);
   CHECK(device2.recorder.count_messages("things/device-1/secret") == 0);
 }
 
-TEST_CASE("Under MQTT 5 a publish to another device's topic is refused with PUBACK 0x87",
-          "[paho][integration]") {
+TEST_CASE("Under MQTT 5 a publish to another device's topic is refused with PUBACK 0x87", "[paho][integration]") {
   TestBroker broker;
   Device device1(broker, "device-1", "device-1");
   const Status result = device1.publish_and_wait(message_to("things/device-2/cmd", "not yours"));
@@ -299,7 +298,8 @@ TEST_CASE("Under MQTT 3.1.1 a publish to another device's topic is acknowledged 
   Device device1(broker, "device-1", "device-1", MqttVersion::k3_1_1);
   CHECK(device1.publish_and_wait(message_to("things/device-2/cmd", "not yours")).ok());
   REQUIRE(device2.publish_and_wait(message_to("things/device-2/marker", "own")).ok());
-  REQUIRE(poll_until({&device2.client}, [&] { return device2.recorder.count_messages("things/device-2/marker") == 1; }));
+  REQUIRE(
+      poll_until({&device2.client}, [&] { return device2.recorder.count_messages("things/device-2/marker") == 1; }));
   CHECK(device2.recorder.count_messages("things/device-2/cmd") == 0);
 }
 
@@ -369,8 +369,7 @@ TEST_CASE("Stopping the broker ends the session with kUnavailable and a restart 
   CHECK(device.publish_and_wait(message_to("things/device-1/back", "again")).ok());
 }
 
-TEST_CASE("A second connection with the same client id ends the first one and fires its will",
-          "[paho][integration]") {
+TEST_CASE("A second connection with the same client id ends the first one and fires its will", "[paho][integration]") {
   TestBroker broker;
   Device watcher(broker, "cloudsim", "cloudsim");
   watcher.subscribe("things/device-1/status", Qos::k1);
@@ -383,9 +382,8 @@ TEST_CASE("A second connection with the same client id ends the first one and fi
   REQUIRE(connect_and_wait(first, first_recorder, with_will).ok());
 
   Device second(broker, "device-1", "device-1");  // same client id
-  REQUIRE(poll_until({&first, &watcher.client}, [&] {
-    return first_recorder.connections.size() == 2 && watcher.recorder.messages.size() == 1;
-  }));
+  REQUIRE(poll_until({&first, &watcher.client},
+                     [&] { return first_recorder.connections.size() == 2 && watcher.recorder.messages.size() == 1; }));
   const ConnectionEvent& ended = first_recorder.connections.back();
   CHECK(ended.state == ConnectionState::kDisconnected);
   // MQTT 5 lets the broker say why (DISCONNECT 0x8E session taken over -> kAborted/kMqtt/0x8E),
@@ -410,15 +408,13 @@ TEST_CASE("A burst of 1000 QoS 1 publishes completes and is delivered", "[paho][
   const auto start = test::Clock::now();
   std::size_t refusals = 0;
   const std::vector<PacketToken> tokens = publish_burst(publisher, "things/device-1/burst", kCount, &refusals);
-  REQUIRE(poll_until({&publisher.client, &subscriber.client},
-                     [&] {
-                       return publisher.recorder.publishes.size() == kCount &&
-                              subscriber.recorder.messages.size() == kCount;
-                     },
-                     60s));
+  REQUIRE(poll_until(
+      {&publisher.client, &subscriber.client},
+      [&] { return publisher.recorder.publishes.size() == kCount && subscriber.recorder.messages.size() == kCount; },
+      60s));
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(test::Clock::now() - start);
-  WARN("1000 QoS 1 publishes acknowledged and delivered in " << elapsed.count() << " ms ("
-       << refusals << " kResourceExhausted answers on the way)");
+  WARN("1000 QoS 1 publishes acknowledged and delivered in " << elapsed.count() << " ms (" << refusals
+                                                             << " kResourceExhausted answers on the way)");
   for (PacketToken token : tokens) {
     INFO("token " << token);
     REQUIRE(publisher.recorder.publishes[token].ok());

@@ -58,37 +58,54 @@ std::string validate_error(AgentConfig c, Status expected) {
 
 }  // namespace
 
+// The example of docs/configuration.md, verbatim.
 TEST_CASE("a full configuration file sets every field") {
   const char* json = R"({
-    "thing_name": "gw-0042",
-    "client_id": "gw-0042-agent",
-    "profile": "neutral",
-    "endpoint": "mqtt.example.com",
-    "port": 443,
-    "tls": {"ca_file": "/etc/tether/ca.pem", "cert_file": "/etc/tether/dev.crt",
-            "key": "pkcs11:token=tether;object=device;type=private", "alpn": true},
-    "mqtt": {"version": "3.1.1", "keep_alive_s": 300, "clean_session": false, "session_expiry_s": 3600,
-             "connect_timeout_ms": 20000},
-    "reconnect": {"initial_ms": 500, "max_ms": 60000, "fatal_initial_ms": 600000, "fatal_max_ms": 7200000},
-    "log": {"level": "debug"},
-    "heartbeat": {"enabled": false, "interval_s": 120},
-    "offline_queue": {"dir": "/var/lib/tether/queue"},
-    "shadow": {}, "commands": {"anything": [1, 2]}, "metrics": {"interval_s": 300}
-  })";
+  "thing_name": "gw-0042",
+  "client_id": "gw-0042-agent",
+  "profile": "aws",
+  "endpoint": "a1b2c3d4e5f6g7-ats.iot.eu-west-1.amazonaws.com",
+  "port": 443,
+  "tls": {
+    "ca_file": "/etc/tether/AmazonRootCA1.pem",
+    "cert_file": "/etc/tether/device.crt",
+    "key": "pkcs11:token=tether;object=device;type=private",
+    "alpn": true
+  },
+  "mqtt": {
+    "version": 5,
+    "keep_alive_s": 300,
+    "clean_session": false,
+    "session_expiry_s": 3600,
+    "connect_timeout_ms": 20000
+  },
+  "reconnect": {
+    "initial_ms": 500,
+    "max_ms": 60000,
+    "fatal_initial_ms": 600000,
+    "fatal_max_ms": 7200000
+  },
+  "log": { "level": "debug" },
+  "heartbeat": { "enabled": false, "interval_s": 120 },
+  "offline_queue": {},
+  "shadow": {},
+  "commands": {},
+  "metrics": {}
+})";
   const Parsed p = parse(json);
   REQUIRE(p.status.ok());
   CHECK(p.error.empty());
   const AgentConfig& c = p.config;
   CHECK(c.thing_name == "gw-0042");
   CHECK(c.client_id == "gw-0042-agent");
-  CHECK(c.profile == TopicProfile::kNeutral);
-  CHECK(c.broker.endpoint == "mqtt.example.com");
+  CHECK(c.profile == TopicProfile::kAws);
+  CHECK(c.broker.endpoint == "a1b2c3d4e5f6g7-ats.iot.eu-west-1.amazonaws.com");
   CHECK(c.broker.port == 443);
-  CHECK(c.broker.ca_file == "/etc/tether/ca.pem");
-  CHECK(c.broker.cert_file == "/etc/tether/dev.crt");
+  CHECK(c.broker.ca_file == "/etc/tether/AmazonRootCA1.pem");
+  CHECK(c.broker.cert_file == "/etc/tether/device.crt");
   CHECK(c.broker.key == "pkcs11:token=tether;object=device;type=private");
   CHECK(c.broker.alpn);
-  CHECK(c.mqtt.version == MqttVersion::k3_1_1);
+  CHECK(c.mqtt.version == MqttVersion::k5);
   CHECK(c.mqtt.keep_alive_s == 300);
   CHECK_FALSE(c.mqtt.clean_session);
   CHECK(c.mqtt.session_expiry_s == 3600);
@@ -100,6 +117,29 @@ TEST_CASE("a full configuration file sets every field") {
   CHECK(c.log_level == LogLevel::kDebug);
   CHECK_FALSE(c.heartbeat.enabled);
   CHECK(c.heartbeat.interval_s == 120);
+}
+
+// The second example of docs/configuration.md, verbatim.
+TEST_CASE("a neutral-profile file for a local mosquitto parses") {
+  const char* json = R"({
+  "thing_name": "bench-01",
+  "profile": "neutral",
+  "endpoint": "127.0.0.1",
+  "tls": {
+    "ca_file": "certs/ca.pem",
+    "cert_file": "certs/bench-01.crt",
+    "key": "certs/bench-01.key"
+  },
+  "mqtt": { "version": "3.1.1" }
+})";
+  const Parsed p = parse(json);
+  REQUIRE(p.status.ok());
+  CHECK(p.config.profile == TopicProfile::kNeutral);
+  CHECK(p.config.client_id == "bench-01");
+  CHECK(p.config.broker.endpoint == "127.0.0.1");
+  CHECK(p.config.broker.port == 8883);
+  CHECK(p.config.broker.key == "certs/bench-01.key");
+  CHECK(p.config.mqtt.version == MqttVersion::k3_1_1);
 }
 
 TEST_CASE("a minimal configuration gets the documented defaults") {

@@ -132,6 +132,17 @@ TEST_CASE("Basic Ingest topics do not count the slashes of the $aws/rules/<rule>
   CHECK(validate_topic_name("$aws/rules//a/b/c/d/e/f", TopicProfile::kAws) == out_of_range(8));
 }
 
+TEST_CASE("AWS reserved topics other than Basic Ingest are exempt from the slash limit") {
+  // The Commands response topics have 8 slashes by design.
+  const char* accepted = "$aws/commands/things/dev-1/executions/42/response/accepted/json";
+  CHECK(validate_topic_name(accepted, TopicProfile::kAws).ok());
+  CHECK(validate_topic_filter("$aws/commands/things/dev-1/executions/+/response/+/json", TopicProfile::kAws).ok());
+  const TopicScheme s(TopicProfile::kAws, "dev-1");
+  CHECK(build(s, TopicFamily::kCommands, {}, "42/response/accepted/json") == accepted);
+  // The exemption needs the whole "$aws/" prefix.
+  CHECK(validate_topic_name("$awsx/a/b/c/d/e/f/g/h", TopicProfile::kAws) == out_of_range(8));
+}
+
 TEST_CASE("topic names refuse wildcards") {
   CHECK(validate_topic_name("a/+/b", TopicProfile::kAws) == invalid_at(2));
   CHECK(why_topic("a/+/b") == "wildcard '+' at byte 2 is not allowed in a topic");
@@ -322,9 +333,9 @@ TEST_CASE("build refuses bad names and suffixes as invalid arguments") {
 
 TEST_CASE("build refuses topics that break the profile's limits as out of range") {
   const TopicScheme aws(TopicProfile::kAws, "dev-1");
-  // "$aws/things/dev-1/shadow/name/s" has 5 slashes; three more levels make 8.
-  CHECK(build_status(aws, TopicFamily::kShadow, "s", "a/b") == Status());
-  CHECK(build_status(aws, TopicFamily::kShadow, "s", "a/b/c") == out_of_range(8));
+  // "dt/dev-1/temp" has 2 slashes; five more levels make 7, six make 8.
+  CHECK(build_status(aws, TopicFamily::kTelemetry, "temp", "a/b/c/d/e") == Status());
+  CHECK(build_status(aws, TopicFamily::kTelemetry, "temp", "a/b/c/d/e/f") == out_of_range(8));
   const TopicScheme neutral(TopicProfile::kNeutral, "dev-1");
   CHECK(build_status(neutral, TopicFamily::kShadow, "s", "a/b/c/d/e/f/g") == Status());
   const std::string long_suffix(kMaxTopic, 'x');

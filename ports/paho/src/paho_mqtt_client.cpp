@@ -2,6 +2,7 @@
 #include "tether/port/paho/paho_mqtt_client.hpp"
 
 #include <fcntl.h>
+#include <mqtt/async_client.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,12 +20,10 @@
 #include <utility>
 #include <vector>
 
-#include <mqtt/async_client.h>
-
 #include "reason_codes.hpp"
-#include "tls_probe.hpp"
 #include "tether/limits.hpp"
 #include "tether/log.hpp"
+#include "tls_probe.hpp"
 
 #ifndef TETHER_MAX_USER_PROPERTIES
 #define TETHER_MAX_USER_PROPERTIES 16  ///< user properties delivered per inbound message
@@ -88,8 +87,7 @@ PahoSettings PahoSettings::from_config(const BrokerSettings& broker) {
 
 class PahoMqttClient::Impl {
  public:
-  Impl(PahoSettings settings, LogSink* log)
-      : settings_(std::move(settings)), log_(log, settings_.log_level) {}
+  Impl(PahoSettings settings, LogSink* log) : settings_(std::move(settings)), log_(log, settings_.log_level) {}
   ~Impl();
 
   Impl(const Impl&) = delete;
@@ -186,10 +184,10 @@ class PahoMqttClient::Impl {
 
   // Owner thread only.
   std::unique_ptr<mqtt::async_client> client_;
-  std::string client_id_;                     // of client_
+  std::string client_id_;                         // of client_
   MqttVersion client_version_ = MqttVersion::k5;  // of client_
-  MqttVersion version_ = MqttVersion::k5;     // of the current attempt / connection
-  Milliseconds connect_timeout_{10000};      // of the current attempt
+  MqttVersion version_ = MqttVersion::k5;         // of the current attempt / connection
+  Milliseconds connect_timeout_{10000};           // of the current attempt
   State state_ = State::kIdle;
   bool connected_ = false;
   bool in_poll_ = false;
@@ -207,14 +205,15 @@ class PahoMqttClient::Impl {
 
   // Shared with Paho's threads.
   std::atomic<std::uint32_t> link_epoch_{0};  // epoch of the connection Paho is working on
+  std::atomic<bool> link_v5_{true};           // MQTT version of that connection
   std::atomic<std::size_t> dropped_{0};
   std::atomic<bool> broken_{false};  // a callback could not record an event
   mutable std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<Event> inbox_;        // guarded by mutex_
+  std::deque<Event> inbox_;         // guarded by mutex_
   std::size_t inbox_messages_ = 0;  // guarded by mutex_
-  bool woken_ = false;             // guarded by mutex_
-  bool closing_ = false;           // guarded by mutex_
+  bool woken_ = false;              // guarded by mutex_
+  bool closing_ = false;            // guarded by mutex_
 };
 
 // ---- Paho threads --------------------------------------------------------------------------------
@@ -298,6 +297,9 @@ void PahoMqttClient::Impl::on_action(ActionKind kind, const mqtt::token& token, 
         }
         event.status = paho_detail::completion_status(subscribe ? Packet::kSuback : Packet::kUnsuback, success,
                                                       event.return_code, code);
+        // MQTT 3.1.1 has one failure code, 0x80, which Paho may deliver as a "successful" SUBACK.
+        if (subscribe && success && code == 0x80 && !link_v5_.load())
+          event.status = paho_detail::status_from_suback_v3(code);
         if (subscribe && event.status.ok()) event.granted = code >= 1 && code <= 2 ? Qos::k1 : Qos::k0;
         break;
       }
@@ -506,8 +508,8 @@ Status PahoMqttClient::Impl::connect(const ConnectOptions& options) {
     tls.set_key_store(settings_.cert_file);
     tls.set_private_key(settings_.key_file);
     tls.set_enable_server_cert_auth(true);
-    tls.set_verify(true);                              // host name (or IP) must match the certificate
-    tls.set_ssl_version(MQTT_SSL_VERSION_TLS_1_2);     // see README: OpenSSL 3 enforces >= 1.2 anyway
+    tls.set_verify(true);                           // host name (or IP) must match the certificate
+    tls.set_ssl_version(MQTT_SSL_VERSION_TLS_1_2);  // see README: OpenSSL 3 enforces >= 1.2 anyway
     if (settings_.alpn) tls.set_alpn_protos({kAlpnAwsIot});
     // Not set_error_handler(): Paho C++ 1.2 hands Paho C a pointer to a temporary copy of the
     // ssl_options as the handler's context, which is gone by the time the handshake runs.
@@ -545,6 +547,7 @@ Status PahoMqttClient::Impl::connect(const ConnectOptions& options) {
     ++epoch_;
     if (epoch_ == 0) ++epoch_;
     link_epoch_.store(epoch_);
+    link_v5_.store(v5);
     version_ = options.version;
     connect_timeout_ = options.connect_timeout;
     client_->connect(connect_options, to_context(epoch_), connect_listener_);
@@ -636,9 +639,8 @@ Result<PacketToken> PahoMqttClient::Impl::publish(const OutgoingMessage& message
   try {
     static const char kEmpty = '\0';
     const void* payload = message.payload.empty() ? static_cast<const void*>(&kEmpty) : message.payload.data();
-    mqtt::message_ptr paho_message = mqtt::message::create(std::string(message.topic), payload,
-                                                           message.payload.size(), to_paho_qos(message.qos),
-                                                           message.retain);
+    mqtt::message_ptr paho_message = mqtt::message::create(std::string(message.topic), payload, message.payload.size(),
+                                                           to_paho_qos(message.qos), message.retain);
     if (!properties.empty()) {
       mqtt::properties paho_properties;
       if (!properties.content_type.empty()) {
@@ -652,8 +654,8 @@ Result<PacketToken> PahoMqttClient::Impl::publish(const OutgoingMessage& message
         paho_properties.add(mqtt::property(mqtt::property::RESPONSE_TOPIC, std::string(properties.response_topic)));
       }
       if (!properties.correlation_data.empty()) {
-        paho_properties.add(mqtt::property(mqtt::property::CORRELATION_DATA,
-                                           std::string(as_text(properties.correlation_data))));
+        paho_properties.add(
+            mqtt::property(mqtt::property::CORRELATION_DATA, std::string(as_text(properties.correlation_data))));
       }
       for (const UserProperty& user : properties.user_properties) {
         paho_properties.add(

@@ -132,13 +132,20 @@ Status status_from_reason_code(Packet packet, std::uint8_t reason) {
 
 std::uint8_t reason_from_connack_v3(int return_code) {
   switch (return_code) {
-    case 0: return 0;
-    case 1: return kUnsupportedProtocolVersion;
-    case 2: return kClientIdNotValid;
-    case 3: return kServerUnavailable;
-    case 4: return kBadUserNameOrPassword;
-    case 5: return kNotAuthorized;
-    default: return kUnspecifiedError;
+    case 0:
+      return 0;
+    case 1:
+      return kUnsupportedProtocolVersion;
+    case 2:
+      return kClientIdNotValid;
+    case 3:
+      return kServerUnavailable;
+    case 4:
+      return kBadUserNameOrPassword;
+    case 5:
+      return kNotAuthorized;
+    default:
+      return kUnspecifiedError;
   }
 }
 
@@ -156,26 +163,66 @@ Status status_from_paho_rc(int rc) {
   const std::uint16_t detail = rc < -0xFFFF ? 0xFFFF : static_cast<std::uint16_t>(-rc);
   StatusCode code = StatusCode::kUnknown;
   switch (rc) {
-    case kPahoFailure: code = StatusCode::kUnavailable; break;
-    case kPahoPersistenceError: code = StatusCode::kInternal; break;
-    case kPahoDisconnected: code = StatusCode::kUnavailable; break;
-    case kPahoMaxMessagesInflight: code = StatusCode::kResourceExhausted; break;
-    case kPahoBadUtf8String: code = StatusCode::kInvalidArgument; break;
-    case kPahoNullParameter: code = StatusCode::kInvalidArgument; break;
-    case kPahoTopicNameTruncated: code = StatusCode::kInvalidArgument; break;
-    case kPahoBadStructure: code = StatusCode::kInternal; break;
-    case kPahoBadQos: code = StatusCode::kInvalidArgument; break;
-    case kPahoNoMoreMsgIds: code = StatusCode::kResourceExhausted; break;
-    case kPahoOperationIncomplete: code = StatusCode::kUnavailable; break;
-    case kPahoMaxBufferedMessages: code = StatusCode::kResourceExhausted; break;
-    case kPahoSslNotSupported: code = StatusCode::kUnimplemented; break;
-    case kPahoBadProtocol: code = StatusCode::kInvalidArgument; break;
-    case kPahoBadMqttOption: code = StatusCode::kInvalidArgument; break;
-    case kPahoWrongMqttVersion: code = StatusCode::kInvalidArgument; break;
-    case kPahoZeroLengthWillTopic: code = StatusCode::kInvalidArgument; break;
-    case kPahoCommandIgnored: code = StatusCode::kFailedPrecondition; break;
-    case kPahoMaxBuffered: code = StatusCode::kResourceExhausted; break;
-    default: code = StatusCode::kUnknown; break;
+    case kPahoFailure:
+      code = StatusCode::kUnavailable;
+      break;
+    case kPahoPersistenceError:
+      code = StatusCode::kInternal;
+      break;
+    case kPahoDisconnected:
+      code = StatusCode::kUnavailable;
+      break;
+    case kPahoMaxMessagesInflight:
+      code = StatusCode::kResourceExhausted;
+      break;
+    case kPahoBadUtf8String:
+      code = StatusCode::kInvalidArgument;
+      break;
+    case kPahoNullParameter:
+      code = StatusCode::kInvalidArgument;
+      break;
+    case kPahoTopicNameTruncated:
+      code = StatusCode::kInvalidArgument;
+      break;
+    case kPahoBadStructure:
+      code = StatusCode::kInternal;
+      break;
+    case kPahoBadQos:
+      code = StatusCode::kInvalidArgument;
+      break;
+    case kPahoNoMoreMsgIds:
+      code = StatusCode::kResourceExhausted;
+      break;
+    case kPahoOperationIncomplete:
+      code = StatusCode::kUnavailable;
+      break;
+    case kPahoMaxBufferedMessages:
+      code = StatusCode::kResourceExhausted;
+      break;
+    case kPahoSslNotSupported:
+      code = StatusCode::kUnimplemented;
+      break;
+    case kPahoBadProtocol:
+      code = StatusCode::kInvalidArgument;
+      break;
+    case kPahoBadMqttOption:
+      code = StatusCode::kInvalidArgument;
+      break;
+    case kPahoWrongMqttVersion:
+      code = StatusCode::kInvalidArgument;
+      break;
+    case kPahoZeroLengthWillTopic:
+      code = StatusCode::kInvalidArgument;
+      break;
+    case kPahoCommandIgnored:
+      code = StatusCode::kFailedPrecondition;
+      break;
+    case kPahoMaxBuffered:
+      code = StatusCode::kResourceExhausted;
+      break;
+    default:
+      code = StatusCode::kUnknown;
+      break;
   }
   return Status(code, Origin::kPaho, detail);
 }

@@ -51,10 +51,10 @@ Status completion_status(Packet packet, bool success, int return_code, int reaso
 
 /// What Paho reported when a connect attempt failed.
 struct ConnectFailure {
-  int return_code = -1;        ///< token return code (MQTTASYNC_*, or a 3.1.1 CONNACK code 1..5)
-  int reason_code = 0;         ///< MQTT 5 CONNACK reason code (Paho C++ puts 255 here under 3.1.1)
-  bool mqtt5 = true;           ///< the attempt used MQTT 5
-  std::string_view message;    ///< Paho's text ("TCP/TLS connect failure", "CONNACK return code")
+  int return_code = -1;      ///< token return code (MQTTASYNC_*, or a 3.1.1 CONNACK code 1..5)
+  int reason_code = 0;       ///< MQTT 5 CONNACK reason code (Paho C++ puts 255 here under 3.1.1)
+  bool mqtt5 = true;         ///< the attempt used MQTT 5
+  std::string_view message;  ///< Paho's text ("TCP/TLS connect failure", "CONNACK return code")
 };
 
 /// Classifies a failed connect attempt (see the file comment for the conventions).

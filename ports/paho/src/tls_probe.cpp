@@ -4,13 +4,12 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -21,9 +20,9 @@ namespace tether::port::paho_detail {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::chrono::milliseconds kSlice{50};           // cancellation is checked this often
-constexpr std::chrono::milliseconds kAlertWait{1000};     // TLS 1.3: the broker's verdict on our certificate
-constexpr int kAlertReasonOffset = 1000;                  // SSL_AD_REASON_OFFSET
+constexpr std::chrono::milliseconds kSlice{50};        // cancellation is checked this often
+constexpr std::chrono::milliseconds kAlertWait{1000};  // TLS 1.3: the broker's verdict on our certificate
+constexpr int kAlertReasonOffset = 1000;               // SSL_AD_REASON_OFFSET
 
 std::uint16_t clamp16(long value) {
   return static_cast<std::uint16_t>(value < 0 ? 0 : (value > 0xFFFF ? 0xFFFF : value));
@@ -122,9 +121,9 @@ TlsProbeResult classify_tls_failure(SSL* ssl, int ssl_error, int saved_errno, co
   }
   if (ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN) {
     const int err = saved_errno != 0 ? saved_errno : ECONNRESET;
-    return explained(Status(StatusCode::kUnavailable, Origin::kSocket, clamp16(err)),
-                     std::string("the broker closed the connection ") + stage + " without a TLS alert (" +
-                         std::strerror(err) + ")");
+    return explained(
+        Status(StatusCode::kUnavailable, Origin::kSocket, clamp16(err)),
+        std::string("the broker closed the connection ") + stage + " without a TLS alert (" + std::strerror(err) + ")");
   }
   return explained(Status(StatusCode::kUnavailable, Origin::kTls, 0), std::string("TLS failed ") + stage);
 }
@@ -231,7 +230,9 @@ TlsProbeResult probe_tls(const TlsProbeSettings& settings, const std::atomic<boo
   if (SSL_CTX_check_private_key(ctx.get()) != 1) return material_problem("key does not match the certificate");
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   if (settings.alpn) {
-    static const unsigned char kProtocols[] = "\x0e" "x-amzn-mqtt-ca";
+    static const unsigned char kProtocols[] =
+        "\x0e"
+        "x-amzn-mqtt-ca";
     SSL_CTX_set_alpn_protos(ctx.get(), kProtocols, sizeof kProtocols - 1);
   }
   const std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
@@ -254,8 +255,7 @@ TlsProbeResult probe_tls(const TlsProbeSettings& settings, const std::atomic<boo
     if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) {
       return classify_tls_failure(ssl.get(), error, saved_errno, "during the handshake");
     }
-    const Wait waited =
-        wait_for(socket.get(), error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline, cancel);
+    const Wait waited = wait_for(socket.get(), error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline, cancel);
     if (waited == Wait::kCancelled) return unexplained("diagnosis cancelled");
     if (waited != Wait::kReady) {
       return explained(Status(StatusCode::kUnavailable, Origin::kSocket, ETIMEDOUT),

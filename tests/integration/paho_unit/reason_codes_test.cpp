@@ -1,13 +1,13 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 // The Paho port's pure translations: reason codes, Paho return codes, URI, topic checks.
 
-#include <cerrno>
+#include "reason_codes.hpp"
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 
-#include "reason_codes.hpp"
-#include "tls_probe.hpp"
 #include "test_support.hpp"
+#include "tls_probe.hpp"
 
 namespace tether::port::paho_detail {
 namespace {
@@ -152,8 +152,10 @@ TEST_CASE("TLS alerts about certificates are identity refusals, others are trans
   CHECK(status_from_tls_alert_reason(1042) == Status(StatusCode::kUnauthenticated, Origin::kTls, 1042));  // bad cert
   CHECK(status_from_tls_alert_reason(1045) == Status(StatusCode::kUnauthenticated, Origin::kTls, 1045));  // expired
   CHECK(status_from_tls_alert_reason(1116) == Status(StatusCode::kUnauthenticated, Origin::kTls, 1116));  // required
-  CHECK(status_from_tls_alert_reason(1040) == Status(StatusCode::kUnavailable, Origin::kTls, 1040));  // handshake failure
-  CHECK(status_from_tls_alert_reason(1070) == Status(StatusCode::kUnavailable, Origin::kTls, 1070));  // protocol version
+  CHECK(status_from_tls_alert_reason(1040) ==
+        Status(StatusCode::kUnavailable, Origin::kTls, 1040));  // handshake failure
+  CHECK(status_from_tls_alert_reason(1070) ==
+        Status(StatusCode::kUnavailable, Origin::kTls, 1070));  // protocol version
 }
 
 TEST_CASE("The TLS probe reports a refused TCP connection with its errno", "[paho][unit]") {

@@ -21,19 +21,33 @@
 /// waiting, further inbound messages are dropped and counted (`dropped_messages()`, and a warning
 /// from the next poll()); acknowledgements and connection events are never dropped (there are at
 /// most `max_inflight` publishes and a few subscriptions outstanding). Paho's threads never call
-/// the LogSink. This port allocates (std::string, std::shared_ptr, std::deque): it is a Linux port.
+/// the LogSink. After an unexplained TCP/TLS failure a short-lived thread re-runs the handshake to
+/// diagnose it (bounded by the connect timeout, at most 5 s, cancellable). This port allocates
+/// (std::string, std::shared_ptr, std::deque, std::map): it is a Linux port.
 ///
 /// ## Statuses
 /// Besides those listed in port/mqtt_client.hpp:
 /// - connect(): kInvalidArgument/kTls/errno when `ca_file`, `cert_file` or `key_file` is empty
 ///   (EINVAL), missing (ENOENT), unreadable (EACCES), a directory (EISDIR) or a PKCS#11 URI instead
-///   of a PEM file (EINVAL); the log line names the file (never its content).
-///   kInvalidArgument/kConfig for an empty host, port 0, `inbox_capacity` or `max_inflight` 0.
+///   of a PEM file (EINVAL); the log line names the file, never its content.
+///   kInvalidArgument/kConfig for an empty host, port 0, `inbox_capacity` 0 or `max_inflight` 0.
+///   kFailedPrecondition/kPaho while an attempt or a session is under way.
+/// - publish(): kResourceExhausted/kPaho/0 when `max_inflight` publishes await completion, or when
+///   as many QoS 1 publishes as the broker's MQTT 5 Receive Maximum await their PUBACK.
 /// - Paho errors have origin kPaho and the negated Paho return code as detail (e.g. -12
 ///   MQTTASYNC_MAX_BUFFERED_MESSAGES -> kResourceExhausted/kPaho/12).
 /// - kConnectFailed below MQTT: Paho reports TCP and TLS failures alike ("TCP/TLS connect
-///   failure"), so a refused server certificate, a host-name mismatch and a refused connection all
-///   arrive as kUnavailable/kSocket/0 (ETIMEDOUT when the attempt timed out). See the README.
+///   failure"). With `diagnose_tls_failures` (default) the port finds the cause (see the README):
+///   kUnauthenticated/kTls/<X509 verify result> for a refused server certificate (20 unknown CA,
+///   62 host-name mismatch, 64 IP mismatch, 10 expired), kUnauthenticated/kTls/<1000 + TLS alert>
+///   when the broker refuses our certificate (1048 unknown CA), kUnavailable/kSocket/errno for TCP
+///   (ECONNREFUSED, ETIMEDOUT, ...). Without it, or when a second try succeeds:
+///   kUnavailable/kSocket/0.
+/// - kDisconnected: a server DISCONNECT maps its reason code (kAborted/kMqtt/0x8E session taken
+///   over, kPermissionDenied/kMqtt/0x87, kUnavailable/kMqtt/<other>); a connection that simply
+///   ends (socket closed, keep-alive timeout, broker stopped) is kUnavailable/kSocket/0.
+/// - Requests still awaiting an acknowledgement when the session ends complete with
+///   kUnavailable/kPaho/3 (MQTTASYNC_DISCONNECTED) before the kDisconnected event.
 
 #include <cstddef>
 #include <cstdint>
@@ -48,19 +62,19 @@ namespace tether::port {
 
 /// Endpoint, TLS material and capacities of a PahoMqttClient.
 struct PahoSettings {
-  std::string host;                  ///< DNS name or IP literal (IPv6 without brackets is fine)
+  std::string host;  ///< DNS name or IP literal (IPv6 without brackets is fine)
   std::uint16_t port = 8883;
-  std::string ca_file;               ///< PEM CA bundle; the only trust anchors used
-  std::string cert_file;             ///< PEM client certificate (chain)
-  std::string key_file;              ///< PEM private key (a pkcs11-provider URI PEM works too)
-  bool alpn = false;                 ///< send ALPN "x-amzn-mqtt-ca" (AWS IoT on port 443)
-  std::size_t inbox_capacity = 1024; ///< inbound messages waiting for poll() before drops
-  std::size_t max_inflight = 100;    ///< publishes awaiting completion before kResourceExhausted
+  std::string ca_file;                    ///< PEM CA bundle; the only trust anchors used
+  std::string cert_file;                  ///< PEM client certificate (chain)
+  std::string key_file;                   ///< PEM private key (a pkcs11-provider URI PEM works too)
+  bool alpn = false;                      ///< send ALPN "x-amzn-mqtt-ca" (AWS IoT on port 443)
+  std::size_t inbox_capacity = 1024;      ///< inbound messages waiting for poll() before drops
+  std::size_t max_inflight = 100;         ///< publishes awaiting completion before kResourceExhausted
   Milliseconds disconnect_timeout{1000};  ///< destructor / disconnect(): wait for in-flight work
   /// After a failure Paho reports only as "TCP/TLS connect failure", repeat the TCP connect and
   /// TLS handshake once with OpenSSL (no MQTT) to report the real cause (see README).
   bool diagnose_tls_failures = true;
-  LogLevel log_level = LogLevel::kInfo;   ///< lines below this level are not written
+  LogLevel log_level = LogLevel::kInfo;  ///< lines below this level are not written
 
   /// Endpoint and TLS material from the agent configuration (capacities keep their defaults).
   static PahoSettings from_config(const BrokerSettings& broker);
