@@ -29,6 +29,9 @@ struct Options {
   std::size_t rounds = 5;                  ///< timed rounds per side and QoS
   std::size_t warmup = 2000;               ///< untimed messages per side and QoS before the rounds
   bool verbose = false;                    ///< info-level logs from Tether (connect lines etc.)
+  /// Raw Paho keeps `window` QoS 1 publishes in flight even beyond the broker's Receive Maximum,
+  /// as a Paho application that does not read the CONNACK does (not a like-for-like comparison).
+  bool paho_full_window = false;
 };
 
 /// The outcome of one round of `messages` publishes.
@@ -38,6 +41,7 @@ struct RoundResult {
   std::size_t messages = 0;    ///< completions counted
   double seconds = 0;          ///< wall time from the first publish to the last completion
   double cpu_seconds = 0;      ///< process CPU time (all threads, user + system) over the round
+  long context_switches = 0;   ///< voluntary + involuntary, all threads of the process
   std::size_t window_used = 0; ///< the largest number of publishes in flight observed
 };
 
@@ -63,6 +67,8 @@ std::unique_ptr<Publisher> make_paho_publisher(const Options& options, const std
 
 /// CPU time of the whole process (all threads), seconds.
 double process_cpu_seconds();
+/// Context switches (voluntary + involuntary) of the whole process so far.
+long process_context_switches();
 /// CPU time (user + system) a process has used, seconds, from /proc/<pid>/stat; < 0 if unknown.
 double other_process_cpu_seconds(long pid);
 /// Resets the process's peak resident set size (Linux: /proc/self/clear_refs, value 5). Returns

@@ -7,7 +7,7 @@
 //
 // Usage: bench-publish [--messages N] [--rounds R] [--warmup N] [--window W] [--payload-bytes B]
 //                      [--qos 0|1|both] [--only tether|paho] [--host H] [--port P] [--certs DIR]
-//                      [--verbose]
+//                      [--verbose] [--paho-full-window] [--paho-trace-errors-only]
 // The broker comes from TETHER_BROKER_HOST / TETHER_BROKER_PORT / TETHER_BROKER_DIR (written by
 // scripts/test-broker.sh into broker.env) unless given by flags.
 // Exit codes: 0 done, 1 bad usage, 2 a client could not connect, 3 a round failed.
@@ -22,6 +22,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <MQTTAsync.h>
 
 #include "bench.hpp"
 
@@ -45,6 +47,7 @@ struct RunPlan {
   bool qos1 = true;
   bool tether = true;
   bool paho = true;
+  bool paho_trace_errors_only = false;  // process-wide, so it applies to both sides
 };
 
 [[noreturn]] void usage_error(const char* program, const std::string& problem) {
@@ -52,6 +55,7 @@ struct RunPlan {
   std::fprintf(stderr,
                "usage: %s [--messages N] [--rounds R] [--warmup N] [--window W] [--payload-bytes B]\n"
                "          [--qos 0|1|both] [--only tether|paho] [--host H] [--port P] [--certs DIR] [--verbose]\n"
+               "          [--paho-full-window] [--paho-trace-errors-only]\n"
                "The broker defaults to TETHER_BROKER_HOST/PORT/DIR (scripts/test-broker.sh); certificates:\n"
                "DIR/ca.crt, DIR/devices/device-1.crt, DIR/devices/device-1.key. scripts/bench.sh does it all.\n",
                program);
@@ -83,6 +87,14 @@ void parse_args(int argc, char** argv, Options& options, RunPlan& plan) {
     if (flag == "--help" || flag == "-h") usage_error(program, "");
     if (flag == "--verbose") {
       options.verbose = true;
+      continue;
+    }
+    if (flag == "--paho-full-window") {
+      options.paho_full_window = true;
+      continue;
+    }
+    if (flag == "--paho-trace-errors-only") {
+      plan.paho_trace_errors_only = true;
       continue;
     }
     if (i + 1 >= argc) usage_error(program, flag + " needs a value");
@@ -177,9 +189,15 @@ bool run_round(Publisher& publisher, int qos, std::size_t messages, long broker,
     series->baseline_rss_kib = baseline;
   }
   series->samples.push_back(sample);
-  std::printf("  qos%d %-6s %-9s %9.0f msg/s  %6.3f s  cpu %5.1f us/msg  broker %5.1f us/msg  window %zu\n", qos,
-              publisher.name(), label, sample.rate, result.seconds, sample.cpu_us_per_msg,
-              sample.broker_us_per_msg, result.window_used);
+  char broker_text[16] = "  n/a";
+  if (sample.broker_us_per_msg >= 0) {
+    std::snprintf(broker_text, sizeof broker_text, "%5.1f", sample.broker_us_per_msg);
+  }
+  std::printf("  qos%d %-6s %-9s %9.0f msg/s  %6.3f s  cpu %5.1f us/msg  broker %s us/msg  "
+              "%4.2f context switches/msg  window %zu\n",
+              qos, publisher.name(), label, sample.rate, result.seconds, sample.cpu_us_per_msg, broker_text,
+              static_cast<double>(result.context_switches) / static_cast<double>(result.messages),
+              result.window_used);
   std::fflush(stdout);
   return true;
 }
@@ -204,6 +222,9 @@ int run(int argc, char** argv) {
   std::vector<std::uint8_t> payload(options.payload_bytes);
   for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>('a' + i % 26);
 
+  // Paho C formats a record of every packet into an in-memory trace ring unless told otherwise.
+  if (plan.paho_trace_errors_only) MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+
   std::vector<std::unique_ptr<Publisher>> publishers;
   if (plan.tether) publishers.push_back(make_tether_publisher(options, payload));
   if (plan.paho) publishers.push_back(make_paho_publisher(options, payload));
@@ -223,9 +244,11 @@ int run(int argc, char** argv) {
   std::printf("  %zu messages per round, %zu rounds per side and QoS (alternating), %zu warm-up messages each\n",
               options.messages, options.rounds, options.warmup);
   for (auto& publisher : publishers) {
-    std::printf("  %-6s window: QoS 0 %zu, QoS 1 %zu (min of %zu and the broker's Receive Maximum)\n",
-                publisher->name(), options.window, publisher->qos1_window(), options.window);
+    std::printf("  %-6s window: QoS 0 %zu, QoS 1 %zu\n", publisher->name(), options.window, publisher->qos1_window());
   }
+  std::printf("  (QoS 1 window = min(--window %zu, the broker's Receive Maximum)%s)\n", options.window,
+              options.paho_full_window ? "; paho ignores the Receive Maximum (--paho-full-window)" : "");
+  if (plan.paho_trace_errors_only) std::printf("  Paho C trace level: errors only (both sides)\n");
   if (publishers.size() == 2 && publishers[0]->qos1_window() != publishers[1]->qos1_window()) {
     std::printf("  WARNING: the QoS 1 windows differ; the comparison is not like for like\n");
   }

@@ -1,6 +1,7 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 // CPU time and resident memory of this process (and CPU time of the broker), Linux /proc.
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -16,6 +17,12 @@ double process_cpu_seconds() {
   timespec ts{};
   if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) return 0;
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+long process_context_switches() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return usage.ru_nvcsw + usage.ru_nivcsw;
 }
 
 double other_process_cpu_seconds(long pid) {

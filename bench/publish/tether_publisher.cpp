@@ -103,6 +103,7 @@ class TetherPublisher final : public Publisher {
     std::size_t sent = 0;
     std::size_t max_in_flight = 0;
     const double cpu_start = process_cpu_seconds();
+    const long switches_start = process_context_switches();
     const auto start = Clock::now();
     const auto deadline = start + std::chrono::seconds(60) + std::chrono::milliseconds(messages);
 
@@ -135,6 +136,7 @@ class TetherPublisher final : public Publisher {
     }
     const auto end = Clock::now();
     result.cpu_seconds = process_cpu_seconds() - cpu_start;
+    result.context_switches = process_context_switches() - switches_start;
     result.seconds = std::chrono::duration<double>(end - start).count();
     result.messages = completions_.done;
     result.window_used = max_in_flight;

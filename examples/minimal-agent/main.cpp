@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
       w.key("uptime_ms").number(static_cast<std::int64_t>(clock->now().count())).end_object();
       const auto doc = w.finish();
       if (!doc.ok()) return;
-      tether::PublishProperties props;
-      props.content_type = "application/json";
+      tether::PublishProperties props;  // MQTT 5 only: 3.1.1 has no properties
+      if (agent->config().mqtt.version == tether::MqttVersion::k5) props.content_type = "application/json";
       if (agent->publish(topic, tether::as_bytes(*doc), tether::Qos::k1, props).ok()) {
         TETHER_LOG_INFO(agent->logger(), tether::Origin::kApp, "heartbeat %llu sent to %.*s",
                         static_cast<unsigned long long>(sequence), static_cast<int>(topic.size()), topic.data());

@@ -107,9 +107,11 @@ class Agent final : private port::MqttListener {
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
-  /// Validates the configuration and starts the first connect attempt. Returns ok,
-  /// kInvalidArgument/kConfig or kTopic (bad thing name, client id), kFailedPrecondition (already
-  /// started). A failing first attempt is not an error here: it is retried with backoff.
+  /// Checks the identity (thing name valid for the profile, client id printable ASCII) and starts
+  /// the first connect attempt. The rest of the configuration is checked by parse_config /
+  /// validate_config and by the MqttClient at connect time. Returns ok, kInvalidArgument/kTopic
+  /// (thing name), kInvalidArgument/kConfig (client id), kFailedPrecondition (already started). A
+  /// failing first attempt is not an error here: it is retried with backoff.
   Status start();
 
   /// Runs one iteration: starts a due reconnect, waits up to `max_wait` for network events (less if a

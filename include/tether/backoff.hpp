@@ -54,7 +54,8 @@ class Backoff {
   /// (never short), m = consecutive fatal failures so far.
   Milliseconds next_delay(FailureClass kind);
 
-  /// After a successful connection: the next failure starts from the initial delays again.
+  /// Starts over from the initial delays. The agent calls it when a connection that lasted at least
+  /// Agent::kStableConnection ends (a connection that drops at once keeps escalating).
   void reset();
 
   std::uint32_t consecutive_failures() const { return transient_count_ + fatal_count_; }

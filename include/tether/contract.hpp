@@ -5,8 +5,9 @@
 /// Contract checks for caller bugs (a null pointer where the contract forbids one, a value read from
 /// a failed Result). Bad *input* from outside is never a contract violation: it is a Status.
 ///
-/// A violation calls the installed handler. The default handler writes the location to stderr (on
-/// hosted builds) and aborts. Tests install a counting handler that returns, so the code after a
+/// A violation calls the installed handler. The default handler writes the location with
+/// fprintf(stderr) and calls abort(); on bare metal that goes wherever the C library's stderr and
+/// abort go (newlib: the _write and _exit syscalls), so firmware usually installs its own handler. Tests install a counting handler that returns, so the code after a
 /// check must stay safe when the handler returns (every check is followed by a defensive fallback).
 ///
 /// Define `TETHER_CONTRACTS_DISABLED` to compile the checks out (the fallbacks stay).

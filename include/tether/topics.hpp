@@ -43,9 +43,9 @@ Status validate_thing_name(std::string_view name, TopicProfile profile, ErrorTex
 /// should not hold them and brokers such as mosquitto drop the connection over them); under kAws
 /// at most 7 `/`, where Basic Ingest topics (`$aws/rules/<rule>/...`) count only the slashes after
 /// that prefix and other AWS reserved topics (`$aws/...`, whose shape AWS defines: the Commands
-/// response topics have 8) are exempt. Returns ok,
-/// kInvalidArgument/kTopic (detail = byte offset) or kOutOfRange/kTopic (empty or too long: detail =
-/// length; too many `/`: detail = their count), e.g. "topic has 8 '/' (AWS IoT allows at most 7)".
+/// response topics have 8) are exempt. Returns ok, kInvalidArgument/kTopic (detail = byte offset)
+/// or kOutOfRange/kTopic (empty or too long: detail = length; too many `/`: detail = their count),
+/// e.g. "topic has 8 '/' (AWS IoT allows at most 7)".
 Status validate_topic_name(std::string_view topic, TopicProfile profile, ErrorText* why = nullptr);
 
 /// Validates a subscription filter: the rules of validate_topic_name, except that `#` may appear as
@@ -75,9 +75,10 @@ class TopicScheme {
   /// thing name); other families take no name. `suffix` is one or more non-empty levels; it may hold
   /// the filter wildcards `+` and `#` as whole levels (`#` last) to build subscription filters.
   /// Returns the topic as a view into `out` (not NUL-terminated), or (origin kTopic):
-  /// - kInvalidArgument (detail = byte offset in the name or suffix): a bad name or suffix, a name
-  ///   given to a family without names, or a thing name that fails validate_thing_name (also a
-  ///   contract violation)
+  /// - kInvalidArgument (detail = byte offset in the name or suffix): a bad name or suffix, or a
+  ///   name given to a family without names
+  /// - whatever validate_thing_name returns for a thing name that fails it (also a contract
+  ///   violation)
   /// - kOutOfRange: a missing or over-long name (detail = its length); a topic longer than kMaxTopic
   ///   (detail = its length) or, under kAws, a telemetry topic with more than 7 `/` (detail = their
   ///   count; the other AWS families are reserved `$aws/` topics, see validate_topic_name)

@@ -10,6 +10,8 @@ constexpr Milliseconds kStopTimeout{5000};
 constexpr Milliseconds kConnectWatchdogSlack{5000};
 // MQTT 5 DISCONNECT reason: another connection took over our session (duplicate client id).
 constexpr std::uint16_t kReasonSessionTakenOver = 0x8E;
+// MQTT 5 reason: not authorized (CONNACK, PUBACK, SUBACK).
+constexpr std::uint16_t kReasonNotAuthorized = 0x87;
 
 }  // namespace
 
@@ -133,10 +135,11 @@ void Agent::schedule_reconnect(Status reason, bool was_connected) {
       what = "the connection keeps dropping right after it is made (another device using this client id?)";
     } else if (reason.origin() == Origin::kMqtt && reason.detail() == kReasonSessionTakenOver) {
       what = "another client connected with this client id";
+    } else if (reason.code() == StatusCode::kPermissionDenied ||
+               (reason.origin() == Origin::kMqtt && reason.detail() == kReasonNotAuthorized)) {
+      what = "not authorized (policy/ACL)";
     } else if (reason.code() == StatusCode::kUnauthenticated) {
       what = "the identity was refused (certificate, key or CA)";
-    } else if (reason.code() == StatusCode::kPermissionDenied) {
-      what = "not authorized (policy/ACL)";
     } else if (reason.code() == StatusCode::kInvalidArgument) {
       what = "the connection settings or TLS material are invalid";
     }
@@ -144,7 +147,6 @@ void Agent::schedule_reconnect(Status reason, bool was_connected) {
                      static_cast<long long>(delay.count() / 1000));
     AgentEvent attention = event;
     attention.type = AgentEventType::kNeedsAttention;
-    if (flapping && reason.ok()) attention.reason = Status(StatusCode::kAborted, Origin::kAgent);
     emit(attention);
   }
 }
@@ -174,6 +176,11 @@ void Agent::on_connection(const ConnectionEvent& event) {
         state_ = AgentState::kStopped;
         return;
       }
+      if (state_ == AgentState::kWaitingToReconnect) {
+        // The late answer of an attempt the watchdog already abandoned: counted there, not twice.
+        TETHER_LOG_DEBUG(logger_, Origin::kAgent, "late outcome of an abandoned connect attempt ignored");
+        return;
+      }
       ++stats_.connect_failures;
       schedule_reconnect(event.reason, false);
       return;
@@ -182,6 +189,10 @@ void Agent::on_connection(const ConnectionEvent& event) {
       if (state_ == AgentState::kStopping || state_ == AgentState::kStopped) {
         state_ = AgentState::kStopped;
         TETHER_LOG_INFO(logger_, Origin::kAgent, "stopped");
+        return;
+      }
+      if (state_ == AgentState::kWaitingToReconnect) {
+        TETHER_LOG_DEBUG(logger_, Origin::kAgent, "late close of an abandoned connect attempt ignored");
         return;
       }
       if (state_ != AgentState::kConnected) {

@@ -19,6 +19,8 @@ constexpr std::size_t kMaxNumberLiteral = 63;
 // Every integer of magnitude up to 2^53 - 1 is exact in a double (and only those are unambiguous).
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 int hex_value(char c) {
@@ -37,7 +39,7 @@ class Validator {
 
   /// True if the text is one JSON value with optional whitespace around it.
   bool run() {
-    if (s_.substr(0, 3) == "\xEF\xBB\xBF") i_ = 3;  // a byte order mark (cJSON skips it too)
+    if (s_.substr(0, 3) == kBom) i_ = 3;  // a byte order mark: skipped (parse() hides it from cJSON)
     skip_ws();
     std::size_t depth = 0;
     bool in_object[kMaxDepth + 1] = {};
@@ -363,8 +365,10 @@ Status parse(std::string_view text, std::size_t max_bytes, const Visitor& visit,
   }
 
   // Length-bounded: `text` need not be NUL-terminated, so cJSON must not look for a terminator.
+  // cJSON skips a byte order mark only in inputs of 5 bytes or more: remove it here instead.
+  const std::string_view body = text.substr(0, kBom.size()) == kBom ? text.substr(kBom.size()) : text;
   const char* end = nullptr;
-  cJSON* root = cJSON_ParseWithLengthOpts(text.data(), text.size(), &end, 0);
+  cJSON* root = cJSON_ParseWithLengthOpts(body.data(), body.size(), &end, 0);
   if (root == nullptr) {
     set_error_text(why, "out of memory while parsing JSON (%zu bytes)", text.size());
     return Status(StatusCode::kResourceExhausted, Origin::kJson);

@@ -223,6 +223,7 @@ Status validate_topic_filter(std::string_view filter, TopicProfile profile, Erro
 
 bool topic_matches(std::string_view filter, std::string_view topic) {
   if (filter.empty() || topic.empty()) return false;
+  if (contains_wildcard(topic)) return false;  // not a topic name
   if ((filter[0] == '+' || filter[0] == '#') && topic[0] == '$') return false;
   std::size_t f = 0;
   std::size_t t = 0;
@@ -238,7 +239,6 @@ bool topic_matches(std::string_view filter, std::string_view topic) {
     if (te == std::string_view::npos) te = topic.size();
     const std::string_view tlevel = topic.substr(t, te - t);
     const bool topic_last = te == topic.size();
-    if (contains_wildcard(tlevel)) return false;  // not a topic name
     if (flevel != "+") {
       if (contains_wildcard(flevel)) return false;  // malformed filter matches nothing
       if (flevel != tlevel) return false;

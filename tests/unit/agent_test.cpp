@@ -155,7 +155,7 @@ TEST_CASE("a refused identity backs off for minutes and raises a needs-attention
 
 TEST_CASE("a broker refusing authorization at CONNACK is a needs-attention failure") {
   Rig rig;
-  rig.mqtt.script_connect(Status(StatusCode::kPermissionDenied, Origin::kMqtt, 0x87));
+  rig.mqtt.script_connect(Status(StatusCode::kUnauthenticated, Origin::kMqtt, 0x87));
   REQUIRE(rig.agent.start().ok());
   rig.run_for(milliseconds(100));
   CHECK(rig.count(AgentEventType::kNeedsAttention) == 1);
@@ -214,6 +214,12 @@ TEST_CASE("a connect attempt that never answers is abandoned by the watchdog and
   rig.run_for(seconds(3), milliseconds(500));
   CHECK(rig.mqtt.disconnect_calls() == 1);
   CHECK(rig.log.contains("gave no answer"));
+  // The abandoned attempt's late answer (the fake reports one) is not a second failure.
+  CHECK(rig.agent.stats().connect_failures == 1);
+  CHECK(rig.count(AgentEventType::kConnectFailed) == 1);
+  for (const AgentEvent& e : rig.events) {
+    if (e.type == AgentEventType::kConnectFailed) CHECK(e.reason.code() == StatusCode::kDeadlineExceeded);
+  }
   rig.run_for(seconds(5), milliseconds(500));
   CHECK(rig.agent.connected());
   CHECK(rig.mqtt.connect_calls().size() == 2);

@@ -234,6 +234,7 @@ TEST_CASE("valid edge cases of RFC 8259 are accepted") {
   CHECK(parse_only("null").status.ok());
   CHECK(parse_only(" \t\r\n[ ] \n").status.ok());
   CHECK(parse_only("\xEF\xBB\xBF{}").status.ok());  // a leading byte order mark is skipped
+  CHECK(parse_only("\xEF\xBB\xBF" "0").status.ok());  // even in documents shorter than cJSON expects
   CHECK(parse_only("[1E5, 1e-5, 123.456e+7, -1]").status.ok());
   CHECK(parse_only("{\"\": 1}").status.ok());
   CHECK(parse_only("[\"\x7F\"]").status.ok());  // DEL is not a JSON control character

@@ -260,6 +260,8 @@ TEST_CASE("topic_matches follows MQTT wildcard semantics") {
       {"$SYS/#", "$SYS/broker", true},
       {"$aws/things/+/shadow/#", "$aws/things/t1/shadow/update/delta", true},
       {"a/b", "a/+", false},  // topic names never contain wildcards
+      {"#", "+", false},
+      {"a/#", "a/#", false},
       {"a/#/b", "a/x/b", false},  // malformed filters match nothing
       {"a#", "a#", false},
       {"", "a", false},

@@ -101,12 +101,14 @@ enum class ConnectionState : std::uint8_t {
 
 /// A connection change. `reason` is ok for kConnected and for a disconnect the client asked for;
 /// otherwise it tells why, for example:
-/// - kUnauthenticated/kMqtt/0x86|0x87|0x8C: CONNACK refused the identity
-/// - kPermissionDenied/kMqtt/0x87: not authorized
+/// - kUnauthenticated/kMqtt/0x86|0x87|0x8C: CONNACK refused the identity or authorization
 /// - kUnauthenticated/kTls/...: TLS handshake refused (bad or unknown certificate, wrong CA)
-/// - kUnavailable/kSocket/errno: connection refused, host unreachable, timeout
+/// - kUnavailable/kSocket/errno: connection refused, host unreachable, timeout, connection lost
+///   (errno 0 when the backend cannot tell)
 /// - kAborted/kMqtt/0x8E: the broker disconnected us because another client took the client id
-/// - kUnavailable/kMqtt/<reason>: any other server DISCONNECT or a lost connection
+/// - kUnavailable/kMqtt/<reason>: any other server DISCONNECT
+/// disconnect() during an attempt abandons it; the attempt may still report kConnectFailed or
+/// kDisconnected afterwards, which a caller that has moved on must ignore.
 struct ConnectionEvent {
   ConnectionState state = ConnectionState::kDisconnected;
   Status reason;
