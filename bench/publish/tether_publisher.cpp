@@ -79,7 +79,8 @@ class TetherPublisher final : public Publisher {
       if (agent_->stats().connect_failures > 0) break;
     }
     if (!agent_->connected()) {
-      error = "not connected within 15 s (last problem: " + status_string(last_problem_) + ")";
+      error = agent_->stats().connect_failures > 0 ? "connect attempt failed: " + status_string(last_problem_)
+                                                   : std::string("no CONNACK within 15 s");
       return false;
     }
     // The port learns the broker's Receive Maximum from the CONNACK; it is not exposed, so probe

@@ -379,9 +379,11 @@ Status Agent::stop() {
 
 Result<PacketToken> Agent::publish(std::string_view topic, Span<const std::uint8_t> payload, Qos qos,
                                    const PublishProperties& properties, bool retain) {
-  ErrorText why;
-  Status status = validate_topic_name(topic, config_.profile, &why);
+  // Hot path: validate without building an explanation; build it only for the log of a refusal.
+  Status status = validate_topic_name(topic, config_.profile);
   if (!status.ok()) {
+    ErrorText why;
+    validate_topic_name(topic, config_.profile, &why).ignore();
     TETHER_LOG_WARN(logger_, Origin::kAgent, status, "publish refused: %s", why.c_str());
     return status;
   }
