@@ -15,7 +15,7 @@ set -euo pipefail
 readonly HOST_PACKAGES=(
     build-essential cmake ninja-build pkg-config clang
     libpaho-mqttpp-dev libpaho-mqtt-dev libcjson-dev catch2
-    libmbedtls-dev libssl-dev
+    libmbedtls-dev libssl-dev libclang-rt-dev
     mosquitto mosquitto-clients openssl
 )
 

@@ -12,6 +12,7 @@
 #   aarch64     cross build for arm64 Linux; unit tests run under qemu-aarch64
 #   armhf       cross build for armhf Linux; unit tests run under qemu-arm
 #   cortex-m4   the portable core for Cortex-M4 (-Os, no exceptions); size table vs docs/memory.md
+#   fuzz        short libFuzzer runs of every parser of outside input (TETHER_FUZZ_SECONDS each, 20)
 #
 # Environment: TETHER_JOBS (parallel build jobs, default: all cores).
 set -euo pipefail
@@ -19,7 +20,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "${root}"
 
-all_stages=(dev noexcept asan-ubsan tsan consumer aarch64 armhf cortex-m4)
+all_stages=(dev noexcept asan-ubsan tsan consumer fuzz aarch64 armhf cortex-m4)
 stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] || stages=("${all_stages[@]}")
 jobs=${TETHER_JOBS:-$(nproc)}
@@ -33,7 +34,7 @@ die() { echo "test.sh: error: $*" >&2; exit 1; }
 needs_cross=false
 for s in "${stages[@]}"; do
   case "${s}" in
-    dev|noexcept|asan-ubsan|tsan|consumer) ;;
+    dev|noexcept|asan-ubsan|tsan|consumer|fuzz) ;;
     aarch64|armhf|cortex-m4) needs_cross=true ;;
     *) die "unknown stage '${s}' (stages: ${all_stages[*]})" ;;
   esac
@@ -100,6 +101,12 @@ for s in "${stages[@]}"; do
   case "${s}" in
     dev|noexcept|asan-ubsan|tsan) run_preset "${s}" ;;
     consumer) stage_consumer ;;
+    fuzz)
+      t0=$(date +%s)
+      say "fuzz: ${TETHER_FUZZ_SECONDS:-20} s per target"
+      scripts/fuzz.sh "${TETHER_FUZZ_SECONDS:-20}"
+      summary+=("fuzz: ok ($(( $(date +%s) - t0 )) s)")
+      ;;
     aarch64) stage_cross aarch64 arm64 ;;
     armhf) stage_cross armhf armhf ;;
     cortex-m4) stage_cortex_m4 ;;

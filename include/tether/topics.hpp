@@ -41,11 +41,12 @@ Status validate_thing_name(std::string_view name, TopicProfile profile, ErrorTex
 /// Validates a topic name to publish to: 1..kMaxTopic bytes, no wildcards, valid UTF-8 without
 /// U+0000, control characters (U+0001..U+001F, U+007F..U+009F) or noncharacters (MQTT says topics
 /// should not hold them and brokers such as mosquitto drop the connection over them); under kAws
-/// at most 7 `/`, where Basic Ingest topics (`$aws/rules/<rule>/...`) count only the slashes after
-/// that prefix and other AWS reserved topics (`$aws/...`, whose shape AWS defines: the Commands
-/// response topics have 8) are exempt. Returns ok, kInvalidArgument/kTopic (detail = byte offset)
-/// or kOutOfRange/kTopic (empty or too long: detail = length; too many `/`: detail = their count),
-/// e.g. "topic has 8 '/' (AWS IoT allows at most 7)".
+/// at most 7 `/`, where Basic Ingest topics (`$aws/rules/<rule>/...`, rule name not empty) count
+/// only the slashes after that prefix (`$aws/rules//...` counts them all) and other AWS reserved
+/// topics (`$aws/...`, whose shape AWS defines: the Commands response topics have 8) are exempt.
+/// Returns ok, kInvalidArgument/kTopic (detail = byte offset) or kOutOfRange/kTopic (empty or too
+/// long: detail = length; too many `/`: detail = their count), e.g. "topic has 8 '/' (AWS IoT
+/// allows at most 7)".
 Status validate_topic_name(std::string_view topic, TopicProfile profile, ErrorText* why = nullptr);
 
 /// Validates a subscription filter: the rules of validate_topic_name, except that `#` may appear as

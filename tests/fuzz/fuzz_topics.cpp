@@ -108,12 +108,17 @@ Status ref_topic(std::string_view s, TopicProfile profile, Kind kind) {
   const Status chars = ref_topic_chars(s, kind);
   if (!chars.ok()) return chars;
   if (profile == TopicProfile::kNeutral) return tether::ok_status();
+  // At most 7 '/'; Basic Ingest topics "$aws/rules/<rule>/..." count only those after the prefix,
+  // other reserved "$aws/..." topics none. "$aws/rules/" with an empty rule name counts them all
+  // (what lib/core does; topics.hpp does not say).
   std::size_t slashes = count_slashes(s);
   constexpr std::string_view kRules = "$aws/rules/";
   if (s.substr(0, kRules.size()) == kRules) {
     const std::string_view rest = s.substr(kRules.size());
     const std::size_t end = rest.find('/');
     if (end != 0 && !rest.empty()) slashes = end == kNpos ? 0 : count_slashes(rest.substr(end + 1));
+  } else if (s.substr(0, 5) == "$aws/") {
+    slashes = 0;
   }
   if (slashes > kAwsMaxSlashes) return out_of_range(slashes);
   return tether::ok_status();
@@ -277,7 +282,10 @@ Status ref_build(TopicProfile p, TopicFamily family, std::string_view name, std:
     if (!s.ok()) return s;
   }
   if (topic.size() > tether::kMaxTopic) return out_of_range(topic.size());
-  if (p == TopicProfile::kAws && count_slashes(topic) > kAwsMaxSlashes) return out_of_range(count_slashes(topic));
+  // Under kAws only telemetry is a customer topic; the other families are reserved "$aws/" topics.
+  if (p == TopicProfile::kAws && family == TopicFamily::kTelemetry && count_slashes(topic) > kAwsMaxSlashes) {
+    return out_of_range(count_slashes(topic));
+  }
   return tether::ok_status();
 }
 

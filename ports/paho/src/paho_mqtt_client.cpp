@@ -15,6 +15,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -38,6 +39,8 @@ constexpr std::size_t kMaxInboundUserProperties = TETHER_MAX_USER_PROPERTIES;
 constexpr const char* kAlpnAwsIot = "x-amzn-mqtt-ca";
 // Subscriptions and other requests Paho may buffer besides our publishes.
 constexpr int kBufferedSlack = 64;
+// Listener context of the destructor's DISCONNECT (connection epochs start at 1).
+constexpr std::uint32_t kClosingContext = 0;
 
 // Status for conditions this port detects itself (no Paho return code involved).
 Status port_status(StatusCode code) { return Status(code, Origin::kPaho, 0); }
@@ -107,6 +110,23 @@ class PahoMqttClient::Impl {
 
  private:
   // ---- events handed from Paho's threads to poll() ----
+  // A received message, copied out of Paho's message on Paho's thread: Paho's objects are never
+  // shared between threads (their reference counts live in uninstrumented code, which TSan and
+  // reviewers cannot follow).
+  struct OwnedMessage {
+    std::string topic;
+    std::string payload;
+    Qos qos = Qos::k0;
+    bool retain = false;
+    bool duplicate = false;
+    std::string content_type;
+    std::optional<std::uint32_t> message_expiry_s;
+    std::string response_topic;
+    std::string correlation_data;
+    std::vector<std::pair<std::string, std::string>> user_properties;
+    std::size_t skipped_user_properties = 0;
+  };
+
   enum class EventKind : std::uint8_t {
     kConnected,         // connect token succeeded (epoch)
     kConnectFailed,     // connect token failed (epoch, rc, reason, text)
@@ -130,7 +150,7 @@ class PahoMqttClient::Impl {
     int return_code = 0;
     int reason_code = 0;
     std::string text;
-    mqtt::const_message_ptr message;
+    OwnedMessage message;  // kMessage only
   };
 
   enum class ActionKind : std::uint8_t { kConnect, kDisconnect, kPublish, kSubscribe, kUnsubscribe };
@@ -152,7 +172,7 @@ class PahoMqttClient::Impl {
 
   // Paho threads.
   void on_action(ActionKind kind, const mqtt::token& token, bool success) noexcept;
-  void on_message(mqtt::const_message_ptr message) noexcept;
+  void on_message(const mqtt::message& message) noexcept;
   void on_connection_lost() noexcept;
   void on_server_disconnect(int reason) noexcept;
   void push(Event&& event) noexcept;
@@ -163,7 +183,7 @@ class PahoMqttClient::Impl {
   Status ensure_client(std::string_view client_id, MqttVersion version);
   void destroy_client() noexcept;
   void deliver(Event& event);
-  void deliver_message(const mqtt::message& message);
+  void deliver_message(const OwnedMessage& message);
   bool start_probe(std::uint32_t epoch, Status fallback);
   void stop_probe() noexcept;
   void fail_attempt(Status reason, const std::string& detail);
@@ -201,7 +221,7 @@ class PahoMqttClient::Impl {
   std::deque<Event> delivering_;
   std::thread probe_;
   std::atomic<bool> probe_cancel_{false};
-  std::vector<UserProperty> user_properties_;
+  std::vector<UserProperty> user_properties_;  // views for the message being delivered
 
   // Shared with Paho's threads.
   std::atomic<std::uint32_t> link_epoch_{0};  // epoch of the connection Paho is working on
@@ -214,6 +234,7 @@ class PahoMqttClient::Impl {
   std::size_t inbox_messages_ = 0;  // guarded by mutex_
   bool woken_ = false;              // guarded by mutex_
   bool closing_ = false;            // guarded by mutex_
+  bool closed_ = false;             // guarded by mutex_: the destructor's DISCONNECT completed
 };
 
 // ---- Paho threads --------------------------------------------------------------------------------
@@ -271,6 +292,14 @@ void PahoMqttClient::Impl::on_action(ActionKind kind, const mqtt::token& token, 
         }
         break;
       case ActionKind::kDisconnect:
+        if (context == kClosingContext) {  // the destructor's DISCONNECT
+          {
+            std::lock_guard<std::mutex> lock(mutex_);
+            closed_ = true;
+          }
+          cv_.notify_all();
+          return;
+        }
         event.kind = EventKind::kDisconnectDone;
         event.epoch = context;
         break;
@@ -311,13 +340,56 @@ void PahoMqttClient::Impl::on_action(ActionKind kind, const mqtt::token& token, 
   }
 }
 
-void PahoMqttClient::Impl::on_message(mqtt::const_message_ptr message) noexcept {
-  if (!message) return;
+void PahoMqttClient::Impl::on_message(const mqtt::message& message) noexcept {
   try {
+    {
+      // Do not copy what would be dropped.
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (closing_) return;
+      if (inbox_messages_ >= settings_.inbox_capacity) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
     Event event;
     event.kind = EventKind::kMessage;
-    event.message = std::move(message);
-    push(std::move(event));
+    OwnedMessage& owned = event.message;
+    owned.topic = message.get_topic();
+    owned.payload = message.get_payload();
+    owned.qos = message.get_qos() >= 1 ? Qos::k1 : Qos::k0;
+    owned.retain = message.is_retained();
+    owned.duplicate = message.is_duplicate();
+    const MQTTProperties& properties = message.get_properties().c_struct();
+    const auto text = [](const MQTTLenString& s) {
+      return s.data != nullptr && s.len > 0 ? std::string(s.data, static_cast<std::size_t>(s.len)) : std::string();
+    };
+    for (int i = 0; i < properties.count; ++i) {
+      const MQTTProperty& property = properties.array[i];
+      switch (property.identifier) {
+        case MQTTPROPERTY_CODE_CONTENT_TYPE:
+          owned.content_type = text(property.value.data);
+          break;
+        case MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL:
+          owned.message_expiry_s = property.value.integer4;
+          break;
+        case MQTTPROPERTY_CODE_RESPONSE_TOPIC:
+          owned.response_topic = text(property.value.data);
+          break;
+        case MQTTPROPERTY_CODE_CORRELATION_DATA:
+          owned.correlation_data = text(property.value.data);
+          break;
+        case MQTTPROPERTY_CODE_USER_PROPERTY:
+          if (owned.user_properties.size() < kMaxInboundUserProperties) {
+            owned.user_properties.emplace_back(text(property.value.data), text(property.value.value));
+          } else {
+            ++owned.skipped_user_properties;
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    push(std::move(event));  // counts a drop itself if the inbox filled up meanwhile
   } catch (...) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -358,13 +430,15 @@ PahoMqttClient::Impl::~Impl() {
   }
   stop_probe();
   if (client_ && (state_ == State::kConnected || state_ == State::kDisconnecting)) {
+    // Send DISCONNECT and wait (bounded) for it on our own condition variable; Paho's token is
+    // neither kept nor waited on.
     try {
-      const auto timeout = static_cast<int>(settings_.disconnect_timeout.count());
-      mqtt::token_ptr token = client_->disconnect(timeout);
-      if (token) {
-        const bool done = token->wait_for(settings_.disconnect_timeout + std::chrono::milliseconds(500));
-        static_cast<void>(done);  // on a timeout, destroying the client closes the socket anyway
-      }
+      client_->disconnect(static_cast<int>(settings_.disconnect_timeout.count()), to_context(kClosingContext),
+                          disconnect_listener_);
+      std::unique_lock<std::mutex> lock(mutex_);
+      const bool done =
+          cv_.wait_for(lock, settings_.disconnect_timeout + std::chrono::milliseconds(500), [this] { return closed_; });
+      static_cast<void>(done);  // on a timeout, destroying the client closes the socket anyway
     } catch (...) {
       // Already gone, or the DISCONNECT could not be sent: destroying the client is all that is left.
     }
@@ -463,7 +537,9 @@ Status PahoMqttClient::Impl::ensure_client(std::string_view client_id, MqttVersi
     create.set_delete_oldest_messages(false);
     auto client = std::make_unique<mqtt::async_client>(paho_detail::server_uri(settings_.host, settings_.port),
                                                        std::string(client_id), create);
-    client->set_message_callback([this](mqtt::const_message_ptr message) { on_message(std::move(message)); });
+    client->set_message_callback([this](mqtt::const_message_ptr message) {
+      if (message) on_message(*message);
+    });
     client->set_connection_lost_handler([this](const std::string&) { on_connection_lost(); });
     client->set_disconnected_handler(
         [this](const mqtt::properties&, mqtt::ReasonCode reason) { on_server_disconnect(static_cast<int>(reason)); });
@@ -873,7 +949,7 @@ void PahoMqttClient::Impl::deliver(Event& event) {
       return;
     }
     case EventKind::kMessage:
-      if (event.message) deliver_message(*event.message);
+      deliver_message(event.message);
       return;
   }
 }
@@ -935,53 +1011,25 @@ void PahoMqttClient::Impl::stop_probe() noexcept {
   probe_cancel_.store(false);
 }
 
-void PahoMqttClient::Impl::deliver_message(const mqtt::message& message) {
-  if (listener_ == nullptr) return;
-  InboundMessage inbound;
-  inbound.topic = message.get_topic();
-  inbound.payload = as_bytes(message.get_payload());
-  inbound.qos = message.get_qos() >= 1 ? Qos::k1 : Qos::k0;
-  inbound.retain = message.is_retained();
-  inbound.duplicate = message.is_duplicate();
-
-  user_properties_.clear();
-  std::size_t skipped_user_properties = 0;
-  const MQTTProperties& properties = message.get_properties().c_struct();
-  for (int i = 0; i < properties.count; ++i) {
-    const MQTTProperty& property = properties.array[i];
-    const auto text = [](const MQTTLenString& s) {
-      return s.data != nullptr && s.len > 0 ? std::string_view(s.data, static_cast<std::size_t>(s.len))
-                                            : std::string_view();
-    };
-    switch (property.identifier) {
-      case MQTTPROPERTY_CODE_CONTENT_TYPE:
-        inbound.properties.content_type = text(property.value.data);
-        break;
-      case MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL:
-        inbound.properties.message_expiry_s = property.value.integer4;
-        break;
-      case MQTTPROPERTY_CODE_RESPONSE_TOPIC:
-        inbound.properties.response_topic = text(property.value.data);
-        break;
-      case MQTTPROPERTY_CODE_CORRELATION_DATA:
-        inbound.properties.correlation_data = as_bytes(text(property.value.data));
-        break;
-      case MQTTPROPERTY_CODE_USER_PROPERTY:
-        if (user_properties_.size() < kMaxInboundUserProperties) {
-          user_properties_.push_back(UserProperty{text(property.value.data), text(property.value.value)});
-        } else {
-          ++skipped_user_properties;
-        }
-        break;
-      default:
-        break;
-    }
-  }
-  if (skipped_user_properties > 0) {
+void PahoMqttClient::Impl::deliver_message(const OwnedMessage& message) {
+  if (message.skipped_user_properties > 0) {
     const Status status(StatusCode::kOutOfRange, Origin::kPaho, 0);
     TETHER_LOG_WARN(log_, Origin::kPaho, status, "paho: message on '%s': %zu user properties beyond %zu not delivered",
-                    message.get_topic().c_str(), skipped_user_properties, kMaxInboundUserProperties);
+                    message.topic.c_str(), message.skipped_user_properties, kMaxInboundUserProperties);
   }
+  if (listener_ == nullptr) return;
+  InboundMessage inbound;
+  inbound.topic = message.topic;
+  inbound.payload = as_bytes(message.payload);
+  inbound.qos = message.qos;
+  inbound.retain = message.retain;
+  inbound.duplicate = message.duplicate;
+  inbound.properties.content_type = message.content_type;
+  inbound.properties.message_expiry_s = message.message_expiry_s;
+  inbound.properties.response_topic = message.response_topic;
+  inbound.properties.correlation_data = as_bytes(message.correlation_data);
+  user_properties_.clear();
+  for (const auto& [key, value] : message.user_properties) user_properties_.push_back(UserProperty{key, value});
   inbound.properties.user_properties = Span<const UserProperty>(user_properties_.data(), user_properties_.size());
   listener_->on_message(inbound);
 }
