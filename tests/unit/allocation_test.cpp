@@ -1,0 +1,138 @@
+// Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+// DESIGN.md §2.5: steady-state operation does not touch the heap. This file replaces the global
+// operator new of the unit-test binary with one that counts calls while a window is open, and
+// drives the agent through its steady-state work over an MqttClient that itself never allocates.
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "test_support.hpp"
+#include "tether/agent.hpp"
+#include "tether/json.hpp"
+#include "tether/port/testing/simulated_clock.hpp"
+
+namespace {
+bool g_counting = false;
+long g_allocations = 0;
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (g_counting) ++g_allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  std::abort();  // no exceptions in this binary's allocator: out of memory is fatal
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+using namespace tether;
+using std::chrono::milliseconds;
+
+// An MqttClient with fixed storage: connects on the first poll, acknowledges every publish on the
+// next poll, and delivers one queued inbound message per poll.
+class StaticMqttClient final : public port::MqttClient {
+ public:
+  char inbound_topic[64] = {};
+  char inbound_payload[64] = {};
+  bool inbound_pending = false;
+  long publishes = 0;
+
+ private:
+  void do_set_listener(port::MqttListener* listener) override { listener_ = listener; }
+  Status do_connect(const ConnectOptions&) override {
+    connect_pending_ = true;
+    return Status();
+  }
+  Status do_disconnect() override {
+    connected_ = false;
+    return Status();
+  }
+  Result<PacketToken> do_publish(const OutgoingMessage&) override {
+    ++publishes;
+    acks_[ack_count_++ % 8] = ++token_;
+    return token_;
+  }
+  Result<PacketToken> do_subscribe(std::string_view, Qos) override { return ++token_; }
+  Result<PacketToken> do_unsubscribe(std::string_view) override { return ++token_; }
+  Status do_poll(Milliseconds) override {
+    if (listener_ == nullptr) return Status();
+    if (connect_pending_) {
+      connect_pending_ = false;
+      connected_ = true;
+      ConnectionEvent e;
+      e.state = ConnectionState::kConnected;
+      listener_->on_connection(e);
+    }
+    for (std::size_t i = 0; i < ack_count_ && i < 8; ++i) listener_->on_publish_complete(acks_[i], Status());
+    ack_count_ = 0;
+    if (inbound_pending) {
+      inbound_pending = false;
+      InboundMessage m;
+      m.topic = inbound_topic;
+      m.payload = as_bytes(inbound_payload);
+      m.qos = Qos::k1;
+      listener_->on_message(m);
+    }
+    return Status();
+  }
+  void do_wake() override {}
+  bool do_connected() const override { return connected_; }
+
+  port::MqttListener* listener_ = nullptr;
+  bool connect_pending_ = false;
+  bool connected_ = false;
+  PacketToken token_ = 0;
+  PacketToken acks_[8] = {};
+  std::size_t ack_count_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("the agent publishes, dispatches messages and fires timers without heap allocations") {
+  testing::SimulatedClock clock;
+  StaticMqttClient mqtt;
+  AgentConfig config;
+  REQUIRE(config.thing_name.assign("device-1").ok());
+  Agent agent(mqtt, clock, config, nullptr, 1);
+  long received = 0;
+  long ticks = 0;
+  REQUIRE(agent.subscribe("dt/device-1/inbox", Qos::k1, [&received](const InboundMessage&) { ++received; }).ok());
+  REQUIRE(agent.start_timer(milliseconds(10), [&ticks] { ++ticks; }).ok());
+  REQUIRE(agent.start().ok());
+  REQUIRE(agent.run_once(milliseconds(0)).ok());
+  REQUIRE(agent.connected());
+
+  std::strcpy(mqtt.inbound_topic, "dt/device-1/inbox");
+  std::strcpy(mqtt.inbound_payload, "{\"led\":true}");
+  g_allocations = 0;
+  g_counting = true;
+  for (int i = 0; i < 1000; ++i) {
+    char doc[64];
+    json::Writer w(doc);
+    w.begin_object().key("seq").number(static_cast<std::int64_t>(i)).end_object();
+    Result<std::string_view> text = w.finish();
+    if (!text.ok()) break;
+    if (!agent.publish("dt/device-1/telemetry", as_bytes(*text)).ok()) break;
+    mqtt.inbound_pending = true;
+    clock.advance(milliseconds(5));
+    if (!agent.run_once(milliseconds(0)).ok()) break;
+  }
+  g_counting = false;
+  CHECK(g_allocations == 0);
+  CHECK(mqtt.publishes == 1000);
+  CHECK(received == 1000);
+  CHECK(ticks >= 400);
+}
+
+TEST_CASE("the allocation counter sees allocations (the check above can fail)") {
+  g_allocations = 0;
+  g_counting = true;
+  void* volatile p = ::operator new(16);  // a direct call: the optimiser may not elide it
+  g_counting = false;
+  ::operator delete(p);
+  CHECK(g_allocations == 1);
+}
