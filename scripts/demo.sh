@@ -60,7 +60,8 @@ JSON
 # The "cloud": a privileged client that watches device-1's telemetry.
 cloud=(--cafile "${TETHER_BROKER_DIR}/ca.crt" --cert "${TETHER_BROKER_DIR}/cloudsim.crt"
        --key "${TETHER_BROKER_DIR}/cloudsim.key" -h localhost -p "${TETHER_BROKER_PORT}")
-mosquitto_sub "${cloud[@]}" -t 'dt/device-1/#' -v 2>/dev/null | sed -u 's/^/  [cloud sees] /' &
+# (process substitution, so that $! is mosquitto_sub itself and kill stops it)
+mosquitto_sub "${cloud[@]}" -t 'dt/device-1/#' -v 2>/dev/null > >(sed -u 's/^/  [cloud sees] /') &
 watch_pid=$!
 
 say "agent: ${agent_bin} (runs ${seconds} s)"
@@ -75,7 +76,8 @@ sleep 2
 say "broker restart: the agent reconnects and resubscribes on its own"
 kill "${watch_pid}" 2>/dev/null || true
 scripts/test-broker.sh restart "${work}/broker" >/dev/null
-mosquitto_sub "${cloud[@]}" -t 'dt/device-1/#' -v 2>/dev/null | sed -u 's/^/  [cloud sees] /' &
+# (process substitution, so that $! is mosquitto_sub itself and kill stops it)
+mosquitto_sub "${cloud[@]}" -t 'dt/device-1/#' -v 2>/dev/null > >(sed -u 's/^/  [cloud sees] /') &
 watch_pid=$!
 
 sleep $(( seconds / 3 ))

@@ -29,6 +29,9 @@
 #ifndef TETHER_MAX_JSON_INPUT
 #define TETHER_MAX_JSON_INPUT 65536  ///< largest JSON document the core parses (config, documents)
 #endif
+#ifndef TETHER_MAX_USER_PROPERTIES
+#define TETHER_MAX_USER_PROPERTIES 16  ///< MQTT 5 user properties delivered per inbound message
+#endif
 #ifndef TETHER_LOG_LINE
 #define TETHER_LOG_LINE 256        ///< bytes of one formatted log message
 #endif
@@ -45,4 +48,5 @@ inline constexpr std::size_t kMaxPath = TETHER_MAX_PATH;
 inline constexpr std::size_t kMaxHost = TETHER_MAX_HOST;
 inline constexpr std::size_t kMaxJsonInput = TETHER_MAX_JSON_INPUT;
 inline constexpr std::size_t kLogLine = TETHER_LOG_LINE;
+inline constexpr std::size_t kMaxUserProperties = TETHER_MAX_USER_PROPERTIES;
 }  // namespace tether

@@ -76,6 +76,14 @@ struct Device {
     return *token;
   }
 
+  void unsubscribe(std::string_view filter) {
+    auto token = client.unsubscribe(filter);
+    REQUIRE(token.ok());
+    REQUIRE(poll_until({&client}, [&] { return recorder.subscriptions.count(*token) == 1; }));
+    INFO("unsubscribe " << filter << ": " << recorder.subscriptions[*token].first);
+    REQUIRE(recorder.subscriptions[*token].first.ok());
+  }
+
   // Publishes and polls until the completion; returns its status.
   Status publish_and_wait(const OutgoingMessage& message) {
     auto token = client.publish(message);
@@ -174,13 +182,42 @@ TEST_CASE("MQTT 5 round trip at QoS 0 and 1 preserves the message properties", "
   CHECK(subscriber.recorder.messages[0].qos == Qos::k0);
   CHECK(subscriber.recorder.messages[1].topic == "things/device-1/q1");
   CHECK(subscriber.recorder.messages[1].qos == Qos::k1);
+
+  // UNSUBACK under MQTT 5; afterwards nothing more arrives on that filter.
+  subscriber.unsubscribe("things/device-1/#");
+  subscriber.subscribe("things/device-1/marker", Qos::k0);
+  REQUIRE(publisher.publish_and_wait(message_to("things/device-1/q1", "after unsubscribe")).ok());
+  REQUIRE(publisher.publish_and_wait(message_to("things/device-1/marker", "marker")).ok());
+  REQUIRE(poll_until({&subscriber.client},
+                     [&] { return subscriber.recorder.count_messages("things/device-1/marker") == 1; }));
+  CHECK(subscriber.recorder.count_messages("things/device-1/q1") == 1);
+}
+
+TEST_CASE("Received user properties beyond the limit are cut and reported", "[paho][integration]") {
+  TestBroker broker;
+  Device device(broker, "device-1", "device-1");
+  device.subscribe("things/device-1/props", Qos::k1);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 20; ++i) keys.push_back("key-" + std::to_string(i));
+  std::vector<UserProperty> user;
+  for (const auto& key : keys) user.push_back(UserProperty{key, "value"});
+  OutgoingMessage message = message_to("things/device-1/props", "many");
+  message.properties.user_properties = Span<const UserProperty>(user.data(), user.size());
+  REQUIRE(device.publish_and_wait(message).ok());
+  REQUIRE(poll_until({&device.client}, [&] { return device.recorder.messages.size() == 1; }));
+  const auto& received = device.recorder.messages[0].user_properties;
+  REQUIRE(received.size() == 16);  // TETHER_MAX_USER_PROPERTIES
+  CHECK(received.front().first == "key-0");
+  CHECK(received.back().first == "key-15");
+  CHECK(device.log.contains("4 user properties beyond 16 not delivered"));
 }
 
 TEST_CASE("MQTT 3.1.1 round trip works and MQTT 5 properties are refused before sending", "[paho][integration]") {
   TestBroker broker;
   Device subscriber(broker, "device-1", "device-1-sub", MqttVersion::k3_1_1);
   Device publisher(broker, "device-1", "device-1-pub", MqttVersion::k3_1_1);
-  subscriber.subscribe("things/device-1/#", Qos::k1);
+  const PacketToken sub_token = subscriber.subscribe("things/device-1/#", Qos::k1);
+  CHECK(subscriber.recorder.subscriptions[sub_token].second == Qos::k1);  // granted QoS from the SUBACK
 
   OutgoingMessage with_properties = message_to("things/device-1/x", "dropped?");
   with_properties.properties.content_type = "text/plain";
@@ -198,6 +235,15 @@ TEST_CASE("MQTT 3.1.1 round trip works and MQTT 5 properties are refused before 
   CHECK(subscriber.recorder.messages[1].qos == Qos::k1);
   CHECK(subscriber.recorder.messages[1].content_type.empty());
   CHECK(subscriber.recorder.count_messages("things/device-1/x") == 0);  // the refused one never left
+
+  // After UNSUBSCRIBE nothing more arrives (a second subscription proves delivery still works).
+  subscriber.unsubscribe("things/device-1/#");
+  subscriber.subscribe("things/device-1/marker", Qos::k1);
+  REQUIRE(publisher.publish_and_wait(message_to("things/device-1/q1", "after unsubscribe")).ok());
+  REQUIRE(publisher.publish_and_wait(message_to("things/device-1/marker", "marker")).ok());
+  REQUIRE(poll_until({&subscriber.client},
+                     [&] { return subscriber.recorder.count_messages("things/device-1/marker") == 1; }));
+  CHECK(subscriber.recorder.count_messages("things/device-1/q1") == 1);
 }
 
 TEST_CASE("A server certificate from another CA is refused once, without retries", "[paho][integration]") {
@@ -333,10 +379,11 @@ TEST_CASE("Unusable TLS files are reported by connect() before any network traff
     CHECK(client.connect(options_for("device-1")) == Status(StatusCode::kInvalidArgument, Origin::kTls, EISDIR));
   }
   SECTION("a PKCS#11 URI instead of a key file") {
-    settings.key_file = "pkcs11:token=tether;object=device";
+    settings.key_file = "pkcs11:token=tether;object=device?pin-value=123456";
     PahoMqttClient client(settings, &log);
     CHECK(client.connect(options_for("device-1")) == Status(StatusCode::kInvalidArgument, Origin::kTls, EINVAL));
     CHECK(log.contains("PKCS#11"));
+    CHECK_FALSE(log.contains("123456"));  // a URI may carry a PIN: it is never logged
   }
   for (const auto& line : log.lines) {
     CHECK(line.find("PRIVATE KEY") == std::string::npos);  // paths only, never key material

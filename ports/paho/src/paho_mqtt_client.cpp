@@ -26,16 +26,12 @@
 #include "tether/log.hpp"
 #include "tls_probe.hpp"
 
-#ifndef TETHER_MAX_USER_PROPERTIES
-#define TETHER_MAX_USER_PROPERTIES 16  ///< user properties delivered per inbound message
-#endif
-
 namespace tether::port {
 namespace {
 
 using paho_detail::Packet;
 
-constexpr std::size_t kMaxInboundUserProperties = TETHER_MAX_USER_PROPERTIES;
+constexpr std::size_t kMaxInboundUserProperties = kMaxUserProperties;
 constexpr const char* kAlpnAwsIot = "x-amzn-mqtt-ca";
 // Subscriptions and other requests Paho may buffer besides our publishes.
 constexpr int kBufferedSlack = 64;
@@ -513,7 +509,10 @@ Status PahoMqttClient::Impl::check_tls_file(const char* role, const std::string&
   if (err == 0) return ok_status();
   const Status status(StatusCode::kInvalidArgument, Origin::kTls, errno_detail(err));
   // The path is logged, never the file's content.
-  TETHER_LOG_ERROR(log_, Origin::kTls, status, "paho: TLS %s file '%s' unusable: %s", role, path.c_str(), problem);
+  // A PKCS#11 URI may carry a PIN (pin-value=...): name the scheme only, never the URI.
+  const bool is_uri = path.rfind("pkcs11:", 0) == 0;
+  TETHER_LOG_ERROR(log_, Origin::kTls, status, "paho: TLS %s file '%s' unusable: %s", role,
+                   is_uri ? "pkcs11:<URI not shown>" : path.c_str(), problem);
   return status;
 }
 

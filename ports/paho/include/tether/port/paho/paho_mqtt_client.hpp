@@ -15,9 +15,9 @@
 ///   server DISCONNECT surface as Status (table in mqtt_client.hpp and ports/paho/README.md).
 ///
 /// ## Threads and memory
-/// Paho runs its own threads. Its callbacks copy nothing but a shared pointer to the received
-/// message (or a small completion record) into a bounded inbox (mutex + condition variable);
-/// `poll()` delivers the inbox on the caller's thread. When `inbox_capacity` inbound messages are
+/// Paho runs its own threads. Its callbacks copy the event (a received message, or a small
+/// completion record) into a bounded inbox (mutex + condition variable); `poll()` delivers the
+/// inbox on the caller's thread. No Paho object is shared between threads. When `inbox_capacity` inbound messages are
 /// waiting, further inbound messages are dropped and counted (`dropped_messages()`, and a warning
 /// from the next poll()); acknowledgements and connection events are never dropped (there are at
 /// most `max_inflight` publishes and a few subscriptions outstanding). Paho's threads never call
