@@ -2,6 +2,11 @@
 # Warnings, sanitizers and the no-exceptions mode, added PRIVATE to Tether's own targets only.
 
 function(tether_target_defaults target)
+  # 64-bit file offsets and inode numbers on 32-bit Linux (armhf): without it stat() and readdir()
+  # fail with EOVERFLOW on file systems with large inode numbers. A no-op on 64-bit targets.
+  if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+    target_compile_definitions(${target} PRIVATE _FILE_OFFSET_BITS=64)
+  endif()
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE
       -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual

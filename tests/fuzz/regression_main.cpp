@@ -37,12 +37,25 @@ bool list_directory(const std::string& dir, std::vector<std::string>& out) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return false;
   std::vector<std::string> names;
+  errno = 0;
   while (const dirent* entry = ::readdir(d)) {
     if (entry->d_name[0] == '.') continue;
     const std::string path = dir + "/" + entry->d_name;
-    if (is_regular_file(path)) names.push_back(path);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      std::fprintf(stderr, "%s: cannot stat: %s\n", path.c_str(), std::strerror(errno));
+      ::closedir(d);
+      return false;
+    }
+    if (S_ISREG(st.st_mode)) names.push_back(path);
+    errno = 0;
   }
+  const int read_error = errno;  // readdir returns NULL at the end (errno unchanged) or on error
   ::closedir(d);
+  if (read_error != 0) {
+    std::fprintf(stderr, "%s: cannot list: %s\n", dir.c_str(), std::strerror(read_error));
+    return false;
+  }
   std::sort(names.begin(), names.end());
   out.insert(out.end(), names.begin(), names.end());
   return true;
