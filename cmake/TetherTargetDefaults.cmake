@@ -31,3 +31,21 @@ function(tether_no_exceptions target)
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fno-exceptions -fno-rtti>)
   endif()
 endfunction()
+
+# tether_add_library(<target> EXPORT_NAME <name> [INCLUDE_DIR <dir>] SOURCES <file>...)
+# A static library of Tether's: alias tether::<name>, exported as tether::<name>, public headers in
+# INCLUDE_DIR (default: include/ next to the calling CMakeLists.txt), C++17, warnings/sanitizers.
+function(tether_add_library target)
+  cmake_parse_arguments(ARG "" "EXPORT_NAME;INCLUDE_DIR" "SOURCES" ${ARGN})
+  if(NOT ARG_INCLUDE_DIR)
+    set(ARG_INCLUDE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  endif()
+  add_library(${target} STATIC ${ARG_SOURCES})
+  add_library(tether::${ARG_EXPORT_NAME} ALIAS ${target})
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${ARG_EXPORT_NAME} OUTPUT_NAME ${target})
+  target_include_directories(${target} PUBLIC
+    $<BUILD_INTERFACE:${ARG_INCLUDE_DIR}>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_compile_features(${target} PUBLIC cxx_std_17)
+  tether_target_defaults(${target})
+endfunction()

@@ -14,21 +14,12 @@
 #include <vector>
 
 #include "tether/port/mqtt_client.hpp"
+#include "tether/port/testing/fake_mqtt_client.hpp"
 
 namespace tether::test {
 
 /// An owned copy of an InboundMessage.
-struct ReceivedMessage {
-  std::string topic;
-  std::string payload;
-  Qos qos = Qos::k0;
-  bool retain = false;
-  std::string content_type;
-  std::optional<std::uint32_t> message_expiry_s;
-  std::string response_topic;
-  std::string correlation_data;
-  std::vector<std::pair<std::string, std::string>> user_properties;
-};
+using ReceivedMessage = testing::FakeMessage;
 
 class Recorder final : public port::MqttListener {
  public:
@@ -48,18 +39,7 @@ class Recorder final : public port::MqttListener {
 
   void on_connection(const ConnectionEvent& event) override { connections.push_back(event); }
   void on_message(const InboundMessage& message) override {
-    ReceivedMessage copy;
-    copy.topic = std::string(message.topic);
-    copy.payload = std::string(as_text(message.payload));
-    copy.qos = message.qos;
-    copy.retain = message.retain;
-    copy.content_type = std::string(message.properties.content_type);
-    copy.message_expiry_s = message.properties.message_expiry_s;
-    copy.response_topic = std::string(message.properties.response_topic);
-    copy.correlation_data = std::string(as_text(message.properties.correlation_data));
-    for (const UserProperty& p : message.properties.user_properties) {
-      copy.user_properties.emplace_back(std::string(p.key), std::string(p.value));
-    }
+    ReceivedMessage copy = testing::copy_message(message);
     messages.push_back(std::move(copy));
   }
   void on_publish_complete(PacketToken token, Status result) override { publishes[token] = result; }

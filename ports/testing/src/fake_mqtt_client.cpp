@@ -7,6 +7,28 @@
 
 namespace tether::testing {
 
+namespace {
+template <typename Message>
+FakeMessage copy_any(const Message& message) {
+  FakeMessage m;
+  m.topic = std::string(message.topic);
+  m.payload = std::string(as_text(message.payload));
+  m.qos = message.qos;
+  m.retain = message.retain;
+  m.content_type = std::string(message.properties.content_type);
+  m.message_expiry_s = message.properties.message_expiry_s;
+  m.response_topic = std::string(message.properties.response_topic);
+  m.correlation_data = std::string(as_text(message.properties.correlation_data));
+  for (const UserProperty& p : message.properties.user_properties) {
+    m.user_properties.emplace_back(std::string(p.key), std::string(p.value));
+  }
+  return m;
+}
+}  // namespace
+
+FakeMessage copy_message(const OutgoingMessage& message) { return copy_any(message); }
+FakeMessage copy_message(const InboundMessage& message) { return copy_any(message); }
+
 void FakeMqttClient::script_connect(Status outcome, bool session_present) {
   connect_script_.push_back(ScriptedConnect{outcome, session_present});
 }
@@ -125,18 +147,7 @@ Result<PacketToken> FakeMqttClient::do_publish(const OutgoingMessage& message) {
   if (message.topic.empty() || message.topic.find_first_of("+#") != std::string_view::npos) {
     return Status(StatusCode::kInvalidArgument, Origin::kMqtt);
   }
-  FakeMessage m;
-  m.topic = std::string(message.topic);
-  m.payload = std::string(as_text(message.payload));
-  m.qos = message.qos;
-  m.retain = message.retain;
-  m.content_type = std::string(message.properties.content_type);
-  m.message_expiry_s = message.properties.message_expiry_s;
-  m.response_topic = std::string(message.properties.response_topic);
-  m.correlation_data = std::string(as_text(message.properties.correlation_data));
-  for (const UserProperty& p : message.properties.user_properties) {
-    m.user_properties.emplace_back(std::string(p.key), std::string(p.value));
-  }
+  FakeMessage m = copy_message(message);
   m.token = next_token();
   published_.push_back(m);
 

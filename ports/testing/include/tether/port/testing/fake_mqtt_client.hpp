@@ -39,6 +39,10 @@ struct FakeMessage {
   PacketToken token = 0;  ///< for sent messages: the token publish() returned
 };
 
+/// An owned copy of an OutgoingMessage or InboundMessage (token stays 0).
+FakeMessage copy_message(const OutgoingMessage& message);
+FakeMessage copy_message(const InboundMessage& message);
+
 class FakeMqttClient final : public port::MqttClient {
  public:
   explicit FakeMqttClient(SimulatedClock* clock = nullptr) : clock_(clock) {}
