@@ -421,3 +421,17 @@ TEST_CASE("an agent with the default capacities fits in 8 KiB of RAM") {
   INFO("sizeof(Agent) = " << sizeof(Agent));
   CHECK(sizeof(Agent) <= 8192);
 }
+
+TEST_CASE("under MQTT 3.1.1 a publish with MQTT 5 properties is refused, not sent without them") {
+  Rig rig;
+  rig.config.mqtt.version = MqttVersion::k3_1_1;
+  REQUIRE(rig.agent.start().ok());
+  rig.run_for(milliseconds(100));
+  PublishProperties properties;
+  properties.content_type = "application/json";
+  Result<PacketToken> token = rig.agent.publish("dt/device-1/t", as_bytes("{}"), Qos::k1, properties);
+  CHECK(token.status().code() == StatusCode::kInvalidArgument);
+  CHECK(rig.mqtt.published().empty());
+  CHECK(rig.agent.publish("dt/device-1/t", as_bytes("{}")).ok());
+  CHECK(rig.mqtt.published().size() == 1);
+}

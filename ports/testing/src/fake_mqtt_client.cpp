@@ -53,6 +53,7 @@ Status FakeMqttClient::do_connect(const ConnectOptions& options) {
   if (options.client_id.empty()) return Status(StatusCode::kInvalidArgument, Origin::kMqtt);
   if (connecting_ || connected_) return Status(StatusCode::kFailedPrecondition, Origin::kMqtt);
   connecting_ = true;
+  version_ = options.version;
   if (hang_next_connect_) {
     hang_next_connect_ = false;
     return Status();
@@ -145,6 +146,10 @@ Result<PacketToken> FakeMqttClient::do_publish(const OutgoingMessage& message) {
   }
   if (!link_up_) return Status(StatusCode::kFailedPrecondition, Origin::kMqtt);
   if (message.topic.empty() || message.topic.find_first_of("+#") != std::string_view::npos) {
+    return Status(StatusCode::kInvalidArgument, Origin::kMqtt);
+  }
+  // As the contract says: MQTT 3.1.1 has no properties, and they are refused, not dropped.
+  if (version_ == MqttVersion::k3_1_1 && !message.properties.empty()) {
     return Status(StatusCode::kInvalidArgument, Origin::kMqtt);
   }
   FakeMessage m = copy_message(message);

@@ -132,6 +132,7 @@ class FakeMqttClient final : public port::MqttClient {
   bool connected_ = false;  // as the listener has been told
   bool link_up_ = false;    // as the simulated broker sees it
   bool auto_ack_ = true;
+  MqttVersion version_ = MqttVersion::k5;  // of the current connection
   bool loopback_ = false;
   PacketToken last_token_ = 0;
   std::size_t disconnect_calls_ = 0;
