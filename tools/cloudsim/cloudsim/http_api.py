@@ -1,0 +1,108 @@
+"""Operator HTTP JSON API on 127.0.0.1.
+
+    GET    /shadows/<thing>[?name=<shadow>]          the shadow (as get/accepted) or 404
+    POST   /shadows/<thing>/desired[?name=<shadow>]  body: JSON object -> desired update
+    DELETE /shadows/<thing>[?name=<shadow>]          delete the shadow or 404
+    GET    /health                                    {"ok": true}
+
+Errors: `{"code": <status>, "message": "..."}` with the same HTTP status.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .service import ShadowService
+from .shadow_model import JsonObject, ShadowError
+
+log = logging.getLogger("cloudsim.http")
+MAX_BODY = 256 * 1024
+
+class ApiError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+def _route(service: ShadowService, method: str, path: str, query: Dict[str, List[str]],
+           body: Optional[bytes]) -> Tuple[int, JsonObject]:
+    parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
+    name = query.get("name", [""])[0]
+    if parts == ["health"] and method == "GET":
+        return 200, {"ok": True}
+    if len(parts) >= 2 and parts[0] == "shadows":
+        thing = parts[1]
+        if len(parts) == 2 and method == "GET":
+            return 200, service.operator_get(thing, name)
+        if len(parts) == 2 and method == "DELETE":
+            return 200, service.operator_delete(thing, name)
+        if len(parts) == 3 and parts[2] == "desired" and method == "POST":
+            try:
+                desired: Any = json.loads((body or b"").decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                raise ApiError(400, "request body is not valid JSON") from None
+            if not isinstance(desired, dict):
+                raise ApiError(400, "request body must be a JSON object (the desired state)")
+            return 200, service.operator_desire(thing, name, desired)
+        if len(parts) in (2, 3):
+            raise ApiError(405, f"method {method} not allowed on {path}")
+    raise ApiError(404, f"no such resource: {method} {path}")
+
+def make_server(service: ShadowService, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "cloudsim"
+
+        def _serve(self, method: str) -> None:
+            url = urlsplit(self.path)
+            status: int
+            doc: JsonObject
+            try:
+                body: Optional[bytes] = None
+                if method == "POST":
+                    length = int(self.headers.get("Content-Length") or 0)
+                    if length > MAX_BODY:
+                        raise ApiError(413, "request body too large")
+                    body = self.rfile.read(length)
+                status, doc = _route(service, method, url.path, parse_qs(url.query), body)
+            except ShadowError as err:
+                status, doc = err.code, {"code": err.code, "message": err.message}
+            except ApiError as err:
+                status, doc = err.code, {"code": err.code, "message": err.message}
+            except Exception as err:  # pragma: no cover - keeps the server alive
+                log.exception("internal error on %s %s", method, self.path)
+                status, doc = 500, {"code": 500, "message": f"internal error: {err}"}
+            data = json.dumps(doc).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+            self._serve("GET")
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._serve("POST")
+
+        def do_DELETE(self) -> None:  # noqa: N802
+            self._serve("DELETE")
+
+        def do_PUT(self) -> None:  # noqa: N802
+            self._serve("PUT")
+
+        def log_message(self, fmt: str, *args: Any) -> None:
+            log.info("%s - %s", self.address_string(), fmt % args)
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    return server
+
+def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, name="cloudsim-http", daemon=True)
+    thread.start()
+    return thread
