@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Tether in one command: installs what is missing, builds, starts a local mosquitto with TLS and
-# client certificates, runs examples/minimal-agent against it and shows what happens:
+# Tether in one command: installs what is missing, builds, starts the local environment
+# (scripts/devenv.sh: mosquitto with TLS and client certificates, the cloud emulator), runs
+# examples/minimal-agent against it and shows what happens:
 #   - the agent connects with its device certificate and publishes heartbeats,
 #   - a "cloud" client (privileged certificate) sees them and sends the device a message,
 #   - the broker is restarted mid-run: the agent reconnects and resubscribes by itself,
@@ -26,19 +27,21 @@ agent_bin=build/release/examples/minimal-agent/minimal-agent
 work=$(mktemp -d)
 agent_pid=""
 watch_pid=""
+# The demo's environment lives in a temporary directory, apart from a developer's own .devenv.
+export TETHER_DEVENV_DIR="${work}/devenv" TETHER_DEVENV_THINGS="device-1" TETHER_DEVENV_SOFTHSM=off
 cleanup() {
   [[ -n ${agent_pid} ]] && kill "${agent_pid}" 2>/dev/null || true
   [[ -n ${watch_pid} ]] && kill "${watch_pid}" 2>/dev/null || true
-  scripts/test-broker.sh stop "${work}/broker" >/dev/null 2>&1 || true
+  scripts/devenv.sh down >/dev/null 2>&1 || true
   rm -rf "${work}"
 }
 trap cleanup EXIT
 
-say "local broker (mosquitto, TLS 1.2+, client certificates, per-device ACL)"
-scripts/test-broker.sh start "${work}/broker" >/dev/null
+say "local environment: mosquitto (TLS 1.2+, client certificates, per-device ACL) + cloud emulator"
+scripts/devenv.sh up >/dev/null
 # shellcheck disable=SC1091
-source "${work}/broker/broker.env"
-echo "broker on ${TETHER_BROKER_HOST}:${TETHER_BROKER_PORT}, certificates in a temporary directory"
+source "${TETHER_DEVENV_DIR}/env"
+echo "broker on ${TETHER_BROKER_HOST}:${TETHER_BROKER_PORT}, emulator API on ${CLOUDSIM_API}"
 
 cat >"${work}/agent.json" <<JSON
 {
@@ -75,7 +78,7 @@ mosquitto_pub "${cloud[@]}" -q 1 -t dt/device-1/inbox -m 'hello from the cloud'
 sleep 2
 say "broker restart: the agent reconnects and resubscribes on its own"
 kill "${watch_pid}" 2>/dev/null || true
-scripts/test-broker.sh restart "${work}/broker" >/dev/null
+scripts/test-broker.sh restart "${TETHER_BROKER_DIR}" >/dev/null
 # (process substitution, so that $! is mosquitto_sub itself and kill stops it)
 mosquitto_sub "${cloud[@]}" -t 'dt/device-1/#' -v 2>/dev/null > >(sed -u 's/^/  [cloud sees] /') &
 watch_pid=$!

@@ -17,7 +17,7 @@ readonly HOST_PACKAGES=(
     libpaho-mqttpp-dev libpaho-mqtt-dev libcjson-dev catch2
     libmbedtls-dev libssl-dev libclang-rt-dev
     mosquitto mosquitto-clients openssl
-    python3 python3-paho-mqtt python3-cbor2
+    python3 python3-paho-mqtt python3-cbor2 softhsm2
 )
 
 readonly CROSS_PACKAGES=(

@@ -465,14 +465,14 @@ void PahoMqttClient::Impl::wake() {
 Status PahoMqttClient::Impl::check_settings() {
   if (settings_.host.empty() || settings_.host.find_first_of(" /\t") != std::string::npos) {
     const Status status(StatusCode::kInvalidArgument, Origin::kConfig, 0);
-    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "paho: invalid broker host '%s'", settings_.host.c_str());
+    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "invalid broker host '%s'", settings_.host.c_str());
     return status;
   }
   if (settings_.port == 0 || settings_.inbox_capacity == 0 || settings_.max_inflight == 0 ||
       settings_.max_inflight > 65535) {
     const Status status(StatusCode::kInvalidArgument, Origin::kConfig, 0);
     TETHER_LOG_ERROR(log_, Origin::kPaho, status,
-                     "paho: invalid settings (port %u, inbox_capacity %zu, max_inflight %zu: need port > 0, "
+                     "invalid settings (port %u, inbox_capacity %zu, max_inflight %zu: need port > 0, "
                      "inbox_capacity > 0, 0 < max_inflight <= 65535)",
                      static_cast<unsigned>(settings_.port), settings_.inbox_capacity, settings_.max_inflight);
     return status;
@@ -511,7 +511,7 @@ Status PahoMqttClient::Impl::check_tls_file(const char* role, const std::string&
   // The path is logged, never the file's content.
   // A PKCS#11 URI may carry a PIN (pin-value=...): name the scheme only, never the URI.
   const bool is_uri = path.rfind("pkcs11:", 0) == 0;
-  TETHER_LOG_ERROR(log_, Origin::kTls, status, "paho: TLS %s file '%s' unusable: %s", role,
+  TETHER_LOG_ERROR(log_, Origin::kTls, status, "TLS %s file '%s' unusable: %s", role,
                    is_uri ? "pkcs11:<URI not shown>" : path.c_str(), problem);
   return status;
 }
@@ -548,11 +548,11 @@ Status PahoMqttClient::Impl::ensure_client(std::string_view client_id, MqttVersi
     return ok_status();
   } catch (const mqtt::exception& e) {
     const Status status = paho_detail::status_from_paho_rc(e.get_return_code());
-    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "paho: cannot create client: %s", e.what());
+    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "cannot create client: %s", e.what());
     return status.ok() ? port_status(StatusCode::kUnavailable) : status;
   } catch (const std::exception& e) {
     const Status status = port_status(StatusCode::kUnavailable);
-    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "paho: cannot create client: %s", e.what());
+    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "cannot create client: %s", e.what());
     return status;
   }
 }
@@ -564,13 +564,13 @@ Status PahoMqttClient::Impl::connect(const ConnectOptions& options) {
   if (options.client_id.empty() || options.client_id.size() > kMaxClientId ||
       options.client_id.find('\0') != std::string_view::npos) {
     const Status status(StatusCode::kInvalidArgument, Origin::kPaho, 0);
-    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "paho: client id must be 1..%zu bytes (got %zu)", kMaxClientId,
+    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "client id must be 1..%zu bytes (got %zu)", kMaxClientId,
                      options.client_id.size());
     return status;
   }
   if (options.will && !paho_detail::valid_topic_name(options.will->topic)) {
     const Status status(StatusCode::kInvalidArgument, Origin::kTopic, 0);
-    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "paho: invalid will topic");
+    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "invalid will topic");
     return status;
   }
   TETHER_RETURN_IF_ERROR(check_settings());
@@ -629,16 +629,16 @@ Status PahoMqttClient::Impl::connect(const ConnectOptions& options) {
   } catch (const mqtt::exception& e) {
     Status status = paho_detail::status_from_paho_rc(e.get_return_code());
     if (status.ok()) status = port_status(StatusCode::kUnavailable);
-    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "paho: connect to %s:%u not started: %s", settings_.host.c_str(),
+    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "connect to %s:%u not started: %s", settings_.host.c_str(),
                      static_cast<unsigned>(settings_.port), e.what());
     return status;
   } catch (const std::exception& e) {
     const Status status = port_status(StatusCode::kUnavailable);
-    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "paho: connect not started: %s", e.what());
+    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "connect not started: %s", e.what());
     return status;
   }
   state_ = State::kConnecting;
-  TETHER_LOG_INFO(log_, Origin::kPaho, "paho: connecting to %s:%u as '%.*s' (%s, %s)", settings_.host.c_str(),
+  TETHER_LOG_INFO(log_, Origin::kPaho, "connecting to %s:%u as '%.*s' (%s, %s)", settings_.host.c_str(),
                   static_cast<unsigned>(settings_.port), static_cast<int>(options.client_id.size()),
                   options.client_id.data(), version_name(options.version),
                   options.clean_start ? "clean start" : "resume session");
@@ -672,7 +672,7 @@ Status PahoMqttClient::Impl::disconnect() {
   } catch (const std::exception& e) {
     // Paho says it is not connected (the loss is on its way to the inbox) or cannot send the
     // DISCONNECT: the session is over either way.
-    TETHER_LOG_DEBUG(log_, Origin::kPaho, "paho: disconnect: %s", e.what());
+    TETHER_LOG_DEBUG(log_, Origin::kPaho, "disconnect: %s", e.what());
     Event event;
     event.kind = EventKind::kDisconnectDone;
     event.epoch = epoch_;
@@ -701,7 +701,7 @@ Result<PacketToken> PahoMqttClient::Impl::publish(const OutgoingMessage& message
   const PublishProperties& properties = message.properties;
   if (version_ != MqttVersion::k5 && !properties.empty()) {
     const Status status = port_status(StatusCode::kInvalidArgument);
-    TETHER_LOG_WARN(log_, Origin::kPaho, status, "paho: MQTT 5 properties on a publish under MQTT 3.1.1 (refused)");
+    TETHER_LOG_WARN(log_, Origin::kPaho, status, "MQTT 5 properties on a publish under MQTT 3.1.1 (refused)");
     return status;
   }
   if (inflight_publishes_ >= settings_.max_inflight) return port_status(StatusCode::kResourceExhausted);
@@ -742,10 +742,10 @@ Result<PacketToken> PahoMqttClient::Impl::publish(const OutgoingMessage& message
   } catch (const mqtt::exception& e) {
     Status status = paho_detail::status_from_paho_rc(e.get_return_code());
     if (status.ok()) status = port_status(StatusCode::kUnavailable);
-    TETHER_LOG_DEBUG(log_, Origin::kPaho, "paho: publish refused: %s", e.what());
+    TETHER_LOG_DEBUG(log_, Origin::kPaho, "publish refused: %s", e.what());
     return status;
   } catch (const std::exception& e) {
-    TETHER_LOG_DEBUG(log_, Origin::kPaho, "paho: publish refused: %s", e.what());
+    TETHER_LOG_DEBUG(log_, Origin::kPaho, "publish refused: %s", e.what());
     return port_status(StatusCode::kUnavailable);
   }
   return track(message.qos == Qos::k1 ? Op::kPublishQos1 : Op::kPublishQos0, token);
@@ -804,12 +804,12 @@ Status PahoMqttClient::Impl::poll(Milliseconds max_wait) {
     // Only allocation can throw here (the listener is exception-free core code).
     broken_.store(true);
     TETHER_LOG_ERROR(log_, Origin::kPaho, Status(StatusCode::kInternal, Origin::kPaho, 0),
-                     "paho: delivering events failed: %s", e.what());
+                     "delivering events failed: %s", e.what());
   }
   delivering_.clear();
   if (broken_.exchange(false)) {
     result = Status(StatusCode::kInternal, Origin::kPaho, 0);
-    TETHER_LOG_ERROR(log_, Origin::kPaho, result, "paho: events were lost (out of memory); ending the session");
+    TETHER_LOG_ERROR(log_, Origin::kPaho, result, "events were lost (out of memory); ending the session");
     if (state_ != State::kIdle) {
       destroy_client();
       end_session(result);
@@ -824,7 +824,7 @@ void PahoMqttClient::Impl::report_drops() {
   if (dropped == reported_drops_) return;
   const Status status(StatusCode::kResourceExhausted, Origin::kPaho, 0);
   TETHER_LOG_WARN(log_, Origin::kPaho, status,
-                  "paho: inbox full (capacity %zu): dropped %zu inbound message(s), %zu in total",
+                  "inbox full (capacity %zu): dropped %zu inbound message(s), %zu in total",
                   settings_.inbox_capacity, dropped - reported_drops_, dropped);
   reported_drops_ = dropped;
 }
@@ -864,7 +864,7 @@ void PahoMqttClient::Impl::deliver(Event& event) {
       qos1_window_ = settings_.max_inflight;
       if (event.receive_maximum > 0 && event.receive_maximum < qos1_window_) qos1_window_ = event.receive_maximum;
       TETHER_LOG_INFO(log_, Origin::kPaho,
-                      "paho: connected to %s:%u (%s, session present: %s, %zu QoS 1 publishes in flight at most)",
+                      "connected to %s:%u (%s, session present: %s, %zu QoS 1 publishes in flight at most)",
                       settings_.host.c_str(), static_cast<unsigned>(settings_.port), version_name(version_),
                       event.session_present ? "yes" : "no", qos1_window_);
       if (listener_ != nullptr) {
@@ -883,7 +883,7 @@ void PahoMqttClient::Impl::deliver(Event& event) {
       failure.mqtt5 = version_ == MqttVersion::k5;
       failure.message = event.text;
       const Status reason = paho_detail::classify_connect_failure(failure);
-      TETHER_LOG_DEBUG(log_, Origin::kPaho, "paho: connect attempt failed: %s [paho rc %d, reason %d]",
+      TETHER_LOG_DEBUG(log_, Origin::kPaho, "connect attempt failed: %s [paho rc %d, reason %d]",
                        event.text.empty() ? "no detail" : event.text.c_str(), event.return_code, event.reason_code);
       // "TCP/TLS connect failure" hides the cause: find it before telling the listener.
       const bool ambiguous = reason == Status(StatusCode::kUnavailable, Origin::kSocket, 0);
@@ -901,7 +901,7 @@ void PahoMqttClient::Impl::deliver(Event& event) {
       const std::uint8_t code = static_cast<std::uint8_t>(event.reason_code & 0xFF);
       Status reason = paho_detail::status_from_reason_code(paho_detail::Packet::kDisconnect, code);
       if (reason.ok()) reason = Status(StatusCode::kUnavailable, Origin::kMqtt, code);  // "normal" from the server
-      TETHER_LOG_WARN(log_, Origin::kPaho, reason, "paho: the broker disconnected us (reason 0x%02x, %s)",
+      TETHER_LOG_WARN(log_, Origin::kPaho, reason, "the broker disconnected us (reason 0x%02x, %s)",
                       static_cast<unsigned>(code), format_status(reason, status_text, sizeof status_text));
       end_session(reason);
       return;
@@ -910,7 +910,7 @@ void PahoMqttClient::Impl::deliver(Event& event) {
       if (event.epoch != epoch_) return;
       if (state_ == State::kConnected) {
         const Status reason(StatusCode::kUnavailable, Origin::kSocket, 0);
-        TETHER_LOG_WARN(log_, Origin::kPaho, reason, "paho: connection to %s:%u lost", settings_.host.c_str(),
+        TETHER_LOG_WARN(log_, Origin::kPaho, reason, "connection to %s:%u lost", settings_.host.c_str(),
                         static_cast<unsigned>(settings_.port));
         end_session(reason);
       } else if (state_ == State::kDisconnecting) {
@@ -920,7 +920,7 @@ void PahoMqttClient::Impl::deliver(Event& event) {
     }
     case EventKind::kDisconnectDone: {
       if (event.epoch != epoch_ || state_ != State::kDisconnecting) return;
-      TETHER_LOG_INFO(log_, Origin::kPaho, "paho: disconnected from %s:%u", settings_.host.c_str(),
+      TETHER_LOG_INFO(log_, Origin::kPaho, "disconnected from %s:%u", settings_.host.c_str(),
                       static_cast<unsigned>(settings_.port));
       end_session(ok_status());
       return;
@@ -936,7 +936,7 @@ void PahoMqttClient::Impl::deliver(Event& event) {
       if (is_publish && inflight_publishes_ > 0) --inflight_publishes_;
       if (op == Op::kPublishQos1 && inflight_qos1_ > 0) --inflight_qos1_;
       if (!event.status.ok()) {
-        TETHER_LOG_DEBUG(log_, Origin::kPaho, "paho: request %u refused: %s", static_cast<unsigned>(event.token),
+        TETHER_LOG_DEBUG(log_, Origin::kPaho, "request %u refused: %s", static_cast<unsigned>(event.token),
                          format_status(event.status, status_text, sizeof status_text));
       }
       if (listener_ == nullptr) return;
@@ -956,7 +956,7 @@ void PahoMqttClient::Impl::deliver(Event& event) {
 void PahoMqttClient::Impl::fail_attempt(Status reason, const std::string& detail) {
   char status_text[64];
   state_ = State::kIdle;
-  TETHER_LOG_WARN(log_, Origin::kPaho, reason, "paho: connect to %s:%u failed (%s): %s", settings_.host.c_str(),
+  TETHER_LOG_WARN(log_, Origin::kPaho, reason, "connect to %s:%u failed (%s): %s", settings_.host.c_str(),
                   static_cast<unsigned>(settings_.port), format_status(reason, status_text, sizeof status_text),
                   detail.c_str());
   if (listener_ != nullptr) {
@@ -995,7 +995,7 @@ bool PahoMqttClient::Impl::start_probe(std::uint32_t epoch, Status fallback) {
   } catch (const std::exception&) {
     return false;  // no thread: report the failure undiagnosed
   }
-  TETHER_LOG_DEBUG(log_, Origin::kPaho, "paho: diagnosing the failed connection to %s:%u", settings_.host.c_str(),
+  TETHER_LOG_DEBUG(log_, Origin::kPaho, "diagnosing the failed connection to %s:%u", settings_.host.c_str(),
                    static_cast<unsigned>(settings_.port));
   return true;
 }
@@ -1013,7 +1013,7 @@ void PahoMqttClient::Impl::stop_probe() noexcept {
 void PahoMqttClient::Impl::deliver_message(const OwnedMessage& message) {
   if (message.skipped_user_properties > 0) {
     const Status status(StatusCode::kOutOfRange, Origin::kPaho, 0);
-    TETHER_LOG_WARN(log_, Origin::kPaho, status, "paho: message on '%s': %zu user properties beyond %zu not delivered",
+    TETHER_LOG_WARN(log_, Origin::kPaho, status, "message on '%s': %zu user properties beyond %zu not delivered",
                     message.topic.c_str(), message.skipped_user_properties, kMaxInboundUserProperties);
   }
   if (listener_ == nullptr) return;

@@ -1,4 +1,5 @@
-"""Command line: `serve` runs the emulator; `shadow ...` talks to a running one's HTTP API."""
+"""Command line: `serve` runs the emulator; `shadow ...` and `jobs ...` talk to a running one's
+HTTP API."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ from typing import Any, List, Optional
 from urllib.parse import quote, urlencode
 
 from . import topics
+from .jobs_model import Config as JobsConfig
+from .jobs_service import SUBSCRIPTIONS as JOBS_SUBSCRIPTIONS
+from .jobs_service import JobsService, is_jobs_topic
 from .http_api import make_server, serve_in_thread
 from .mqtt_link import MqttLink
 from .service import ShadowService
-from .store import ShadowStore
+from .store import JobStore, ShadowStore
 
 CONNECT_TIMEOUT_S = 30.0
 
@@ -36,16 +40,31 @@ def serve(args: argparse.Namespace) -> int:
                         format="%(asctime)s cloudsim %(name)s %(levelname)s: %(message)s")
     log = logging.getLogger("cloudsim")
     store = ShadowStore(args.db)
+    job_store = JobStore(args.db)
     link: Optional[MqttLink] = None
 
     def publish(topic: str, payload: bytes) -> None:
         assert link is not None
         link.publish(topic, payload)
 
+    if args.time_scale <= 0:
+        log.error("--time-scale must be positive")
+        return 2
     service = ShadowService(store, publish)
-    link = MqttLink(args.host, args.port, args.ca, args.cert, args.key, topics.subscriptions(),
-                    service.handle_message, client_id=args.client_id)
-    server = make_server(service, args.http_port)
+    jobs = JobsService(job_store, publish,
+                       JobsConfig(ms_timestamps=args.jobs_timestamps == "ms",
+                                  minute_s=60.0 / args.time_scale))
+
+    def on_message(topic: str, payload: bytes) -> None:
+        if is_jobs_topic(topic):
+            jobs.handle_message(topic, payload)
+        else:
+            service.handle_message(topic, payload)
+
+    link = MqttLink(args.host, args.port, args.ca, args.cert, args.key,
+                    topics.subscriptions() + JOBS_SUBSCRIPTIONS, on_message,
+                    client_id=args.client_id)
+    server = make_server(service, args.http_port, jobs)
     http_port = server.server_address[1]
     serve_in_thread(server)
     stop = threading.Event()
@@ -60,19 +79,43 @@ def serve(args: argparse.Namespace) -> int:
         log.error("not subscribed after %.0f s: %s", CONNECT_TIMEOUT_S, link.failed or "timeout")
         link.stop()
         return 1
-    log.info("ready: shadow service on mqtts://%s:%d, HTTP API on http://127.0.0.1:%d",
+    jobs.start_ticker()
+    log.info("ready: shadow and jobs services on mqtts://%s:%d, HTTP API on http://127.0.0.1:%d",
              args.host, args.port, http_port)
     if args.ready_file:
         _write_ready(args.ready_file, http_port)
     stop.wait()
     log.info("stopping")
     server.shutdown()
+    jobs.stop()
     link.stop()
     store.close()
+    job_store.close()
     return 0
 
 
 # ------------------------------------------------------------------------------- operator CLI
+
+
+def jobs_cmd(args: argparse.Namespace) -> int:
+    if not args.api:
+        print("cloudsim: no API address: pass --api http://127.0.0.1:PORT or set CLOUDSIM_API",
+              file=sys.stderr)
+        return 2
+    path = "/jobs/" + quote(args.thing, safe="")
+    if args.action == "list":
+        return _api_call(args.api, "GET", path, None)
+    if args.action == "cancel":
+        return _api_call(args.api, "DELETE", path + "/" + quote(args.job_id, safe=""), None)
+    try:
+        document = json.loads(args.document)
+    except ValueError as err:
+        print(f"cloudsim: job document is not valid JSON: {err}", file=sys.stderr)
+        return 2
+    body: dict = {"jobId": args.job_id, "document": document}
+    if args.step_timeout is not None:
+        body["stepTimeoutInMinutes"] = args.step_timeout
+    return _api_call(args.api, "POST", path, None, json.dumps(body).encode("utf-8"))
 
 
 def _api_call(api: str, method: str, path: str, name: Optional[str],
@@ -134,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--http-port", type=int, default=0, help="operator API port (0: any free)")
     s.add_argument("--ready-file", help="written with {\"ready\": true, \"http_port\": N}")
     s.add_argument("--client-id", default="tether-cloudsim")
+    s.add_argument("--time-scale", type=float, default=1.0,
+                   help="test only: job timeout clock runs this many times faster "
+                        "(60: a timeout minute lasts 1 s)")
+    s.add_argument("--jobs-timestamps", choices=("s", "ms"), default="s",
+                   help="unit of Jobs timestamps (default: epoch seconds)")
     s.add_argument("-v", "--verbose", action="store_true")
     s.set_defaults(func=serve)
 
@@ -150,6 +198,23 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("desired", help="JSON object, e.g. '{\"led\": true}'")
     d.add_argument("--name", help="named shadow (default: classic)")
     sh.set_defaults(func=shadow_cmd)
+
+    jb = sub.add_parser("jobs", help="create or list job executions of a running emulator")
+    jb.add_argument("--api", default=os.environ.get("CLOUDSIM_API"),
+                    help="operator API, e.g. http://127.0.0.1:8080 (default: $CLOUDSIM_API)")
+    jactions = jb.add_subparsers(dest="action", required=True)
+    c = jactions.add_parser("create", help="queue a job for a thing")
+    c.add_argument("thing")
+    c.add_argument("job_id")
+    c.add_argument("document", help="job document, a JSON object, e.g. '{\"operation\":\"reboot\"}'")
+    c.add_argument("--step-timeout", type=float, metavar="MINUTES",
+                   help="in-progress timeout: TIMED_OUT when not finished in time")
+    ls = jactions.add_parser("list", help="list a thing's job executions")
+    ls.add_argument("thing")
+    cn = jactions.add_parser("cancel", help="cancel a pending job execution")
+    cn.add_argument("thing")
+    cn.add_argument("job_id")
+    jb.set_defaults(func=jobs_cmd)
     return parser
 
 

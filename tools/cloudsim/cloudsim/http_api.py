@@ -3,6 +3,10 @@
     GET    /shadows/<thing>[?name=<shadow>]          the shadow (as get/accepted) or 404
     POST   /shadows/<thing>/desired[?name=<shadow>]  body: JSON object -> desired update
     DELETE /shadows/<thing>[?name=<shadow>]          delete the shadow or 404
+    POST   /jobs/<thing>                              body {"jobId", "document",
+                                                      "stepTimeoutInMinutes"?} -> 201 execution
+    GET    /jobs/<thing>                              {"thingName", "executions": [...]}
+    DELETE /jobs/<thing>/<jobId>                      cancel a pending execution (CANCELED)
     GET    /health                                    {"ok": true}
 
 Errors: `{"code": <status>, "message": "..."}` with the same HTTP status.
@@ -17,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .jobs_service import JobsService, OperatorError
 from .service import ShadowService
 from .shadow_model import JsonObject, ShadowError
 
@@ -29,12 +34,27 @@ class ApiError(Exception):
         self.code = code
         self.message = message
 
+def _json_body(body: Optional[bytes]) -> Any:
+    try:
+        return json.loads((body or b"").decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "request body is not valid JSON") from None
+
+
 def _route(service: ShadowService, method: str, path: str, query: Dict[str, List[str]],
-           body: Optional[bytes]) -> Tuple[int, JsonObject]:
+           body: Optional[bytes], jobs: Optional[JobsService] = None) -> Tuple[int, JsonObject]:
     parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
     name = query.get("name", [""])[0]
     if parts == ["health"] and method == "GET":
         return 200, {"ok": True}
+    if jobs is not None and len(parts) in (2, 3) and parts[0] == "jobs":
+        if len(parts) == 2 and method == "POST":
+            return 201, jobs.operator_create(parts[1], _json_body(body))
+        if len(parts) == 2 and method == "GET":
+            return 200, jobs.operator_list(parts[1])
+        if len(parts) == 3 and method == "DELETE":
+            return 200, jobs.operator_cancel(parts[1], parts[2])
+        raise ApiError(405, f"method {method} not allowed on {path}")
     if len(parts) >= 2 and parts[0] == "shadows":
         thing = parts[1]
         if len(parts) == 2 and method == "GET":
@@ -53,7 +73,8 @@ def _route(service: ShadowService, method: str, path: str, query: Dict[str, List
             raise ApiError(405, f"method {method} not allowed on {path}")
     raise ApiError(404, f"no such resource: {method} {path}")
 
-def make_server(service: ShadowService, port: int) -> ThreadingHTTPServer:
+def make_server(service: ShadowService, port: int,
+                jobs: Optional[JobsService] = None) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         server_version = "cloudsim"
 
@@ -68,7 +89,10 @@ def make_server(service: ShadowService, port: int) -> ThreadingHTTPServer:
                     if length > MAX_BODY:
                         raise ApiError(413, "request body too large")
                     body = self.rfile.read(length)
-                status, doc = _route(service, method, url.path, parse_qs(url.query), body)
+                status, doc = _route(service, method, url.path, parse_qs(url.query), body,
+                                     jobs)
+            except OperatorError as err:
+                status, doc = err.code, {"code": err.code, "message": err.message}
             except ShadowError as err:
                 status, doc = err.code, {"code": err.code, "message": err.message}
             except ApiError as err:

@@ -1,4 +1,4 @@
-"""SQLite persistence of shadows: a restart of the emulator keeps version, state and metadata."""
+"""SQLite persistence of shadows and job executions: a restart of the emulator keeps them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from typing import List, Tuple
 
+from .jobs_model import Execution
 from .shadow_model import Shadow
 
 _SCHEMA = """
@@ -57,6 +58,61 @@ class ShadowStore:
                 "SELECT thing, name, version FROM shadows WHERE exists_=1 ORDER BY thing, name"
             ).fetchall()
         return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+_JOBS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS job_executions (
+    thing    TEXT    NOT NULL,
+    job_id   TEXT    NOT NULL,
+    seq      INTEGER NOT NULL,           -- creation order within the thing
+    status   TEXT    NOT NULL,
+    deadline REAL,                       -- epoch s of the step timeout while IN_PROGRESS
+    data     TEXT    NOT NULL,           -- the whole Execution as JSON
+    PRIMARY KEY (thing, job_id)
+)
+"""
+
+
+class JobStore:
+    """Job executions in the same SQLite file as the shadows (own connection, WAL)."""
+
+    def __init__(self, path: str) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(_JOBS_SCHEMA)
+
+    def load(self, thing: str) -> List[Execution]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM job_executions WHERE thing=? ORDER BY seq", (thing,)).fetchall()
+        return [Execution.from_json(json.loads(r[0])) for r in rows]
+
+    def save(self, execs: List[Execution]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for e in execs:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO job_executions "
+                        "(thing, job_id, seq, status, deadline, data) VALUES (?, ?, ?, ?, ?, ?)",
+                        (e.thing, e.job_id, e.seq, e.status, e.deadline, json.dumps(e.to_json())))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def things_with_deadline(self, now: float) -> List[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT thing FROM job_executions WHERE status='IN_PROGRESS' "
+                "AND deadline IS NOT NULL AND deadline <= ?", (now,)).fetchall()
+        return [str(r[0]) for r in rows]
 
     def close(self) -> None:
         with self._lock:
