@@ -1,4 +1,4 @@
-"""Command line: `serve` runs the emulator; `shadow ...` and `jobs ...` talk to a running one's
+"""Command line: `serve` runs the emulator; `shadow ...`, `jobs ...` and `commands ...` talk to a running one's
 HTTP API."""
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from typing import Any, List, Optional
 from urllib.parse import quote, urlencode
 
 from . import topics
+from .commands_model import Config as CommandsConfig
+from .commands_service import SUBSCRIPTIONS as COMMANDS_SUBSCRIPTIONS
+from .commands_service import CommandsService, is_commands_topic
 from .jobs_model import Config as JobsConfig
 from .jobs_service import SUBSCRIPTIONS as JOBS_SUBSCRIPTIONS
 from .jobs_service import JobsService, is_jobs_topic
 from .http_api import make_server, serve_in_thread
 from .mqtt_link import MqttLink
 from .service import ShadowService
-from .store import JobStore, ShadowStore
+from .store import CommandStore, JobStore, ShadowStore
 
 CONNECT_TIMEOUT_S = 30.0
 
@@ -41,6 +44,7 @@ def serve(args: argparse.Namespace) -> int:
     log = logging.getLogger("cloudsim")
     store = ShadowStore(args.db)
     job_store = JobStore(args.db)
+    command_store = CommandStore(args.db)
     link: Optional[MqttLink] = None
 
     def publish(topic: str, payload: bytes) -> None:
@@ -55,16 +59,25 @@ def serve(args: argparse.Namespace) -> int:
                        JobsConfig(ms_timestamps=args.jobs_timestamps == "ms",
                                   minute_s=60.0 / args.time_scale))
 
+    def publish_request(topic: str, payload: bytes, content_type: str, expiry_s: int) -> None:
+        assert link is not None
+        link.publish(topic, payload, content_type, expiry_s)
+
+    commands = CommandsService(command_store, publish, publish_request,
+                               CommandsConfig(second_s=1.0 / args.time_scale))
+
     def on_message(topic: str, payload: bytes) -> None:
-        if is_jobs_topic(topic):
+        if is_commands_topic(topic):
+            commands.handle_message(topic, payload)
+        elif is_jobs_topic(topic):
             jobs.handle_message(topic, payload)
         else:
             service.handle_message(topic, payload)
 
     link = MqttLink(args.host, args.port, args.ca, args.cert, args.key,
-                    topics.subscriptions() + JOBS_SUBSCRIPTIONS, on_message,
+                    topics.subscriptions() + JOBS_SUBSCRIPTIONS + COMMANDS_SUBSCRIPTIONS, on_message,
                     client_id=args.client_id)
-    server = make_server(service, args.http_port, jobs)
+    server = make_server(service, args.http_port, jobs, commands)
     http_port = server.server_address[1]
     serve_in_thread(server)
     stop = threading.Event()
@@ -80,7 +93,8 @@ def serve(args: argparse.Namespace) -> int:
         link.stop()
         return 1
     jobs.start_ticker()
-    log.info("ready: shadow and jobs services on mqtts://%s:%d, HTTP API on http://127.0.0.1:%d",
+    commands.start_ticker()
+    log.info("ready: shadow, jobs and commands services on mqtts://%s:%d, HTTP API on http://127.0.0.1:%d",
              args.host, args.port, http_port)
     if args.ready_file:
         _write_ready(args.ready_file, http_port)
@@ -88,9 +102,11 @@ def serve(args: argparse.Namespace) -> int:
     log.info("stopping")
     server.shutdown()
     jobs.stop()
+    commands.stop()
     link.stop()
     store.close()
     job_store.close()
+    command_store.close()
     return 0
 
 
@@ -115,6 +131,31 @@ def jobs_cmd(args: argparse.Namespace) -> int:
     body: dict = {"jobId": args.job_id, "document": document}
     if args.step_timeout is not None:
         body["stepTimeoutInMinutes"] = args.step_timeout
+    return _api_call(args.api, "POST", path, None, json.dumps(body).encode("utf-8"))
+
+
+def commands_cmd(args: argparse.Namespace) -> int:
+    if not args.api:
+        print("cloudsim: no API address: pass --api http://127.0.0.1:PORT or set CLOUDSIM_API",
+              file=sys.stderr)
+        return 2
+    path = "/commands/" + quote(args.thing, safe="")
+    if args.action == "list":
+        return _api_call(args.api, "GET", path, None)
+    if args.action == "get":
+        return _api_call(args.api, "GET", path + "/" + quote(args.execution_id, safe=""), None)
+    try:
+        payload = json.loads(args.payload)
+    except ValueError as err:
+        print(f"cloudsim: command payload is not valid JSON: {err}", file=sys.stderr)
+        return 2
+    body: dict = {"payload": payload, "format": "cbor" if args.cbor else "json"}
+    if args.timeout is not None:
+        body["timeoutSeconds"] = args.timeout
+    if args.execution_id:
+        body["executionId"] = args.execution_id
+    if args.neutral:
+        body["profile"] = "neutral"
     return _api_call(args.api, "POST", path, None, json.dumps(body).encode("utf-8"))
 
 
@@ -178,8 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ready-file", help="written with {\"ready\": true, \"http_port\": N}")
     s.add_argument("--client-id", default="tether-cloudsim")
     s.add_argument("--time-scale", type=float, default=1.0,
-                   help="test only: job timeout clock runs this many times faster "
-                        "(60: a timeout minute lasts 1 s)")
+                   help="test only: job and command timeout clocks run this many times "
+                        "faster (60: a timeout minute lasts 1 s)")
     s.add_argument("--jobs-timestamps", choices=("s", "ms"), default="s",
                    help="unit of Jobs timestamps (default: epoch seconds)")
     s.add_argument("-v", "--verbose", action="store_true")
@@ -215,6 +256,26 @@ def build_parser() -> argparse.ArgumentParser:
     cn.add_argument("thing")
     cn.add_argument("job_id")
     jb.set_defaults(func=jobs_cmd)
+
+    cm = sub.add_parser("commands", help="send or inspect command executions")
+    cm.add_argument("--api", default=os.environ.get("CLOUDSIM_API"),
+                    help="operator API, e.g. http://127.0.0.1:8080 (default: $CLOUDSIM_API)")
+    cactions = cm.add_subparsers(dest="action", required=True)
+    snd = cactions.add_parser("send", help="start a command execution on a thing")
+    snd.add_argument("thing")
+    snd.add_argument("payload", help="JSON payload, e.g. '{\"op\":\"reboot\"}'")
+    snd.add_argument("--timeout", type=float, metavar="SECONDS",
+                     help="TIMED_OUT when no terminal status in time (default 10)")
+    snd.add_argument("--cbor", action="store_true", help="send the payload CBOR-encoded on /cbor")
+    snd.add_argument("--id", dest="execution_id", help="execution ID (default: random)")
+    snd.add_argument("--neutral", action="store_true",
+                     help="use the cloud-neutral topics cmd/<thing>/<id>/request")
+    cg = cactions.add_parser("get", help="print one command execution")
+    cg.add_argument("thing")
+    cg.add_argument("execution_id")
+    cl = cactions.add_parser("list", help="list a thing's command executions")
+    cl.add_argument("thing")
+    cm.set_defaults(func=commands_cmd)
     return parser
 
 

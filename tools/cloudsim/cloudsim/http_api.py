@@ -7,6 +7,12 @@
                                                       "stepTimeoutInMinutes"?} -> 201 execution
     GET    /jobs/<thing>                              {"thingName", "executions": [...]}
     DELETE /jobs/<thing>/<jobId>                      cancel a pending execution (CANCELED)
+    POST   /commands/<thing>                          body {"executionId"?, "payload" |
+                                                      "payloadBase64", "timeoutSeconds"?,
+                                                      "format"?: json|cbor, "contentType"?,
+                                                      "profile"?: aws|neutral} -> 201 execution
+    GET    /commands/<thing>                          {"thingName", "executions": [...]}
+    GET    /commands/<thing>/<executionId>            one execution or 404
     GET    /health                                    {"ok": true}
 
 Errors: `{"code": <status>, "message": "..."}` with the same HTTP status.
@@ -21,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .commands_service import CommandsService
 from .jobs_service import JobsService, OperatorError
 from .service import ShadowService
 from .shadow_model import JsonObject, ShadowError
@@ -42,7 +49,8 @@ def _json_body(body: Optional[bytes]) -> Any:
 
 
 def _route(service: ShadowService, method: str, path: str, query: Dict[str, List[str]],
-           body: Optional[bytes], jobs: Optional[JobsService] = None) -> Tuple[int, JsonObject]:
+           body: Optional[bytes], jobs: Optional[JobsService] = None,
+           commands: Optional[CommandsService] = None) -> Tuple[int, JsonObject]:
     parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
     name = query.get("name", [""])[0]
     if parts == ["health"] and method == "GET":
@@ -54,6 +62,14 @@ def _route(service: ShadowService, method: str, path: str, query: Dict[str, List
             return 200, jobs.operator_list(parts[1])
         if len(parts) == 3 and method == "DELETE":
             return 200, jobs.operator_cancel(parts[1], parts[2])
+        raise ApiError(405, f"method {method} not allowed on {path}")
+    if commands is not None and len(parts) in (2, 3) and parts[0] == "commands":
+        if len(parts) == 2 and method == "POST":
+            return 201, commands.operator_send(parts[1], _json_body(body))
+        if len(parts) == 2 and method == "GET":
+            return 200, commands.operator_list(parts[1])
+        if len(parts) == 3 and method == "GET":
+            return 200, commands.operator_get(parts[1], parts[2])
         raise ApiError(405, f"method {method} not allowed on {path}")
     if len(parts) >= 2 and parts[0] == "shadows":
         thing = parts[1]
@@ -73,8 +89,8 @@ def _route(service: ShadowService, method: str, path: str, query: Dict[str, List
             raise ApiError(405, f"method {method} not allowed on {path}")
     raise ApiError(404, f"no such resource: {method} {path}")
 
-def make_server(service: ShadowService, port: int,
-                jobs: Optional[JobsService] = None) -> ThreadingHTTPServer:
+def make_server(service: ShadowService, port: int, jobs: Optional[JobsService] = None,
+                commands: Optional[CommandsService] = None) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         server_version = "cloudsim"
 
@@ -90,7 +106,7 @@ def make_server(service: ShadowService, port: int,
                         raise ApiError(413, "request body too large")
                     body = self.rfile.read(length)
                 status, doc = _route(service, method, url.path, parse_qs(url.query), body,
-                                     jobs)
+                                     jobs, commands)
             except OperatorError as err:
                 status, doc = err.code, {"code": err.code, "message": err.message}
             except ShadowError as err:

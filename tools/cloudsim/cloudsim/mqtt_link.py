@@ -8,6 +8,8 @@ import threading
 from typing import Any, Callable, List, Optional
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 log = logging.getLogger("cloudsim.mqtt")
@@ -46,8 +48,16 @@ class MqttLink:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def publish(self, topic: str, payload: bytes) -> None:
-        info = self._client.publish(topic, payload, qos=1)
+    def publish(self, topic: str, payload: bytes, content_type: Optional[str] = None,
+                expiry_s: Optional[int] = None) -> None:
+        props = None
+        if content_type is not None or expiry_s is not None:
+            props = Properties(PacketTypes.PUBLISH)
+            if content_type is not None:
+                props.ContentType = content_type
+            if expiry_s is not None:
+                props.MessageExpiryInterval = int(expiry_s)
+        info = self._client.publish(topic, payload, qos=1, properties=props)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             log.warning("publish to %s failed: %s", topic, mqtt.error_string(info.rc))
 

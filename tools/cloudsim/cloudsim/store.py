@@ -1,4 +1,4 @@
-"""SQLite persistence of shadows and job executions: a restart of the emulator keeps them."""
+"""SQLite persistence of shadows, job executions and command executions: a restart of the emulator keeps them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from typing import List, Tuple
 
+from .commands_model import Execution as CommandExecution
 from .jobs_model import Execution
 from .shadow_model import Shadow
 
@@ -112,6 +113,64 @@ class JobStore:
             rows = self._db.execute(
                 "SELECT DISTINCT thing FROM job_executions WHERE status='IN_PROGRESS' "
                 "AND deadline IS NOT NULL AND deadline <= ?", (now,)).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+_COMMANDS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS command_executions (
+    thing        TEXT    NOT NULL,
+    execution_id TEXT    NOT NULL,
+    seq          INTEGER NOT NULL,       -- creation order within the thing
+    status       TEXT    NOT NULL,
+    deadline     REAL,                   -- epoch s of TIMED_OUT while still open
+    data         TEXT    NOT NULL,       -- the whole CommandExecution as JSON
+    PRIMARY KEY (thing, execution_id)
+)
+"""
+
+
+class CommandStore:
+    """Command executions in the same SQLite file (own connection, WAL)."""
+
+    def __init__(self, path: str) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(_COMMANDS_SCHEMA)
+
+    def load(self, thing: str) -> List[CommandExecution]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM command_executions WHERE thing=? ORDER BY seq",
+                (thing,)).fetchall()
+        return [CommandExecution.from_json(json.loads(r[0])) for r in rows]
+
+    def save(self, execs: List[CommandExecution]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for e in execs:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO command_executions "
+                        "(thing, execution_id, seq, status, deadline, data) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (e.thing, e.execution_id, e.seq, e.status, e.deadline,
+                         json.dumps(e.to_json())))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def things_with_deadline(self, now: float) -> List[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT thing FROM command_executions "
+                "WHERE deadline IS NOT NULL AND deadline <= ?", (now,)).fetchall()
         return [str(r[0]) for r in rows]
 
     def close(self) -> None:
