@@ -1,4 +1,4 @@
-"""Command line: `serve` runs the emulator; `shadow ...`, `jobs ...` and `commands ...` talk to a running one's
+"""Command line: `serve` runs the emulator; `shadow ...`, `jobs ...`, `commands ...` and `metrics ...` talk to a running one's
 HTTP API."""
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from .jobs_model import Config as JobsConfig
 from .jobs_service import SUBSCRIPTIONS as JOBS_SUBSCRIPTIONS
 from .jobs_service import JobsService, is_jobs_topic
 from .http_api import make_server, serve_in_thread
+from .metrics_service import SUBSCRIPTIONS as METRICS_SUBSCRIPTIONS
+from .metrics_service import MetricsService, is_metrics_topic
 from .mqtt_link import MqttLink
 from .service import ShadowService
-from .store import CommandStore, JobStore, ShadowStore
+from .store import CommandStore, JobStore, MetricsStore, ShadowStore
 
 CONNECT_TIMEOUT_S = 30.0
 
@@ -45,6 +47,7 @@ def serve(args: argparse.Namespace) -> int:
     store = ShadowStore(args.db)
     job_store = JobStore(args.db)
     command_store = CommandStore(args.db)
+    metrics_store = MetricsStore(args.db)
     link: Optional[MqttLink] = None
 
     def publish(topic: str, payload: bytes) -> None:
@@ -66,8 +69,12 @@ def serve(args: argparse.Namespace) -> int:
     commands = CommandsService(command_store, publish, publish_request,
                                CommandsConfig(second_s=1.0 / args.time_scale))
 
+    metrics = MetricsService(metrics_store, publish)
+
     def on_message(topic: str, payload: bytes) -> None:
-        if is_commands_topic(topic):
+        if is_metrics_topic(topic):
+            metrics.handle_message(topic, payload)
+        elif is_commands_topic(topic):
             commands.handle_message(topic, payload)
         elif is_jobs_topic(topic):
             jobs.handle_message(topic, payload)
@@ -75,9 +82,10 @@ def serve(args: argparse.Namespace) -> int:
             service.handle_message(topic, payload)
 
     link = MqttLink(args.host, args.port, args.ca, args.cert, args.key,
-                    topics.subscriptions() + JOBS_SUBSCRIPTIONS + COMMANDS_SUBSCRIPTIONS, on_message,
+                    topics.subscriptions() + JOBS_SUBSCRIPTIONS + COMMANDS_SUBSCRIPTIONS
+                    + METRICS_SUBSCRIPTIONS, on_message,
                     client_id=args.client_id)
-    server = make_server(service, args.http_port, jobs, commands)
+    server = make_server(service, args.http_port, jobs, commands, metrics)
     http_port = server.server_address[1]
     serve_in_thread(server)
     stop = threading.Event()
@@ -94,7 +102,7 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     jobs.start_ticker()
     commands.start_ticker()
-    log.info("ready: shadow, jobs and commands services on mqtts://%s:%d, HTTP API on http://127.0.0.1:%d",
+    log.info("ready: shadow, jobs, commands and metrics services on mqtts://%s:%d, HTTP API on http://127.0.0.1:%d",
              args.host, args.port, http_port)
     if args.ready_file:
         _write_ready(args.ready_file, http_port)
@@ -107,6 +115,7 @@ def serve(args: argparse.Namespace) -> int:
     store.close()
     job_store.close()
     command_store.close()
+    metrics_store.close()
     return 0
 
 
@@ -157,6 +166,27 @@ def commands_cmd(args: argparse.Namespace) -> int:
     if args.neutral:
         body["profile"] = "neutral"
     return _api_call(args.api, "POST", path, None, json.dumps(body).encode("utf-8"))
+
+
+def metrics_cmd(args: argparse.Namespace) -> int:
+    if not args.api:
+        print("cloudsim: no API address: pass --api http://127.0.0.1:PORT or set CLOUDSIM_API",
+              file=sys.stderr)
+        return 2
+    path = "/metrics/" + quote(args.thing, safe="")
+    limit = f"?limit={args.limit}" if getattr(args, "limit", None) is not None else ""
+    if args.action == "show":
+        return _api_call(args.api, "GET", path + limit, None)
+    if args.action == "violations":
+        return _api_call(args.api, "GET", path + "/violations" + limit, None)
+    if args.rules is None:
+        return _api_call(args.api, "GET", path + "/profile", None)
+    try:
+        rules = json.loads(args.rules)
+    except ValueError as err:
+        print(f"cloudsim: profile is not valid JSON: {err}", file=sys.stderr)
+        return 2
+    return _api_call(args.api, "PUT", path + "/profile", None, json.dumps(rules).encode("utf-8"))
 
 
 def _api_call(api: str, method: str, path: str, name: Optional[str],
@@ -276,6 +306,21 @@ def build_parser() -> argparse.ArgumentParser:
     cl = cactions.add_parser("list", help="list a thing's command executions")
     cl.add_argument("thing")
     cm.set_defaults(func=commands_cmd)
+
+    mt = sub.add_parser("metrics", help="Defender metrics: history, violations, profile")
+    mt.add_argument("--api", default=os.environ.get("CLOUDSIM_API"),
+                    help="operator API, e.g. http://127.0.0.1:8080 (default: $CLOUDSIM_API)")
+    mactions = mt.add_subparsers(dest="action", required=True)
+    for action, help_text in (("show", "accepted reports, newest first"),
+                              ("violations", "security-profile violations, newest first")):
+        a = mactions.add_parser(action, help=help_text)
+        a.add_argument("thing")
+        a.add_argument("--limit", type=int, help="at most this many (default 50)")
+    mp = mactions.add_parser("profile", help="print or set a thing's security-profile rules")
+    mp.add_argument("thing")
+    mp.add_argument("rules", nargs="?",
+                    help='JSON, e.g. \'{"allowedListeningTcpPorts":[22],"maxBytesOut":10000}\'')
+    mt.set_defaults(func=metrics_cmd)
     return parser
 
 

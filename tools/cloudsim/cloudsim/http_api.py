@@ -13,6 +13,10 @@
                                                       "profile"?: aws|neutral} -> 201 execution
     GET    /commands/<thing>                          {"thingName", "executions": [...]}
     GET    /commands/<thing>/<executionId>            one execution or 404
+    GET    /metrics/<thing>[?limit=N]                 {"thingName", "reports": [...]} newest first
+    GET    /metrics/<thing>/violations[?limit=N]      {"thingName", "violations": [...]} newest first
+    GET    /metrics/<thing>/profile                   {"thingName", "profile": {...}}
+    PUT    /metrics/<thing>/profile                   body: the rules -> {"thingName", "profile"}
     GET    /health                                    {"ok": true}
 
 Errors: `{"code": <status>, "message": "..."}` with the same HTTP status.
@@ -29,6 +33,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .commands_service import CommandsService
 from .jobs_service import JobsService, OperatorError
+from .metrics_service import MetricsService
 from .service import ShadowService
 from .shadow_model import JsonObject, ShadowError
 
@@ -50,7 +55,8 @@ def _json_body(body: Optional[bytes]) -> Any:
 
 def _route(service: ShadowService, method: str, path: str, query: Dict[str, List[str]],
            body: Optional[bytes], jobs: Optional[JobsService] = None,
-           commands: Optional[CommandsService] = None) -> Tuple[int, JsonObject]:
+           commands: Optional[CommandsService] = None,
+           metrics: Optional[MetricsService] = None) -> Tuple[int, JsonObject]:
     parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
     name = query.get("name", [""])[0]
     if parts == ["health"] and method == "GET":
@@ -71,6 +77,18 @@ def _route(service: ShadowService, method: str, path: str, query: Dict[str, List
         if len(parts) == 3 and method == "GET":
             return 200, commands.operator_get(parts[1], parts[2])
         raise ApiError(405, f"method {method} not allowed on {path}")
+    if metrics is not None and len(parts) in (2, 3) and parts[0] == "metrics":
+        if len(parts) == 2 and method == "GET":
+            return 200, metrics.operator_history(parts[1], query)
+        if len(parts) == 3 and parts[2] == "violations" and method == "GET":
+            return 200, metrics.operator_violations(parts[1], query)
+        if len(parts) == 3 and parts[2] == "profile" and method == "GET":
+            return 200, metrics.operator_get_profile(parts[1])
+        if len(parts) == 3 and parts[2] == "profile" and method == "PUT":
+            return 200, metrics.operator_set_profile(parts[1], _json_body(body))
+        if len(parts) == 3 and parts[2] not in ("violations", "profile"):
+            raise ApiError(404, f"no such resource: {method} {path}")
+        raise ApiError(405, f"method {method} not allowed on {path}")
     if len(parts) >= 2 and parts[0] == "shadows":
         thing = parts[1]
         if len(parts) == 2 and method == "GET":
@@ -90,7 +108,8 @@ def _route(service: ShadowService, method: str, path: str, query: Dict[str, List
     raise ApiError(404, f"no such resource: {method} {path}")
 
 def make_server(service: ShadowService, port: int, jobs: Optional[JobsService] = None,
-                commands: Optional[CommandsService] = None) -> ThreadingHTTPServer:
+                commands: Optional[CommandsService] = None,
+                metrics: Optional[MetricsService] = None) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         server_version = "cloudsim"
 
@@ -100,13 +119,13 @@ def make_server(service: ShadowService, port: int, jobs: Optional[JobsService] =
             doc: JsonObject
             try:
                 body: Optional[bytes] = None
-                if method == "POST":
+                if method in ("POST", "PUT"):
                     length = int(self.headers.get("Content-Length") or 0)
                     if length > MAX_BODY:
                         raise ApiError(413, "request body too large")
                     body = self.rfile.read(length)
                 status, doc = _route(service, method, url.path, parse_qs(url.query), body,
-                                     jobs, commands)
+                                     jobs, commands, metrics)
             except OperatorError as err:
                 status, doc = err.code, {"code": err.code, "message": err.message}
             except ShadowError as err:

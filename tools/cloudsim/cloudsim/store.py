@@ -1,11 +1,11 @@
-"""SQLite persistence of shadows, job executions and command executions: a restart of the emulator keeps them."""
+"""SQLite persistence of shadows, job executions, command executions and Defender metrics: a restart of the emulator keeps them."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from .commands_model import Execution as CommandExecution
 from .jobs_model import Execution
@@ -172,6 +172,94 @@ class CommandStore:
                 "SELECT DISTINCT thing FROM command_executions "
                 "WHERE deadline IS NOT NULL AND deadline <= ?", (now,)).fetchall()
         return [str(r[0]) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+_METRICS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS metrics_reports (
+    thing     TEXT    NOT NULL,
+    report_id INTEGER NOT NULL,
+    received  INTEGER NOT NULL,          -- epoch ms
+    fmt       TEXT    NOT NULL,          -- json | cbor
+    data      TEXT    NOT NULL,          -- the retained report, long keys
+    PRIMARY KEY (thing, report_id)
+);
+CREATE TABLE IF NOT EXISTS metrics_violations (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    thing     TEXT    NOT NULL,
+    report_id INTEGER NOT NULL,
+    data      TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metrics_profiles (
+    thing TEXT PRIMARY KEY,
+    data  TEXT NOT NULL
+);
+"""
+
+
+class MetricsStore:
+    """Accepted Defender reports, violations and per-thing security profiles."""
+
+    def __init__(self, path: str) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_METRICS_SCHEMA)
+
+    def last_report_id(self, thing: str) -> Optional[int]:
+        with self._lock:
+            row = self._db.execute("SELECT MAX(report_id) FROM metrics_reports WHERE thing=?",
+                                   (thing,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def add(self, thing: str, report_id: int, received_ms: int, fmt: str, report: dict,
+            violations: List[dict]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT INTO metrics_reports (thing, report_id, received, fmt, data) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (thing, report_id, received_ms, fmt, json.dumps(report)))
+                for v in violations:
+                    self._db.execute(
+                        "INSERT INTO metrics_violations (thing, report_id, data) VALUES (?, ?, ?)",
+                        (thing, report_id, json.dumps(v)))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def reports(self, thing: str, limit: int) -> List[Tuple[int, int, str, dict]]:
+        """(report_id, received ms, fmt, report), newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT report_id, received, fmt, data FROM metrics_reports WHERE thing=? "
+                "ORDER BY report_id DESC LIMIT ?", (thing, limit)).fetchall()
+        return [(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3])) for r in rows]
+
+    def violations(self, thing: str, limit: int) -> List[dict]:
+        """Newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM metrics_violations WHERE thing=? ORDER BY seq DESC LIMIT ?",
+                (thing, limit)).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def profile(self, thing: str) -> Optional[dict]:
+        with self._lock:
+            row = self._db.execute("SELECT data FROM metrics_profiles WHERE thing=?",
+                                   (thing,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_profile(self, thing: str, profile: dict) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO metrics_profiles (thing, data) VALUES (?, ?)",
+                             (thing, json.dumps(profile)))
 
     def close(self) -> None:
         with self._lock:
