@@ -33,6 +33,7 @@ from . import topics
 from .commands_model import CommandsError, Config, JsonObject
 from .jobs_service import OperatorError
 from .store import CommandStore
+from .ticker import Ticker
 
 Publisher = Callable[[str, bytes], None]
 # (topic, payload, content type, message expiry seconds)
@@ -117,8 +118,7 @@ class CommandsService:
         self.cfg = cfg or Config()
         self._clock = clock
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._ticker: Optional[threading.Thread] = None
+        self._ticker = Ticker(self.tick, "cloudsim-commands-tick", log)
 
     # ---------------------------------------------------------------- device side (MQTT)
 
@@ -166,20 +166,10 @@ class CommandsService:
                 self._expire(self._store.load(thing), now)
 
     def start_ticker(self, interval: float = 0.1) -> None:
-        def run() -> None:
-            while not self._stop.wait(interval):
-                try:
-                    self.tick()
-                except Exception:
-                    log.exception("timeout tick failed")
-
-        self._ticker = threading.Thread(target=run, name="cloudsim-commands-tick", daemon=True)
-        self._ticker.start()
+        self._ticker.start(interval)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join(timeout=5)
+        self._ticker.stop()
 
     # ---------------------------------------------------------------- operator side (HTTP)
 

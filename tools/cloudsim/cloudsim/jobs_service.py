@@ -23,6 +23,7 @@ from . import jobs_model as jm
 from . import topics
 from .jobs_model import Config, Execution, JobsError, JsonObject
 from .store import JobStore
+from .ticker import Ticker
 
 Publisher = Callable[[str, bytes], None]
 Clock = Callable[[], float]
@@ -83,8 +84,7 @@ class JobsService:
         self.cfg = cfg or Config()
         self._clock = clock
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._ticker: Optional[threading.Thread] = None
+        self._ticker = Ticker(self.tick, "cloudsim-jobs-tick", log)
 
     # ---------------------------------------------------------------- device side (MQTT)
 
@@ -158,22 +158,10 @@ class JobsService:
                 self._expire(thing, self._store.load(thing), now)
 
     def start_ticker(self) -> None:
-        interval = max(0.1, min(1.0, self.cfg.minute_s / 120))
-
-        def run() -> None:
-            while not self._stop.wait(interval):
-                try:
-                    self.tick()
-                except Exception:
-                    log.exception("timeout tick failed")
-
-        self._ticker = threading.Thread(target=run, name="cloudsim-jobs-tick", daemon=True)
-        self._ticker.start()
+        self._ticker.start(max(0.1, min(1.0, self.cfg.minute_s / 120)))
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join(timeout=5)
+        self._ticker.stop()
 
     # ---------------------------------------------------------------- operator side (HTTP)
 

@@ -5,11 +5,48 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from typing import List, Optional, Tuple
+from contextlib import contextmanager
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from .commands_model import Execution as CommandExecution
 from .jobs_model import Execution
 from .shadow_model import Shadow
+
+class _Database:
+    """One SQLite connection (WAL, synchronous=FULL) per store, used under a lock: every write is
+    committed before the caller publishes a response."""
+
+    def __init__(self, path: str, schema: str) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(schema)
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> List[Any]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _write(self, sql: str, args: Sequence[Any] = ()) -> None:
+        with self._lock:
+            self._db.execute(sql, args)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """All statements inside are committed together, or none is."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS shadows (
@@ -24,45 +61,34 @@ CREATE TABLE IF NOT EXISTS shadows (
 """
 
 
-class ShadowStore:
+class ShadowStore(_Database):
     """Thread-safe store; every write is committed before the caller publishes a response."""
 
     def __init__(self, path: str) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_SCHEMA)
+        super().__init__(path, _SCHEMA)
 
     def load(self, thing: str, name: str) -> Shadow:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT version, exists_, state, metadata FROM shadows WHERE thing=? AND name=?",
-                (thing, name)).fetchone()
-        if row is None:
+        rows = self._rows(
+            "SELECT version, exists_, state, metadata FROM shadows WHERE thing=? AND name=?",
+            (thing, name))
+        if not rows:
             return Shadow()
+        row = rows[0]
         return Shadow(state=json.loads(row[2]), metadata=json.loads(row[3]), version=int(row[0]),
                       exists=bool(row[1]))
 
     def save(self, thing: str, name: str, shadow: Shadow) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO shadows (thing, name, version, exists_, state, metadata) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (thing, name, shadow.version, int(shadow.exists), json.dumps(shadow.state),
-                 json.dumps(shadow.metadata)))
+        self._write(
+            "INSERT OR REPLACE INTO shadows (thing, name, version, exists_, state, metadata) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (thing, name, shadow.version, int(shadow.exists), json.dumps(shadow.state),
+             json.dumps(shadow.metadata)))
 
     def list(self) -> List[Tuple[str, str, int]]:
         """(thing, name, version) of every existing shadow."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT thing, name, version FROM shadows WHERE exists_=1 ORDER BY thing, name"
-            ).fetchall()
+        rows = self._rows(
+            "SELECT thing, name, version FROM shadows WHERE exists_=1 ORDER BY thing, name")
         return [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 _JOBS_SCHEMA = """
@@ -78,46 +104,54 @@ CREATE TABLE IF NOT EXISTS job_executions (
 """
 
 
-class JobStore:
-    """Job executions in the same SQLite file as the shadows (own connection, WAL)."""
+class _ExecutionStore(_Database):
+    """Executions (jobs or commands) of one table laid out as (thing, <id>, seq, status, deadline,
+    data): `data` holds the whole execution as JSON, the other columns serve the queries."""
 
-    def __init__(self, path: str) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_JOBS_SCHEMA)
+    _table = ""
+    _id_column = ""
+    _due_condition = ""  # extra SQL condition for an execution whose deadline counts
 
-    def load(self, thing: str) -> List[Execution]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT data FROM job_executions WHERE thing=? ORDER BY seq", (thing,)).fetchall()
-        return [Execution.from_json(json.loads(r[0])) for r in rows]
+    def _decode(self, data: Any) -> Any:
+        raise NotImplementedError
 
-    def save(self, execs: List[Execution]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                for e in execs:
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO job_executions "
-                        "(thing, job_id, seq, status, deadline, data) VALUES (?, ?, ?, ?, ?, ?)",
-                        (e.thing, e.job_id, e.seq, e.status, e.deadline, json.dumps(e.to_json())))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+    def _id(self, execution: Any) -> str:
+        raise NotImplementedError
+
+    def load(self, thing: str) -> List[Any]:
+        rows = self._rows(f"SELECT data FROM {self._table} WHERE thing=? ORDER BY seq", (thing,))
+        return [self._decode(json.loads(r[0])) for r in rows]
+
+    def save(self, execs: List[Any]) -> None:
+        with self._transaction() as db:
+            for e in execs:
+                db.execute(
+                    f"INSERT OR REPLACE INTO {self._table} "
+                    f"(thing, {self._id_column}, seq, status, deadline, data) VALUES (?, ?, ?, ?, ?, ?)",
+                    (e.thing, self._id(e), e.seq, e.status, e.deadline, json.dumps(e.to_json())))
 
     def things_with_deadline(self, now: float) -> List[str]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT DISTINCT thing FROM job_executions WHERE status='IN_PROGRESS' "
-                "AND deadline IS NOT NULL AND deadline <= ?", (now,)).fetchall()
+        rows = self._rows(
+            f"SELECT DISTINCT thing FROM {self._table} WHERE {self._due_condition}"
+            "deadline IS NOT NULL AND deadline <= ?", (now,))
         return [str(r[0]) for r in rows]
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+
+class JobStore(_ExecutionStore):
+    """Job executions in the same SQLite file as the shadows (own connection, WAL)."""
+
+    _table = "job_executions"
+    _id_column = "job_id"
+    _due_condition = "status='IN_PROGRESS' AND "  # step timeouts run only while IN_PROGRESS
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, _JOBS_SCHEMA)
+
+    def _decode(self, data: Any) -> Execution:
+        return Execution.from_json(data)
+
+    def _id(self, execution: Execution) -> str:
+        return execution.job_id
 
 
 _COMMANDS_SCHEMA = """
@@ -133,49 +167,21 @@ CREATE TABLE IF NOT EXISTS command_executions (
 """
 
 
-class CommandStore:
+class CommandStore(_ExecutionStore):
     """Command executions in the same SQLite file (own connection, WAL)."""
 
+    _table = "command_executions"
+    _id_column = "execution_id"
+    _due_condition = ""  # the deadline is cleared when an execution ends
+
     def __init__(self, path: str) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_COMMANDS_SCHEMA)
+        super().__init__(path, _COMMANDS_SCHEMA)
 
-    def load(self, thing: str) -> List[CommandExecution]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT data FROM command_executions WHERE thing=? ORDER BY seq",
-                (thing,)).fetchall()
-        return [CommandExecution.from_json(json.loads(r[0])) for r in rows]
+    def _decode(self, data: Any) -> CommandExecution:
+        return CommandExecution.from_json(data)
 
-    def save(self, execs: List[CommandExecution]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                for e in execs:
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO command_executions "
-                        "(thing, execution_id, seq, status, deadline, data) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (e.thing, e.execution_id, e.seq, e.status, e.deadline,
-                         json.dumps(e.to_json())))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
-    def things_with_deadline(self, now: float) -> List[str]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT DISTINCT thing FROM command_executions "
-                "WHERE deadline IS NOT NULL AND deadline <= ?", (now,)).fetchall()
-        return [str(r[0]) for r in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    def _id(self, execution: CommandExecution) -> str:
+        return execution.execution_id
 
 
 _METRICS_SCHEMA = """
@@ -200,67 +206,46 @@ CREATE TABLE IF NOT EXISTS metrics_profiles (
 """
 
 
-class MetricsStore:
+class MetricsStore(_Database):
     """Accepted Defender reports, violations and per-thing security profiles."""
 
     def __init__(self, path: str) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_METRICS_SCHEMA)
+        super().__init__(path, _METRICS_SCHEMA)
 
     def last_report_id(self, thing: str) -> Optional[int]:
-        with self._lock:
-            row = self._db.execute("SELECT MAX(report_id) FROM metrics_reports WHERE thing=?",
-                                   (thing,)).fetchone()
-        return None if row is None or row[0] is None else int(row[0])
+        rows = self._rows("SELECT MAX(report_id) FROM metrics_reports WHERE thing=?", (thing,))
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
 
     def add(self, thing: str, report_id: int, received_ms: int, fmt: str, report: dict,
             violations: List[dict]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "INSERT INTO metrics_reports (thing, report_id, received, fmt, data) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (thing, report_id, received_ms, fmt, json.dumps(report)))
-                for v in violations:
-                    self._db.execute(
-                        "INSERT INTO metrics_violations (thing, report_id, data) VALUES (?, ?, ?)",
-                        (thing, report_id, json.dumps(v)))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO metrics_reports (thing, report_id, received, fmt, data) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (thing, report_id, received_ms, fmt, json.dumps(report)))
+            for v in violations:
+                db.execute(
+                    "INSERT INTO metrics_violations (thing, report_id, data) VALUES (?, ?, ?)",
+                    (thing, report_id, json.dumps(v)))
 
     def reports(self, thing: str, limit: int) -> List[Tuple[int, int, str, dict]]:
         """(report_id, received ms, fmt, report), newest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT report_id, received, fmt, data FROM metrics_reports WHERE thing=? "
-                "ORDER BY report_id DESC LIMIT ?", (thing, limit)).fetchall()
+        rows = self._rows(
+            "SELECT report_id, received, fmt, data FROM metrics_reports WHERE thing=? "
+            "ORDER BY report_id DESC LIMIT ?", (thing, limit))
         return [(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3])) for r in rows]
 
     def violations(self, thing: str, limit: int) -> List[dict]:
         """Newest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT data FROM metrics_violations WHERE thing=? ORDER BY seq DESC LIMIT ?",
-                (thing, limit)).fetchall()
+        rows = self._rows(
+            "SELECT data FROM metrics_violations WHERE thing=? ORDER BY seq DESC LIMIT ?",
+            (thing, limit))
         return [json.loads(r[0]) for r in rows]
 
     def profile(self, thing: str) -> Optional[dict]:
-        with self._lock:
-            row = self._db.execute("SELECT data FROM metrics_profiles WHERE thing=?",
-                                   (thing,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        rows = self._rows("SELECT data FROM metrics_profiles WHERE thing=?", (thing,))
+        return None if not rows else json.loads(rows[0][0])
 
     def set_profile(self, thing: str, profile: dict) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO metrics_profiles (thing, data) VALUES (?, ?)",
-                             (thing, json.dumps(profile)))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._write("INSERT OR REPLACE INTO metrics_profiles (thing, data) VALUES (?, ?)",
+                    (thing, json.dumps(profile)))
