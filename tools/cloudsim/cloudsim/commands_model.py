@@ -38,6 +38,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
+from .jsonutil import loads_strict
+
 JsonObject = Dict[str, Any]
 
 CREATED = "CREATED"
@@ -226,8 +228,8 @@ def apply_timeouts(execs: List[Execution], now: float) -> List[Execution]:
 
 def parse_json(payload: bytes) -> JsonObject:
     try:
-        doc = json.loads(payload.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+        doc = loads_strict(payload.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError is a ValueError too
         raise CommandsError(INVALID_JSON, "payload is not valid JSON") from None
     if not isinstance(doc, dict):
         raise CommandsError(INVALID_JSON, "payload is not a JSON object")

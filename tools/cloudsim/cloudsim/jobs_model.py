@@ -32,6 +32,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from .jsonutil import loads_strict
+
 JsonObject = Dict[str, Any]
 
 QUEUED = "QUEUED"
@@ -166,16 +168,12 @@ def parse_payload(payload: bytes) -> JsonObject:
     if not payload.strip():
         return {}
     try:
-        doc = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc = loads_strict(payload.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError is a ValueError too
         raise JobsError(INVALID_JSON, "Invalid JSON") from None
     if not isinstance(doc, dict):
         raise JobsError(INVALID_JSON, "Invalid JSON: the request must be a JSON object")
     return doc
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def client_token_of(doc: JsonObject) -> Optional[str]:

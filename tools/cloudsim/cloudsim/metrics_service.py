@@ -20,6 +20,7 @@ import cbor2
 
 from . import metrics_model as mm
 from .jobs_service import OperatorError
+from .jsonutil import loads_strict
 from .metrics_model import JsonObject, MetricsError
 from .store import MetricsStore
 
@@ -59,7 +60,7 @@ def decode(payload: bytes, fmt: str) -> Any:
     try:
         if fmt == mm.CBOR:
             return cbor2.loads(payload)
-        return json.loads(payload.decode("utf-8"))
+        return loads_strict(payload.decode("utf-8"))
     except Exception:  # json/cbor2/unicode raise several types for malformed input
         raise MetricsError(mm.MALFORMED, f"payload is not valid {fmt.upper()}") from None
 

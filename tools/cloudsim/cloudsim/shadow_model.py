@@ -25,6 +25,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from .jsonutil import loads_strict
+
 Json = Any
 JsonObject = Dict[str, Any]
 
@@ -98,16 +100,12 @@ def parse_payload(payload: bytes, allow_empty: bool = False) -> JsonObject:
     except UnicodeDecodeError:
         raise ShadowError(415, MSG_ENCODING) from None
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
+        doc = loads_strict(text)
+    except ValueError:
         raise ShadowError(400, MSG_INVALID_JSON) from None
     if not isinstance(doc, dict):
         raise ShadowError(400, MSG_INVALID_JSON)
     return doc
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def client_token_of(doc: JsonObject) -> Optional[str]:

@@ -127,6 +127,14 @@ class CommandsModelTest(unittest.TestCase):
         self.assertEqual((execs[0].status, execs[0].deadline), ("TIMED_OUT", None))
         self.assertEqual(execs[0].status_reason, {"reasonCode": "LOCAL_TIMEOUT"})
 
+    def test_parse_json_refuses_what_is_not_json(self) -> None:
+        # NaN/Infinity are not JSON, and nesting too deep for the parser is malformed input,
+        # both answered as InvalidJson (as the shadow and jobs services do), never an internal error.
+        for payload in (b'{"status": NaN}', b'{"x": Infinity}', b"[" * 100000, b"\xff"):
+            with self.assertRaises(CommandsError) as ctx:
+                cm.parse_json(payload)
+            self.assertEqual(ctx.exception.code, cm.INVALID_JSON)
+
     def test_json_roundtrip(self) -> None:
         execs = one()
         cm.update(execs, "e1", {"status": "IN_PROGRESS"}, 101.0)
