@@ -91,6 +91,33 @@ using EventHandler = InplaceFunction<void(const AgentEvent&), 4 * sizeof(void*)>
 using PublishCompleteHandler = InplaceFunction<void(PacketToken, Status), 4 * sizeof(void*)>;
 using TimerId = std::uint32_t;
 
+#ifndef TETHER_MAX_COMPONENTS
+#define TETHER_MAX_COMPONENTS 6  ///< feature clients attached to one agent (queue, shadow, commands, ...)
+#endif
+inline constexpr std::size_t kMaxComponents = TETHER_MAX_COMPONENTS;
+
+/// A feature client that rides on the agent (offline queue, shadow, commands, metrics). It sees
+/// every agent event and publish completion before the application's handlers, and gets a turn at
+/// the end of every run_once(). All calls come from the agent's thread, inside run_once().
+class AgentComponent {
+ public:
+  virtual ~AgentComponent() = default;
+  /// Every event the application's event handler gets, before it gets it.
+  virtual void on_agent_event(const AgentEvent& event) { (void)event; }
+  /// A publish completed. Return true if `token` was this component's publish: the application's
+  /// publish-complete handler is then not called for it.
+  virtual bool on_agent_publish_complete(PacketToken token, Status result) {
+    (void)token;
+    (void)result;
+    return false;
+  }
+  /// Called once at the end of every run_once(), after events and timers.
+  virtual void on_agent_tick(Milliseconds now) { (void)now; }
+  /// When the component next needs on_agent_tick() (monotonic); Milliseconds::max() = no need.
+  /// run_once() waits no longer than this.
+  virtual Milliseconds next_tick_due() const { return Milliseconds::max(); }
+};
+
 class Agent final : private port::MqttListener {
  public:
   /// A connection shorter than this counts as "dropped right after it was made".
@@ -145,6 +172,12 @@ class Agent final : private port::MqttListener {
   /// Cancels a timer; kNotFound if it is not running. Safe to call from any handler.
   Status cancel_timer(TimerId id);
 
+  /// Attaches a feature client (not owned; detach it before destroying it). Returns ok,
+  /// kAlreadyExists, or kResourceExhausted (kMaxComponents attached).
+  Status attach(AgentComponent& component);
+  /// Detaches a component; kNotFound if it is not attached.
+  Status detach(AgentComponent& component);
+
   void set_event_handler(EventHandler handler) { event_handler_ = handler; }
   void set_publish_complete_handler(PublishCompleteHandler handler) { publish_handler_ = handler; }
 
@@ -156,6 +189,7 @@ class Agent final : private port::MqttListener {
   const AgentStats& stats() const { return stats_; }
   const TopicScheme& topics() const { return topics_; }
   const AgentConfig& config() const { return config_; }
+  const port::Clock& clock() const { return clock_; }
   Logger& logger() { return logger_; }
   /// Time until the next reconnect attempt (0 when not waiting).
   Milliseconds reconnect_in() const;
@@ -205,6 +239,7 @@ class Agent final : private port::MqttListener {
   TimerId next_timer_id_ = 1;
   FixedVector<Subscription, kMaxSubscriptions> subscriptions_;
   FixedVector<Timer, kMaxTimers> timers_;
+  FixedVector<AgentComponent*, kMaxComponents> components_;
   EventHandler event_handler_;
   PublishCompleteHandler publish_handler_;
   AgentStats stats_;

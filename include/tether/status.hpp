@@ -53,6 +53,7 @@ enum class Origin : std::uint8_t {
   kCrypto,    ///< crypto backend (detail: mbedTLS/OpenSSL error, low 16 bits)
   kKey,       ///< key store (detail: CKR_* low 16 bits)
   kApp,       ///< application callbacks
+  kQueue,     ///< offline queue (detail: documented by the call)
 };
 
 /// A compact, trivially copyable result of an operation.

@@ -250,6 +250,12 @@ void Agent::on_message(const InboundMessage& message) {
 }
 
 void Agent::on_publish_complete(PacketToken token, Status result) {
+  for (AgentComponent* c : components_) {
+    if (c->on_agent_publish_complete(token, result)) {
+      if (!result.ok()) ++stats_.publish_failures;
+      return;
+    }
+  }
   if (!result.ok()) {
     ++stats_.publish_failures;
     TETHER_LOG_WARN(logger_, Origin::kAgent, result, "publish %u not acknowledged", static_cast<unsigned>(token));
@@ -313,6 +319,8 @@ Status Agent::run_once(Milliseconds max_wait) {
   }
   if (state_ != AgentState::kStopping && state_ != AgentState::kStopped) fire_due_timers();
   if (state_ == AgentState::kStopped) return Status(StatusCode::kCancelled, Origin::kAgent);
+  const Milliseconds after = clock_.now();
+  for (AgentComponent* c : components_) c->on_agent_tick(after);
   return status;
 }
 
@@ -326,6 +334,10 @@ Milliseconds Agent::next_deadline_wait(Milliseconds max_wait) const {
   if (state_ == AgentState::kWaitingToReconnect) consider(next_attempt_);
   if (state_ != AgentState::kStopping) {
     for (const Timer& t : timers_) consider(t.due);
+  }
+  for (const AgentComponent* c : components_) {
+    const Milliseconds due = c->next_tick_due();
+    if (due != Milliseconds::max()) consider(due);
   }
   return wait < Milliseconds(0) ? Milliseconds(0) : wait;
 }
@@ -479,7 +491,28 @@ Milliseconds Agent::reconnect_in() const {
   return next_attempt_ > now ? next_attempt_ - now : Milliseconds(0);
 }
 
+Status Agent::attach(AgentComponent& component) {
+  for (AgentComponent* c : components_) {
+    if (c == &component) return Status(StatusCode::kAlreadyExists, Origin::kAgent);
+  }
+  if (!components_.push_back(&component)) {
+    return Status(StatusCode::kResourceExhausted, Origin::kAgent, static_cast<std::uint16_t>(kMaxComponents));
+  }
+  return ok_status();
+}
+
+Status Agent::detach(AgentComponent& component) {
+  for (std::size_t i = 0; i < components_.size(); ++i) {
+    if (components_[i] == &component) {
+      components_.erase(i);
+      return ok_status();
+    }
+  }
+  return Status(StatusCode::kNotFound, Origin::kAgent);
+}
+
 void Agent::emit(const AgentEvent& event) {
+  for (AgentComponent* c : components_) c->on_agent_event(event);
   if (event_handler_) event_handler_(event);
 }
 

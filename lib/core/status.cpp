@@ -47,6 +47,7 @@ const char* to_string(Origin origin) {
     case Origin::kCrypto: return "crypto";
     case Origin::kKey: return "key";
     case Origin::kApp: return "app";
+    case Origin::kQueue: return "queue";
   }
   return "invalid_origin";
 }

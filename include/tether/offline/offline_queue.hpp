@@ -1,0 +1,277 @@
+// Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// @file
+/// `tether::OfflineQueue`: durable store-and-forward for telemetry (target `tether::offline`).
+///
+/// Every publish goes into a *stream*: an ordered log on a LogStore (segment files on Linux, a flash
+/// partition on an MCU, RAM for `memory` streams). While the agent is connected the queue sends each
+/// stream in order, keeping at most `max_inflight` QoS 1 publishes outstanding; a record leaves the
+/// queue only after its PUBACK. After a reconnect, a crash or a power cut, unacknowledged records are
+/// sent again with the same message id (at-least-once; the cloud de-duplicates on the id).
+///
+/// ## Durability per stream
+/// - `kMemory`: nothing is synced; records survive a reconnect, not a reset (use a RamLogStore).
+/// - `kBatch`: a group commit every `batch_records` records or `batch_interval` after the first
+///   unsynced one, whichever comes first; a power cut loses at most that window.
+/// - `kAlways`: publish() returns only after the record is durable (one sync per record).
+///
+/// ## Bounds and overflow
+/// A stream is bounded by its store (segments x capacity), `max_bytes`, `max_records` and `ttl`.
+/// When full: `kDropOldest` deletes the oldest segment (whole segments: size them so one is an
+/// acceptable loss), `kDropNewest` discards the incoming record, `kReject` refuses it
+/// (kResourceExhausted, the caller keeps it: back-pressure). When the medium itself is full
+/// (ENOSPC) or `max_total_bytes` is reached, the oldest segments of lower-priority streams go first:
+/// alarms outlive bulk telemetry. Every dropped record is counted in StreamStats and reported to the
+/// drop handler.
+///
+/// ## Recovery
+/// add_stream() rebuilds the stream from its store: records are checked by CRC, a torn tail is cut
+/// off (the store is told where the intact data ends), a corrupted region is skipped and the intact
+/// records before and after it are kept. What was found is in StreamStats and the log.
+///
+/// ## Memory
+/// No heap. The queue holds three record buffers of kMaxRecord bytes (encode, read, send) and
+/// per-stream segment tables; see docs/memory.md.
+
+#include <cstdint>
+#include <string_view>
+
+#include "tether/agent.hpp"
+#include "tether/fixed_string.hpp"
+#include "tether/fixed_vector.hpp"
+#include "tether/offline/record.hpp"
+#include "tether/port/log_store.hpp"
+
+#ifndef TETHER_MAX_STREAMS
+#define TETHER_MAX_STREAMS 4  ///< streams per OfflineQueue
+#endif
+#ifndef TETHER_MAX_QUEUE_SEGMENTS
+#define TETHER_MAX_QUEUE_SEGMENTS 64  ///< segments a stream's LogStore may hold
+#endif
+#ifndef TETHER_MAX_QUEUE_INFLIGHT
+#define TETHER_MAX_QUEUE_INFLIGHT 100  ///< most QoS 1 publishes in flight (AWS IoT allows 100)
+#endif
+
+namespace tether {
+
+inline constexpr std::size_t kMaxStreams = TETHER_MAX_STREAMS;
+inline constexpr std::size_t kMaxQueueSegments = TETHER_MAX_QUEUE_SEGMENTS;
+inline constexpr std::size_t kMaxQueueInflight = TETHER_MAX_QUEUE_INFLIGHT;
+/// Longest stream name (it is part of every message id).
+inline constexpr std::size_t kMaxStreamName = 32;
+/// MQTT 5 user property that carries the message id.
+inline constexpr std::string_view kMessageIdProperty = "tether-msg-id";
+/// JSON member that carries the message id in the 3.1.1 envelope (first member of the object).
+inline constexpr std::string_view kMessageIdMember = "tether_msg_id";
+
+enum class Durability : std::uint8_t { kMemory, kBatch, kAlways };
+enum class OverflowPolicy : std::uint8_t { kDropOldest, kDropNewest, kReject };
+/// How the message id reaches the cloud.
+enum class MessageIdMode : std::uint8_t {
+  kAuto,          ///< user property under MQTT 5, envelope under 3.1.1
+  kUserProperty,  ///< MQTT 5 user property `tether-msg-id`
+  kEnvelope,      ///< `"tether_msg_id":"..."` inserted first into a JSON object payload
+  kNone,          ///< no id (the cloud cannot de-duplicate)
+};
+
+const char* to_string(Durability durability);
+const char* to_string(OverflowPolicy policy);
+
+using StreamId = std::uint8_t;
+
+struct StreamSettings {
+  std::string_view name = "telemetry";  ///< [A-Za-z0-9_-], 1..32 bytes, unique per queue
+  Durability durability = Durability::kBatch;
+  std::uint32_t batch_records = 32;       ///< kBatch: sync after this many records (>= 1)
+  Milliseconds batch_interval{100};       ///< kBatch: ... or this long after the first unsynced one
+  std::uint64_t max_bytes = 0;            ///< stored bytes (acknowledged ones until their segment goes); 0 = store size
+  std::uint32_t max_records = 0;          ///< undelivered records; 0 = no limit but the store's
+  Milliseconds ttl{0};                    ///< drop records older than this (wall clock); 0 = keep
+  OverflowPolicy overflow = OverflowPolicy::kDropOldest;
+  std::uint8_t priority = 0;              ///< higher survives storage pressure longer
+};
+
+struct QueueSettings {
+  std::uint16_t max_inflight = 20;        ///< QoS 1 publishes outstanding, 1..kMaxQueueInflight
+  MessageIdMode message_id = MessageIdMode::kAuto;
+  std::uint64_t max_total_bytes = 0;      ///< stored bytes over every stream; 0 = no shared budget
+  Milliseconds ack_flush_interval{1000};  ///< how often delivery progress is written to the stores
+  /// Identifies this run of the firmware in message ids (with the stream and sequence number).
+  /// Use a random value per process start (Crypto port, getrandom); 0 is a contract violation.
+  std::uint32_t boot_id = 0;
+};
+
+enum class DropReason : std::uint8_t {
+  kOverflow,   ///< a bound was reached (drop-oldest or drop-newest)
+  kPressure,   ///< evicted for a higher-priority stream (medium full or max_total_bytes)
+  kExpired,    ///< older than the stream's ttl
+  kRefused,    ///< the broker refused it permanently (not authorized, invalid topic, too large)
+  kStoreError, ///< the medium failed (the record could not be stored or synced)
+};
+const char* to_string(DropReason reason);
+
+struct DropEvent {
+  StreamId stream = 0;
+  DropReason reason = DropReason::kOverflow;
+  std::uint64_t records = 0;  ///< how many records this event drops
+  Status status;              ///< the underlying error, for kRefused and kStoreError
+};
+
+/// Counters per stream (monotonic except the gauges marked so).
+struct StreamStats {
+  std::uint64_t enqueued = 0;          ///< accepted by publish()
+  std::uint64_t sent = 0;              ///< publishes handed to MQTT (including resends)
+  std::uint64_t resent = 0;            ///< of which resends (after a reconnect or a restart)
+  std::uint64_t delivered = 0;         ///< acknowledged by the broker (PUBACK)
+  std::uint64_t rejected = 0;          ///< refused by publish() under kReject (the caller kept them)
+  std::uint64_t dropped_overflow = 0;
+  std::uint64_t dropped_pressure = 0;
+  std::uint64_t dropped_expired = 0;
+  std::uint64_t dropped_refused = 0;
+  std::uint64_t dropped_store_error = 0;
+  std::uint64_t syncs = 0;
+  std::uint64_t sync_failures = 0;
+  std::uint64_t recovered_records = 0;  ///< undelivered records found by recovery
+  std::uint64_t torn_bytes = 0;         ///< bytes of a torn tail cut off by recovery
+  std::uint64_t corrupt_regions = 0;    ///< damaged regions skipped (recovery and reads)
+  std::uint64_t corrupt_bytes = 0;
+  std::uint64_t pending_records = 0;    ///< gauge: undelivered records
+  std::uint64_t stored_bytes = 0;       ///< gauge: bytes in the store's segments
+  std::uint32_t segments = 0;           ///< gauge
+};
+
+using DropHandler = InplaceFunction<void(const DropEvent&), 4 * sizeof(void*)>;
+
+class OfflineQueue final : private AgentComponent {
+ public:
+  /// Attaches to `agent` (not owned; must outlive the queue). Contract: settings.boot_id != 0 and
+  /// 1 <= max_inflight <= kMaxQueueInflight.
+  OfflineQueue(Agent& agent, const QueueSettings& settings);
+  ~OfflineQueue() override;
+  OfflineQueue(const OfflineQueue&) = delete;
+  OfflineQueue& operator=(const OfflineQueue&) = delete;
+
+  /// Opens `store` (not owned), recovers what it holds and adds the stream. Returns its id, or:
+  /// - kInvalidArgument (kQueue): bad name, duplicate name, batch_records 0, a store whose segments
+  ///   cannot hold one record of kMaxRecord bytes or that allows more than kMaxQueueSegments segments
+  /// - kResourceExhausted (kQueue): kMaxStreams streams exist
+  /// - the store's open()/read()/set_write_position() error (nothing is added)
+  Result<StreamId> add_stream(const StreamSettings& settings, port::LogStore& store);
+
+  /// Queues a message for `stream` and, when connected and the stream has no backlog, sends it at
+  /// once. Returns its sequence number, or:
+  /// - kInvalidArgument (kTopic): bad topic for the profile; (kQueue): unknown stream, envelope
+  ///   mode and the payload is not a JSON object
+  /// - kOutOfRange (kQueue): the record would exceed kMaxRecord or the store's segment size
+  /// - kResourceExhausted (kQueue): full and the policy is kReject (detail 0) or kDropNewest
+  ///   (detail 1: the record was dropped and counted)
+  /// - kResourceExhausted (kStore, ENOSPC) or another store error: the record was not stored
+  /// - kDataLoss (kStore): kAlways stream: the sync failed, the record may not be durable
+  Result<std::uint64_t> publish(StreamId stream, std::string_view topic, Span<const std::uint8_t> payload,
+                                const PublishProperties& properties = {}, Qos qos = Qos::k1);
+
+  /// Makes every stream's accepted records durable now (e.g. before a planned shutdown). Returns ok
+  /// or the first sync error.
+  Status flush();
+
+  /// Writes delivery progress and syncs; call before a planned shutdown or destruction.
+  Status close();
+
+  const StreamStats& stats(StreamId stream) const;
+  std::size_t stream_count() const { return streams_.size(); }
+  /// Records sent and not yet acknowledged (all streams).
+  std::size_t inflight() const { return inflight_.size(); }
+  /// True when every stream has delivered every record.
+  bool drained() const;
+
+  void set_drop_handler(DropHandler handler) { drop_handler_ = handler; }
+
+ private:
+  struct Position {
+    SegmentId segment = 0;
+    std::uint32_t offset = 0;
+  };
+  struct SegmentMeta {
+    SegmentId id = 0;
+    std::uint32_t used = 0;          // bytes written (end of the last intact record)
+    std::uint32_t records = 0;       // data records
+    std::uint64_t first_seq = 0;     // of data records; 0 = none
+    std::uint64_t last_seq = 0;
+    std::int64_t newest_ms = 0;      // creation time of the newest data record (0 = unknown)
+  };
+  struct Stream {
+    FixedString<kMaxStreamName> name;
+    StreamSettings settings;
+    port::LogStore* store = nullptr;
+    FixedVector<SegmentMeta, kMaxQueueSegments> segments;
+    std::uint64_t next_seq = 1;
+    std::uint64_t acked = 0;          // every data record with seq <= acked is delivered
+    std::uint64_t acked_written = 0;  // last ack marker written
+    std::uint64_t sent_max = 0;       // highest seq ever sent in this run (for resend counting)
+    Position ack_pos;                 // first byte after the acknowledged prefix
+    Position cursor;                  // next record to send
+    std::uint32_t unsynced = 0;
+    Milliseconds sync_due = Milliseconds::max();
+    bool store_broken = false;        // an append failed: roll before the next one
+    StreamStats stats;
+  };
+  struct Inflight {
+    StreamId stream = 0;
+    std::uint64_t seq = 0;
+    PacketToken token = 0;
+    Position end;
+    bool acked = false;
+    bool void_ = false;  // its segment was dropped meanwhile
+  };
+
+  // AgentComponent
+  void on_agent_event(const AgentEvent& event) override;
+  bool on_agent_publish_complete(PacketToken token, Status result) override;
+  void on_agent_tick(Milliseconds now) override;
+  Milliseconds next_tick_due() const override;
+
+  Status recover(Stream& s);
+  Status append_record(Stream& s, Span<const std::uint8_t> bytes, std::size_t* meta_index);
+  Status make_room(Stream& s, std::size_t bytes);
+  Status roll(Stream& s);
+  Status drop_head(Stream& s, DropReason reason);
+  bool evict_lower_priority(const Stream& s);
+  Status sync(Stream& s);
+  void write_ack_marker(Stream& s);
+  void pump();
+  enum class SendResult : std::uint8_t { kSent, kSkipped, kBlocked, kEnd };
+  SendResult send_next(StreamId id);
+  void advance_acks(StreamId id);
+  void reset_cursors();
+  void drop_event(StreamId id, DropReason reason, std::uint64_t records, Status status);
+  std::uint64_t total_stored() const;
+  std::size_t segment_index(const Stream& s, SegmentId id) const;
+  bool over_bounds(const Stream& s, std::size_t incoming) const;
+  Result<Span<const std::uint8_t>> message_payload(const Stream& s, const offline::Record& r, PublishProperties* props,
+                                                   UserProperty* id_prop, FixedString<64>* id_text);
+  MessageIdMode effective_id_mode() const;
+  Result<std::int64_t> wall_now() const;
+  std::uint64_t pending(const Stream& s) const;
+
+  Agent& agent_;
+  QueueSettings settings_;
+  Logger& log_;
+  FixedVector<Stream, kMaxStreams> streams_;
+  FixedVector<Inflight, kMaxQueueInflight> inflight_;
+  DropHandler drop_handler_;
+  Milliseconds next_ack_flush_{0};
+  StreamId next_serve_ = 0;
+  bool pumping_ = false;
+  bool was_connected_ = false;
+  // Read window: a chunk of one segment cached for decoding.
+  StreamId window_stream_ = 0xFF;
+  SegmentId window_segment_ = 0;
+  std::uint32_t window_offset_ = 0;
+  std::size_t window_len_ = 0;
+  std::uint8_t encode_buf_[offline::kMaxRecord];
+  std::uint8_t read_buf_[offline::kMaxRecord];
+  std::uint8_t send_buf_[offline::kMaxRecord + 96];
+};
+
+}  // namespace tether

@@ -1,0 +1,941 @@
+// Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+#include "tether/offline/offline_queue.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "tether/contract.hpp"
+
+namespace tether {
+namespace {
+
+using offline::DecodeOutcome;
+using offline::Record;
+using offline::RecordType;
+
+constexpr std::size_t kNoIndex = static_cast<std::size_t>(-1);
+constexpr std::uint16_t kDroppedNewest = 1;
+
+Status queue_error(StatusCode code, std::uint16_t detail = 0) { return Status(code, Origin::kQueue, detail); }
+
+bool valid_stream_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxStreamName) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A broker answer that sending again cannot change: the record is dropped as refused.
+bool permanent_refusal(Status result) {
+  switch (result.code()) {
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kOutOfRange:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::uint64_t saturating_sub(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : 0; }
+
+}  // namespace
+
+const char* to_string(Durability durability) {
+  switch (durability) {
+    case Durability::kMemory: return "memory";
+    case Durability::kBatch: return "batch";
+    case Durability::kAlways: return "always";
+  }
+  return "invalid_durability";
+}
+
+const char* to_string(OverflowPolicy policy) {
+  switch (policy) {
+    case OverflowPolicy::kDropOldest: return "drop-oldest";
+    case OverflowPolicy::kDropNewest: return "drop-newest";
+    case OverflowPolicy::kReject: return "reject";
+  }
+  return "invalid_policy";
+}
+
+const char* to_string(DropReason reason) {
+  switch (reason) {
+    case DropReason::kOverflow: return "overflow";
+    case DropReason::kPressure: return "pressure";
+    case DropReason::kExpired: return "expired";
+    case DropReason::kRefused: return "refused";
+    case DropReason::kStoreError: return "store_error";
+  }
+  return "invalid_reason";
+}
+
+OfflineQueue::OfflineQueue(Agent& agent, const QueueSettings& settings)
+    : agent_(agent), settings_(settings), log_(agent.logger()) {
+  TETHER_EXPECTS(settings.boot_id != 0);
+  TETHER_EXPECTS(settings.max_inflight >= 1 && settings.max_inflight <= kMaxQueueInflight);
+  if (settings_.max_inflight < 1) settings_.max_inflight = 1;
+  if (settings_.max_inflight > kMaxQueueInflight) settings_.max_inflight = kMaxQueueInflight;
+  agent_.attach(*this).ignore();  // fails only beyond kMaxComponents: checked by the contract below
+}
+
+OfflineQueue::~OfflineQueue() { agent_.detach(*this).ignore(); }
+
+// ------------------------------------------------------------------------------------------------
+// Streams and recovery
+
+Result<StreamId> OfflineQueue::add_stream(const StreamSettings& settings, port::LogStore& store) {
+  if (!valid_stream_name(settings.name) || settings.batch_records == 0) {
+    TETHER_LOG_ERROR(log_, Origin::kQueue, queue_error(StatusCode::kInvalidArgument),
+                     "stream \"%.*s\": name must be 1..32 of [A-Za-z0-9_-] and batch_records >= 1",
+                     static_cast<int>(settings.name.size() > 64 ? 64 : settings.name.size()), settings.name.data());
+    return queue_error(StatusCode::kInvalidArgument);
+  }
+  for (const Stream& s : streams_) {
+    if (s.name == settings.name) {
+      TETHER_LOG_ERROR(log_, Origin::kQueue, queue_error(StatusCode::kInvalidArgument),
+                       "stream \"%s\" exists already", s.name.c_str());
+      return queue_error(StatusCode::kInvalidArgument);
+    }
+  }
+  if (streams_.full()) return queue_error(StatusCode::kResourceExhausted, static_cast<std::uint16_t>(kMaxStreams));
+
+  Stream* s = streams_.emplace_back();
+  s->name.assign(settings.name).ignore();  // length checked above
+  s->settings = settings;
+  s->settings.name = s->name.view();
+  s->store = &store;
+  Status status = recover(*s);
+  if (!status.ok()) {
+    streams_.pop_back();
+    return status;
+  }
+  window_stream_ = 0xFF;
+  return static_cast<StreamId>(streams_.size() - 1);
+}
+
+Status OfflineQueue::recover(Stream& s) {
+  port::LogStore& store = *s.store;
+  Status status = store.open();
+  if (!status.ok()) {
+    TETHER_LOG_ERROR(log_, Origin::kQueue, status, "stream \"%s\": cannot open its store", s.name.c_str());
+    return status;
+  }
+  if (store.max_segments() > kMaxQueueSegments || store.segment_count() > kMaxQueueSegments ||
+      store.segment_capacity() < offline::kRecordOverhead + 64) {
+    status = queue_error(StatusCode::kInvalidArgument, static_cast<std::uint16_t>(kMaxQueueSegments));
+    TETHER_LOG_ERROR(log_, Origin::kQueue, status,
+                     "stream \"%s\": the store allows %u segments of %u bytes; this build supports at most %u "
+                     "segments (TETHER_MAX_QUEUE_SEGMENTS) of at least %u bytes",
+                     s.name.c_str(), static_cast<unsigned>(store.max_segments()),
+                     static_cast<unsigned>(store.segment_capacity()), static_cast<unsigned>(kMaxQueueSegments),
+                     static_cast<unsigned>(offline::kRecordOverhead + 64));
+    return status;
+  }
+
+  std::uint64_t max_seq = 0;
+  std::uint64_t last_data_seq = 0;
+  const std::uint32_t capacity = store.segment_capacity();
+  for (std::size_t i = 0; i < store.segment_count(); ++i) {
+    SegmentMeta meta;
+    meta.id = store.segment_id(i);
+    std::uint32_t offset = 0;
+    std::uint32_t bad_start = 0;
+    bool bad = false;
+    std::uint32_t win_off = 0;
+    std::size_t win_len = 0;
+    bool have_window = false;
+    while (offset < capacity) {
+      // Keep decoding from one read until fewer than kMaxRecord bytes (or the segment's end) remain.
+      std::size_t need = capacity - offset;
+      if (need > sizeof(read_buf_)) need = sizeof(read_buf_);
+      if (!have_window || offset < win_off || offset + need > win_off + win_len) {
+        Result<std::size_t> got = store.read(meta.id, offset, Span<std::uint8_t>(read_buf_, need));
+        if (!got.ok()) {
+          TETHER_LOG_ERROR(log_, Origin::kQueue, got.status(), "stream \"%s\": reading segment %" PRIu32 " failed",
+                           s.name.c_str(), meta.id);
+          return got.status();
+        }
+        win_off = offset;
+        win_len = *got;
+        have_window = true;
+      }
+      const Span<const std::uint8_t> window(read_buf_ + (offset - win_off), win_off + win_len - offset);
+      if (window.empty()) break;
+      Record rec;
+      std::size_t consumed = 0;
+      DecodeOutcome outcome = offline::decode_record(window, &rec, &consumed);
+      if (outcome == DecodeOutcome::kRecord) {
+        // A record that does not continue the sequence is stale (a copy inside a payload that a
+        // resync landed on): treated as corruption.
+        const bool in_order = rec.type == RecordType::kAck || rec.seq > last_data_seq;
+        if (in_order) {
+          if (bad) {
+            ++s.stats.corrupt_regions;
+            s.stats.corrupt_bytes += offset - bad_start;
+            TETHER_LOG_WARN(log_, Origin::kQueue, Status(StatusCode::kDataLoss, Origin::kQueue),
+                            "stream \"%s\": segment %" PRIu32 ": %" PRIu32 " damaged bytes at offset %" PRIu32
+                            " skipped; the records after them are kept",
+                            s.name.c_str(), meta.id, offset - bad_start, bad_start);
+            bad = false;
+          }
+          if (rec.seq > max_seq) max_seq = rec.seq;
+          if (rec.type == RecordType::kAck) {
+            if (rec.seq > s.acked) s.acked = rec.seq;
+          } else {
+            last_data_seq = rec.seq;
+            if (meta.first_seq == 0) meta.first_seq = rec.seq;
+            meta.last_seq = rec.seq;
+            ++meta.records;
+            if (rec.created_ms > meta.newest_ms) meta.newest_ms = rec.created_ms;
+          }
+          offset += static_cast<std::uint32_t>(consumed);
+          meta.used = offset;
+          continue;
+        }
+        outcome = DecodeOutcome::kCorrupt;
+      }
+      if (outcome == DecodeOutcome::kErased) break;
+      // kCorrupt, or kNeedMore (a record claiming to run past the segment's end): resync.
+      if (!bad) {
+        bad = true;
+        bad_start = offset;
+      }
+      std::size_t next = offline::find_magic(window, 1);
+      if (next >= window.size()) {
+        // No magic in this window: stop at erased space if the garbage ends here.
+        std::size_t end = window.size();
+        while (end > 0 && (window[end - 1] == 0x00 || window[end - 1] == 0xFF)) --end;
+        if (end < window.size() && offline::is_erased(window.subspan(end, window.size() - end)) &&
+            window.size() - end >= 16) {
+          offset += static_cast<std::uint32_t>(end);
+          break;
+        }
+        next = window.size();
+      }
+      offset += static_cast<std::uint32_t>(next);
+    }
+    if (bad) {
+      const std::uint32_t cut = offset - bad_start;
+      s.stats.torn_bytes += cut;
+      TETHER_LOG_WARN(log_, Origin::kQueue, Status(StatusCode::kDataLoss, Origin::kQueue),
+                      "stream \"%s\": segment %" PRIu32 ": torn tail of %" PRIu32 " bytes at offset %" PRIu32
+                      " cut off (a write interrupted by a crash or power cut)",
+                      s.name.c_str(), meta.id, cut, bad_start);
+    }
+    if (!s.segments.push_back(meta)) return queue_error(StatusCode::kInternal);
+  }
+
+  status = store.set_write_position(s.segments[s.segments.size() - 1].used);
+  if (!status.ok()) {
+    TETHER_LOG_ERROR(log_, Origin::kQueue, status, "stream \"%s\": cannot set the write position after recovery",
+                     s.name.c_str());
+    return status;
+  }
+  s.next_seq = max_seq + 1;
+  s.acked_written = s.acked;
+  s.ack_pos = Position{s.segments[0].id, 0};
+  s.cursor = s.ack_pos;
+  s.stats.pending_records = 0;
+  for (const SegmentMeta& m : s.segments) {
+    if (m.records == 0 || m.last_seq <= s.acked) continue;
+    s.stats.pending_records += m.first_seq > s.acked ? m.records : m.last_seq - s.acked;
+  }
+  s.stats.recovered_records = s.stats.pending_records;
+  s.stats.segments = static_cast<std::uint32_t>(s.segments.size());
+  s.stats.stored_bytes = 0;
+  for (const SegmentMeta& m : s.segments) s.stats.stored_bytes += m.used;
+  TETHER_LOG_INFO(log_, Origin::kQueue,
+                  "stream \"%s\" (%s, %s): %" PRIu64 " undelivered record(s) in %u segment(s), next seq %" PRIu64,
+                  s.name.c_str(), to_string(s.settings.durability), to_string(s.settings.overflow),
+                  s.stats.pending_records, static_cast<unsigned>(s.segments.size()), s.next_seq);
+  return ok_status();
+}
+
+std::size_t OfflineQueue::segment_index(const Stream& s, SegmentId id) const {
+  for (std::size_t i = 0; i < s.segments.size(); ++i) {
+    if (s.segments[i].id == id) return i;
+  }
+  return kNoIndex;
+}
+
+std::uint64_t OfflineQueue::total_stored() const {
+  std::uint64_t total = 0;
+  for (const Stream& s : streams_) total += s.stats.stored_bytes;
+  return total;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Enqueue
+
+MessageIdMode OfflineQueue::effective_id_mode() const {
+  if (settings_.message_id != MessageIdMode::kAuto) return settings_.message_id;
+  return agent_.config().mqtt.version == MqttVersion::k5 ? MessageIdMode::kUserProperty : MessageIdMode::kEnvelope;
+}
+
+Result<std::int64_t> OfflineQueue::wall_now() const { return agent_.clock().wall_time_ms(); }
+
+bool OfflineQueue::over_bounds(const Stream& s, std::size_t incoming) const {
+  const SegmentMeta& active = s.segments[s.segments.size() - 1];
+  if (s.settings.max_records != 0 && s.stats.pending_records + 1 > s.settings.max_records) return true;
+  if (s.settings.max_bytes != 0) {
+    // A record that needs a new segment grows the store by a whole segment on flash: count what is
+    // written, which is what the bound is about.
+    if (s.stats.stored_bytes + incoming > s.settings.max_bytes) return true;
+  }
+  (void)active;
+  return false;
+}
+
+Result<std::uint64_t> OfflineQueue::publish(StreamId id, std::string_view topic, Span<const std::uint8_t> payload,
+                                            const PublishProperties& properties, Qos qos) {
+  if (id >= streams_.size()) return queue_error(StatusCode::kInvalidArgument);
+  Stream& s = streams_[id];
+  ErrorText why;
+  Status status = validate_topic_name(topic, agent_.config().profile);
+  if (!status.ok()) {
+    validate_topic_name(topic, agent_.config().profile, &why).ignore();
+    TETHER_LOG_WARN(log_, Origin::kQueue, status, "stream \"%s\": publish refused: %s", s.name.c_str(), why.c_str());
+    return status;
+  }
+  if (effective_id_mode() == MessageIdMode::kEnvelope) {
+    std::size_t i = 0;
+    while (i < payload.size() && (payload[i] == ' ' || payload[i] == '\t' || payload[i] == '\r' || payload[i] == '\n')) ++i;
+    if (i == payload.size() || payload[i] != '{') {
+      status = queue_error(StatusCode::kInvalidArgument);
+      TETHER_LOG_WARN(log_, Origin::kQueue, status,
+                      "stream \"%s\": the message id envelope (MQTT 3.1.1) needs a JSON object payload",
+                      s.name.c_str());
+      return status;
+    }
+  }
+  if (properties.user_properties.size() > kMaxUserProperties) {
+    return queue_error(StatusCode::kOutOfRange, static_cast<std::uint16_t>(kMaxUserProperties));
+  }
+
+  Record rec;
+  rec.type = RecordType::kData;
+  rec.seq = s.next_seq;
+  rec.boot_id = settings_.boot_id;
+  Result<std::int64_t> wall = wall_now();
+  rec.created_ms = wall.ok() ? *wall : 0;
+  rec.priority = s.settings.priority;
+  rec.qos = qos;
+  rec.topic = topic;
+  rec.payload = payload;
+  rec.content_type = properties.content_type;
+  rec.message_expiry_s = properties.message_expiry_s;
+  rec.response_topic = properties.response_topic;
+  rec.correlation_data = properties.correlation_data;
+  for (const UserProperty& p : properties.user_properties) (void)rec.user_properties.push_back(p);
+  Result<std::size_t> size = offline::encode_record(rec, Span<std::uint8_t>(encode_buf_, sizeof(encode_buf_)));
+  if (!size.ok() || *size > s.store->segment_capacity()) {
+    status = queue_error(StatusCode::kOutOfRange);
+    TETHER_LOG_WARN(log_, Origin::kQueue, status,
+                    "stream \"%s\": message too large to queue (%u payload bytes; records are limited to %u bytes "
+                    "(TETHER_MAX_RECORD) and to the segment size %u)",
+                    s.name.c_str(), static_cast<unsigned>(payload.size()), static_cast<unsigned>(offline::kMaxRecord),
+                    static_cast<unsigned>(s.store->segment_capacity()));
+    return status;
+  }
+
+  // Bounds: the shared budget evicts lower priorities first, then the stream's own policy applies.
+  if (settings_.max_total_bytes != 0) {
+    while (total_stored() + *size > settings_.max_total_bytes && evict_lower_priority(s)) {
+    }
+  }
+  const bool over_total = settings_.max_total_bytes != 0 && total_stored() + *size > settings_.max_total_bytes;
+  if (over_total || over_bounds(s, *size)) {
+    switch (s.settings.overflow) {
+      case OverflowPolicy::kReject:
+        ++s.stats.rejected;
+        return queue_error(StatusCode::kResourceExhausted);
+      case OverflowPolicy::kDropNewest:
+        drop_event(id, DropReason::kOverflow, 1, ok_status());
+        return queue_error(StatusCode::kResourceExhausted, kDroppedNewest);
+      case OverflowPolicy::kDropOldest:
+        for (std::size_t guard = 0; guard <= kMaxQueueSegments; ++guard) {
+          const bool still_over = (settings_.max_total_bytes != 0 &&
+                                   total_stored() + *size > settings_.max_total_bytes) ||
+                                  over_bounds(s, *size);
+          if (!still_over) break;
+          if (s.segments.size() == 1) {
+            // Everything is in the active segment: start a new one so the old one can go.
+            status = roll(s);
+            if (!status.ok()) break;
+          }
+          status = drop_head(s, DropReason::kOverflow);
+          if (!status.ok()) break;
+        }
+        break;
+    }
+  }
+
+  status = append_record(s, Span<const std::uint8_t>(encode_buf_, *size), nullptr);
+  if (status.code() == StatusCode::kResourceExhausted && status.origin() == Origin::kQueue) {
+    // Full and the policy keeps what is stored.
+    if (s.settings.overflow == OverflowPolicy::kDropNewest) {
+      drop_event(id, DropReason::kOverflow, 1, ok_status());
+      return queue_error(StatusCode::kResourceExhausted, kDroppedNewest);
+    }
+    ++s.stats.rejected;
+    return status;
+  }
+  if (!status.ok()) {
+    drop_event(id, DropReason::kStoreError, 1, status);
+    return status;
+  }
+  const std::uint64_t seq = s.next_seq++;
+  ++s.stats.enqueued;
+  ++s.stats.pending_records;
+
+  switch (s.settings.durability) {
+    case Durability::kMemory:
+      break;
+    case Durability::kAlways:
+      status = sync(s);
+      if (!status.ok()) return Status(StatusCode::kDataLoss, Origin::kStore, status.detail());
+      break;
+    case Durability::kBatch:
+      if (++s.unsynced >= s.settings.batch_records) {
+        sync(s).ignore();  // counted and logged in sync()
+      } else if (s.sync_due == Milliseconds::max()) {
+        s.sync_due = agent_.clock().now() + s.settings.batch_interval;
+      }
+      break;
+  }
+  if (agent_.connected()) pump();
+  return seq;
+}
+
+Status OfflineQueue::append_record(Stream& s, Span<const std::uint8_t> bytes, std::size_t* meta_index) {
+  if (s.store_broken) {
+    TETHER_RETURN_IF_ERROR(roll(s));
+  }
+  Result<std::uint32_t> at = s.store->append(bytes);
+  if (!at.ok() && at.status().code() == StatusCode::kOutOfRange) {
+    TETHER_RETURN_IF_ERROR(roll(s));
+    at = s.store->append(bytes);
+  }
+  if (!at.ok()) {
+    if (at.status().code() != StatusCode::kOutOfRange) s.store_broken = true;
+    TETHER_LOG_ERROR(log_, Origin::kQueue, at.status(), "stream \"%s\": append to segment %" PRIu32 " failed",
+                     s.name.c_str(), s.segments[s.segments.size() - 1].id);
+    return at.status();
+  }
+  SegmentMeta& active = s.segments[s.segments.size() - 1];
+  active.used = *at + static_cast<std::uint32_t>(bytes.size());
+  s.stats.stored_bytes += bytes.size();
+  if (meta_index != nullptr) *meta_index = s.segments.size() - 1;
+  // Data records: the caller's record is in encode_buf_ (decode its header fields cheaply).
+  Record rec;
+  std::size_t consumed = 0;
+  if (offline::decode_record(bytes, &rec, &consumed) == DecodeOutcome::kRecord && rec.type == RecordType::kData) {
+    if (active.first_seq == 0) active.first_seq = rec.seq;
+    active.last_seq = rec.seq;
+    ++active.records;
+    if (rec.created_ms > active.newest_ms) active.newest_ms = rec.created_ms;
+  }
+  return ok_status();
+}
+
+Status OfflineQueue::roll(Stream& s) {
+  for (std::size_t attempt = 0; attempt <= 2 * kMaxQueueSegments; ++attempt) {
+    Result<SegmentId> id = s.store->roll();
+    if (id.ok()) {
+      SegmentMeta meta;
+      meta.id = *id;
+      if (!s.segments.push_back(meta)) return queue_error(StatusCode::kInternal);
+      s.store_broken = false;
+      s.stats.segments = static_cast<std::uint32_t>(s.segments.size());
+      return ok_status();
+    }
+    const Status status = id.status();
+    if (status.code() != StatusCode::kResourceExhausted) {
+      TETHER_LOG_ERROR(log_, Origin::kQueue, status, "stream \"%s\": cannot start a new segment", s.name.c_str());
+      return status;
+    }
+    if (status.detail() != 0) {
+      // The medium is full (ENOSPC): lower priorities give way first.
+      if (evict_lower_priority(s)) continue;
+    }
+    if (s.settings.overflow != OverflowPolicy::kDropOldest || s.segments.size() <= 1) {
+      if (status.detail() != 0) {
+        TETHER_LOG_WARN(log_, Origin::kQueue, status, "stream \"%s\": storage full (no space for a new segment)",
+                        s.name.c_str());
+        return status;
+      }
+      return queue_error(StatusCode::kResourceExhausted);
+    }
+    TETHER_RETURN_IF_ERROR(drop_head(s, status.detail() != 0 ? DropReason::kPressure : DropReason::kOverflow));
+  }
+  return queue_error(StatusCode::kResourceExhausted);
+}
+
+bool OfflineQueue::evict_lower_priority(const Stream& s) {
+  Stream* victim = nullptr;
+  for (Stream& other : streams_) {
+    if (&other == &s || other.segments.size() < 2 || other.settings.priority >= s.settings.priority) continue;
+    if (victim == nullptr || other.settings.priority < victim->settings.priority) victim = &other;
+  }
+  if (victim == nullptr) return false;
+  return drop_head(*victim, DropReason::kPressure).ok();
+}
+
+Status OfflineQueue::drop_head(Stream& s, DropReason reason) {
+  if (s.segments.size() < 2) return queue_error(StatusCode::kFailedPrecondition);
+  const SegmentMeta head = s.segments[0];
+  std::uint64_t undelivered = 0;
+  if (head.records != 0 && head.last_seq > s.acked) {
+    undelivered = head.first_seq > s.acked ? head.records : head.last_seq - s.acked;
+  }
+  Status status = s.store->drop_head();
+  if (!status.ok()) {
+    TETHER_LOG_ERROR(log_, Origin::kQueue, status, "stream \"%s\": cannot delete segment %" PRIu32, s.name.c_str(),
+                     head.id);
+    return status;
+  }
+  s.segments.erase(0);
+  s.stats.segments = static_cast<std::uint32_t>(s.segments.size());
+  s.stats.stored_bytes = saturating_sub(s.stats.stored_bytes, head.used);
+  if (head.last_seq > s.acked) s.acked = head.last_seq;
+  const StreamId id = static_cast<StreamId>(&s - streams_.begin());
+  for (Inflight& f : inflight_) {
+    if (f.stream == id && f.end.segment == head.id) f.void_ = true;
+  }
+  const Position start{s.segments[0].id, 0};
+  if (s.ack_pos.segment == head.id) s.ack_pos = start;
+  if (s.cursor.segment == head.id) s.cursor = start;
+  if (window_stream_ == id && window_segment_ == head.id) window_stream_ = 0xFF;
+  if (undelivered != 0) {
+    s.stats.pending_records = saturating_sub(s.stats.pending_records, undelivered);
+    drop_event(id, reason, undelivered, ok_status());
+  }
+  return ok_status();
+}
+
+void OfflineQueue::drop_event(StreamId id, DropReason reason, std::uint64_t records, Status status) {
+  Stream& s = streams_[id];
+  switch (reason) {
+    case DropReason::kOverflow: s.stats.dropped_overflow += records; break;
+    case DropReason::kPressure: s.stats.dropped_pressure += records; break;
+    case DropReason::kExpired: s.stats.dropped_expired += records; break;
+    case DropReason::kRefused: s.stats.dropped_refused += records; break;
+    case DropReason::kStoreError: s.stats.dropped_store_error += records; break;
+  }
+  if (reason == DropReason::kExpired || reason == DropReason::kRefused) {
+    TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": %" PRIu64 " record(s) dropped (%s)", s.name.c_str(), records,
+                     to_string(reason));
+  } else {
+    TETHER_LOG_WARN(log_, Origin::kQueue, status.ok() ? queue_error(StatusCode::kResourceExhausted) : status,
+                    "stream \"%s\": %" PRIu64 " record(s) dropped (%s)", s.name.c_str(), records, to_string(reason));
+  }
+  if (drop_handler_) {
+    DropEvent event;
+    event.stream = id;
+    event.reason = reason;
+    event.records = records;
+    event.status = status;
+    drop_handler_(event);
+  }
+}
+
+Status OfflineQueue::sync(Stream& s) {
+  s.sync_due = Milliseconds::max();
+  s.unsynced = 0;
+  Status status = s.store->sync();
+  if (status.ok()) {
+    ++s.stats.syncs;
+    return status;
+  }
+  ++s.stats.sync_failures;
+  TETHER_LOG_ERROR(log_, Origin::kQueue, status,
+                   "stream \"%s\": sync failed: records accepted since the last sync may not survive a power cut",
+                   s.name.c_str());
+  return status;
+}
+
+Status OfflineQueue::flush() {
+  Status first;
+  for (Stream& s : streams_) {
+    if (s.settings.durability == Durability::kMemory) continue;
+    Status status = sync(s);
+    if (first.ok() && !status.ok()) first = status;
+  }
+  return first;
+}
+
+Status OfflineQueue::close() {
+  for (Stream& s : streams_) write_ack_marker(s);
+  return flush();
+}
+
+void OfflineQueue::write_ack_marker(Stream& s) {
+  if (s.acked <= s.acked_written || s.settings.durability == Durability::kMemory) return;
+  Record rec;
+  rec.type = RecordType::kAck;
+  rec.seq = s.acked;
+  rec.boot_id = settings_.boot_id;
+  std::uint8_t buf[offline::kRecordOverhead + 8];
+  Result<std::size_t> size = offline::encode_record(rec, Span<std::uint8_t>(buf, sizeof(buf)));
+  if (!size.ok()) return;
+  // Progress markers never evict data: skip the marker when the store is full (the cost is
+  // redelivery after a restart, never loss).
+  Result<std::uint32_t> at = s.store->append(Span<const std::uint8_t>(buf, *size));
+  if (!at.ok() && at.status().code() == StatusCode::kOutOfRange && s.store->segment_count() < s.store->max_segments()) {
+    if (roll(s).ok()) at = s.store->append(Span<const std::uint8_t>(buf, *size));
+  }
+  if (!at.ok()) return;
+  SegmentMeta& active = s.segments[s.segments.size() - 1];
+  active.used = *at + static_cast<std::uint32_t>(*size);
+  s.stats.stored_bytes += *size;
+  s.acked_written = s.acked;
+  if (s.settings.durability == Durability::kBatch && s.sync_due == Milliseconds::max()) {
+    s.sync_due = agent_.clock().now() + s.settings.batch_interval;
+  }
+}
+
+std::uint64_t OfflineQueue::pending(const Stream& s) const { return s.stats.pending_records; }
+
+bool OfflineQueue::drained() const {
+  for (const Stream& s : streams_) {
+    if (s.stats.pending_records != 0) return false;
+  }
+  return inflight_.empty();
+}
+
+const StreamStats& OfflineQueue::stats(StreamId stream) const {
+  TETHER_EXPECTS(stream < streams_.size());
+  return streams_[stream < streams_.size() ? stream : 0].stats;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Delivery
+
+void OfflineQueue::reset_cursors() {
+  for (Inflight& f : inflight_) f.void_ = true;
+  for (Stream& s : streams_) s.cursor = s.ack_pos;
+  window_stream_ = 0xFF;
+}
+
+void OfflineQueue::on_agent_event(const AgentEvent& event) {
+  if (event.type == AgentEventType::kConnected) {
+    // Tokens of the previous connection will not complete: forget them and send again from the
+    // acknowledged position of every stream.
+    inflight_.clear();
+    for (Stream& s : streams_) s.cursor = s.ack_pos;
+    window_stream_ = 0xFF;
+    was_connected_ = true;
+    pump();
+  } else if (event.type == AgentEventType::kDisconnected) {
+    reset_cursors();
+    was_connected_ = false;
+  }
+}
+
+bool OfflineQueue::on_agent_publish_complete(PacketToken token, Status result) {
+  std::size_t index = kNoIndex;
+  for (std::size_t i = 0; i < inflight_.size(); ++i) {
+    if (inflight_[i].token == token && token != 0) {
+      index = i;
+      break;
+    }
+  }
+  if (index == kNoIndex) return false;
+  Inflight& f = inflight_[index];
+  const StreamId id = f.stream;
+  Stream& s = streams_[id];
+  if (f.void_) {
+    inflight_.erase(index);
+  } else if (result.ok()) {
+    f.acked = true;
+    ++s.stats.delivered;
+    s.stats.pending_records = saturating_sub(s.stats.pending_records, 1);
+  } else if (permanent_refusal(result)) {
+    f.acked = true;
+    s.stats.pending_records = saturating_sub(s.stats.pending_records, 1);
+    drop_event(id, DropReason::kRefused, 1, result);
+  } else {
+    // Transient (quota, connection lost): send this stream again from its acknowledged position.
+    TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": seq %" PRIu64 " not acknowledged; will resend",
+                     s.name.c_str(), f.seq);
+    inflight_.erase(index);
+    for (Inflight& other : inflight_) {
+      if (other.stream == id) other.void_ = true;
+    }
+    s.cursor = s.ack_pos;
+    if (window_stream_ == id) window_stream_ = 0xFF;
+  }
+  advance_acks(id);
+  if (agent_.connected() && !pumping_) pump();
+  return true;
+}
+
+void OfflineQueue::advance_acks(StreamId id) {
+  Stream& s = streams_[id];
+  std::size_t i = 0;
+  while (i < inflight_.size()) {
+    Inflight& f = inflight_[i];
+    if (f.stream != id || f.void_) {
+      ++i;
+      continue;
+    }
+    if (!f.acked) break;
+    if (f.seq > s.acked) s.acked = f.seq;
+    s.ack_pos = f.end;
+    inflight_.erase(i);
+  }
+  // Delete head segments whose records are all delivered.
+  while (s.segments.size() > 1) {
+    const SegmentMeta& head = s.segments[0];
+    const bool delivered = head.records == 0 ? s.ack_pos.segment != head.id : head.last_seq <= s.acked;
+    bool referenced = false;
+    for (const Inflight& f : inflight_) {
+      if (f.stream == id && !f.void_ && f.end.segment == head.id) referenced = true;
+    }
+    if (!delivered || referenced || s.cursor.segment == head.id) break;
+    if (!drop_head(s, DropReason::kOverflow).ok()) break;  // nothing undelivered: no drop event
+  }
+}
+
+Result<Span<const std::uint8_t>> OfflineQueue::message_payload(const Stream& s, const Record& r,
+                                                                 PublishProperties* props, UserProperty* id_prop,
+                                                                 FixedString<64>* id_text) {
+  char text[64];
+  const int n = std::snprintf(text, sizeof(text), "%08" PRIx32 "-%s-%" PRIu64, r.boot_id, s.name.c_str(), r.seq);
+  id_text->assign(std::string_view(text, n > 0 ? static_cast<std::size_t>(n) : 0)).ignore();
+  *props = r.properties();
+  const MessageIdMode mode = effective_id_mode();
+  if (mode == MessageIdMode::kUserProperty) {
+    id_prop->key = kMessageIdProperty;
+    id_prop->value = id_text->view();
+    return r.payload;
+  }
+  if (mode != MessageIdMode::kEnvelope) return r.payload;
+  // {"tether_msg_id":"<id>", + the rest of the object (or "}" for an empty object).
+  std::size_t i = 0;
+  while (i < r.payload.size() && r.payload[i] != '{') ++i;
+  if (i == r.payload.size()) return queue_error(StatusCode::kInvalidArgument);
+  std::size_t j = i + 1;
+  while (j < r.payload.size() &&
+         (r.payload[j] == ' ' || r.payload[j] == '\t' || r.payload[j] == '\r' || r.payload[j] == '\n')) {
+    ++j;
+  }
+  const bool empty_object = j < r.payload.size() && r.payload[j] == '}';
+  const int head = std::snprintf(reinterpret_cast<char*>(send_buf_), sizeof(send_buf_), "{\"%.*s\":\"%s\"%s",
+                                 static_cast<int>(kMessageIdMember.size()), kMessageIdMember.data(), id_text->c_str(),
+                                 empty_object ? "" : ",");
+  if (head <= 0) return queue_error(StatusCode::kInternal);
+  const std::size_t rest = r.payload.size() - (empty_object ? j : i + 1);
+  if (static_cast<std::size_t>(head) + rest > sizeof(send_buf_)) return queue_error(StatusCode::kOutOfRange);
+  std::memcpy(send_buf_ + head, r.payload.data() + (r.payload.size() - rest), rest);
+  return Span<const std::uint8_t>(send_buf_, static_cast<std::size_t>(head) + rest);
+}
+
+OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
+  Stream& s = streams_[id];
+  for (;;) {
+    std::size_t idx = segment_index(s, s.cursor.segment);
+    if (idx == kNoIndex) {
+      s.cursor = Position{s.segments[0].id, 0};
+      idx = 0;
+    }
+    const SegmentMeta& meta = s.segments[idx];
+    if (s.cursor.offset >= meta.used) {
+      if (idx + 1 >= s.segments.size()) return SendResult::kEnd;
+      s.cursor = Position{s.segments[idx + 1].id, 0};
+      continue;
+    }
+    // The read window: one read brings in the next kMaxRecord bytes of the segment.
+    const std::uint32_t limit = meta.used;
+    const bool in_window = window_stream_ == id && window_segment_ == meta.id && s.cursor.offset >= window_offset_ &&
+                           s.cursor.offset < window_offset_ + window_len_;
+    std::size_t avail = in_window ? window_offset_ + window_len_ - s.cursor.offset : 0;
+    Record rec;
+    std::size_t consumed = 0;
+    DecodeOutcome outcome = DecodeOutcome::kNeedMore;
+    if (avail != 0) {
+      outcome = offline::decode_record(
+          Span<const std::uint8_t>(read_buf_ + (s.cursor.offset - window_offset_), avail), &rec, &consumed);
+    }
+    if (outcome == DecodeOutcome::kNeedMore) {
+      std::size_t want = limit - s.cursor.offset;
+      if (want > sizeof(read_buf_)) want = sizeof(read_buf_);
+      Result<std::size_t> got = s.store->read(meta.id, s.cursor.offset, Span<std::uint8_t>(read_buf_, want));
+      if (!got.ok()) {
+        TETHER_LOG_ERROR(log_, Origin::kQueue, got.status(), "stream \"%s\": read of segment %" PRIu32 " failed",
+                         s.name.c_str(), meta.id);
+        window_stream_ = 0xFF;
+        return SendResult::kBlocked;
+      }
+      window_stream_ = id;
+      window_segment_ = meta.id;
+      window_offset_ = s.cursor.offset;
+      window_len_ = *got;
+      outcome = offline::decode_record(Span<const std::uint8_t>(read_buf_, window_len_), &rec, &consumed);
+    }
+    const Span<const std::uint8_t> here(read_buf_ + (s.cursor.offset - window_offset_),
+                                        window_offset_ + window_len_ - s.cursor.offset);
+    if (outcome != DecodeOutcome::kRecord) {
+      // Damage inside the intact range (found at recovery, or bit rot since): skip to the next magic.
+      std::size_t next = offline::find_magic(here, 1);
+      TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": skipping %u damaged bytes in segment %" PRIu32,
+                       s.name.c_str(), static_cast<unsigned>(next), meta.id);
+      s.cursor.offset += static_cast<std::uint32_t>(next == 0 ? 1 : next);
+      continue;
+    }
+    const Position next{meta.id, s.cursor.offset + static_cast<std::uint32_t>(consumed)};
+    bool inflight_for_stream = false;
+    for (const Inflight& f : inflight_) {
+      if (f.stream == id && !f.void_) inflight_for_stream = true;
+    }
+    if (rec.type == RecordType::kAck || rec.seq <= s.acked) {
+      s.cursor = next;
+      if (!inflight_for_stream) s.ack_pos = next;
+      continue;
+    }
+    // Expired: dropped in order, like a delivery.
+    if (s.settings.ttl.count() > 0 && rec.created_ms != 0) {
+      Result<std::int64_t> wall = wall_now();
+      if (wall.ok() && *wall - rec.created_ms > s.settings.ttl.count()) {
+        if (inflight_.full()) return SendResult::kBlocked;
+        s.stats.pending_records = saturating_sub(s.stats.pending_records, 1);
+        drop_event(id, DropReason::kExpired, 1, ok_status());
+        s.cursor = next;
+        if (!inflight_for_stream) {
+          s.acked = rec.seq;
+          s.ack_pos = next;
+        } else {
+          Inflight* f = inflight_.emplace_back();
+          f->stream = id;
+          f->seq = rec.seq;
+          f->end = next;
+          f->acked = true;
+        }
+        return SendResult::kSkipped;
+      }
+    }
+    if (inflight_.full()) return SendResult::kBlocked;
+    PublishProperties props;
+    UserProperty id_prop;
+    FixedString<64> id_text;
+    Result<Span<const std::uint8_t>> payload = message_payload(s, rec, &props, &id_prop, &id_text);
+    FixedVector<UserProperty, kMaxUserProperties + 1> user_props;
+    for (const UserProperty& p : rec.user_properties) (void)user_props.push_back(p);
+    if (!id_prop.key.empty()) (void)user_props.push_back(id_prop);
+    props.user_properties = Span<const UserProperty>(user_props.begin(), user_props.size());
+    if (s.settings.ttl.count() > 0 && rec.created_ms != 0) {
+      // Let the broker drop it too once it is stale.
+      Result<std::int64_t> wall = wall_now();
+      if (wall.ok()) {
+        const std::int64_t left_ms = s.settings.ttl.count() - (*wall - rec.created_ms);
+        const std::uint32_t left_s = static_cast<std::uint32_t>(left_ms > 1000 ? left_ms / 1000 : 1);
+        if (agent_.config().mqtt.version == MqttVersion::k5 && (!props.message_expiry_s || *props.message_expiry_s > left_s)) {
+          props.message_expiry_s = left_s;
+        }
+      }
+    }
+    Result<PacketToken> token = payload.ok() ? agent_.publish(rec.topic, *payload, rec.qos, props, rec.retain)
+                                             : Result<PacketToken>(payload.status());
+    if (!token.ok()) {
+      const Status st = token.status();
+      if (st.code() == StatusCode::kInvalidArgument) {
+        // Refused before it left (topic not valid for this profile any more, properties under 3.1.1).
+        s.stats.pending_records = saturating_sub(s.stats.pending_records, 1);
+        drop_event(id, DropReason::kRefused, 1, st);
+        s.cursor = next;
+        if (!inflight_for_stream) {
+          s.acked = rec.seq;
+          s.ack_pos = next;
+        } else {
+          Inflight* f = inflight_.emplace_back();
+          f->stream = id;
+          f->seq = rec.seq;
+          f->end = next;
+          f->acked = true;
+        }
+        return SendResult::kSkipped;
+      }
+      return SendResult::kBlocked;  // window full at the client, or not connected
+    }
+    Inflight* f = inflight_.emplace_back();
+    f->stream = id;
+    f->seq = rec.seq;
+    f->token = *token;
+    f->end = next;
+    s.cursor = next;
+    ++s.stats.sent;
+    if (rec.seq <= s.sent_max) ++s.stats.resent;
+    if (rec.seq > s.sent_max) s.sent_max = rec.seq;
+    return SendResult::kSent;
+  }
+}
+
+void OfflineQueue::pump() {
+  if (pumping_ || !agent_.connected() || streams_.empty()) return;
+  pumping_ = true;
+  bool done[kMaxStreams] = {};
+  const std::size_t n = streams_.size();
+  while (inflight_.size() < settings_.max_inflight) {
+    // Highest priority first; round robin among equals.
+    std::size_t best = kNoIndex;
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t i = (next_serve_ + k) % n;
+      if (done[i]) continue;
+      if (best == kNoIndex || streams_[i].settings.priority > streams_[best].settings.priority) best = i;
+    }
+    if (best == kNoIndex) break;
+    const SendResult result = send_next(static_cast<StreamId>(best));
+    if (result == SendResult::kEnd) {
+      done[best] = true;
+      continue;
+    }
+    if (result == SendResult::kBlocked) break;
+    next_serve_ = static_cast<StreamId>((best + 1) % n);
+    if (!agent_.connected()) break;
+  }
+  pumping_ = false;
+}
+
+void OfflineQueue::on_agent_tick(Milliseconds now) {
+  for (Stream& s : streams_) {
+    if (s.sync_due <= now) sync(s).ignore();
+  }
+  if (now >= next_ack_flush_) {
+    for (Stream& s : streams_) write_ack_marker(s);
+    next_ack_flush_ = now + settings_.ack_flush_interval;
+  }
+  // Whole segments past their ttl go without being read.
+  Result<std::int64_t> wall = wall_now();
+  if (wall.ok()) {
+    for (Stream& s : streams_) {
+      if (s.settings.ttl.count() <= 0) continue;
+      while (s.segments.size() > 1 && s.segments[0].newest_ms != 0 &&
+             *wall - s.segments[0].newest_ms > s.settings.ttl.count()) {
+        bool referenced = false;
+        const StreamId id = static_cast<StreamId>(&s - streams_.begin());
+        for (const Inflight& f : inflight_) {
+          if (f.stream == id && !f.void_ && f.end.segment == s.segments[0].id) referenced = true;
+        }
+        if (referenced || !drop_head(s, DropReason::kExpired).ok()) break;
+      }
+    }
+  }
+  if (agent_.connected()) pump();
+}
+
+Milliseconds OfflineQueue::next_tick_due() const {
+  Milliseconds due = Milliseconds::max();
+  for (const Stream& s : streams_) {
+    if (s.sync_due < due) due = s.sync_due;
+    if (s.acked > s.acked_written && s.settings.durability != Durability::kMemory && next_ack_flush_ < due) {
+      due = next_ack_flush_;
+    }
+  }
+  return due;
+}
+
+}  // namespace tether
