@@ -416,7 +416,9 @@ Status OfflineQueue::append_record(Stream& s, Span<const std::uint8_t> bytes, st
     TETHER_RETURN_IF_ERROR(roll(s));
   }
   Result<std::uint32_t> at = s.store->append(bytes);
-  if (!at.ok() && at.status().code() == StatusCode::kOutOfRange) {
+  if (!at.ok() && (at.status().code() == StatusCode::kOutOfRange ||
+                   at.status().code() == StatusCode::kFailedPrecondition)) {
+    // Segment full, or the store wants a fresh segment after a failure: continue in a new one.
     TETHER_RETURN_IF_ERROR(roll(s));
     at = s.store->append(bytes);
   }
@@ -443,6 +445,7 @@ Status OfflineQueue::append_record(Stream& s, Span<const std::uint8_t> bytes, st
 }
 
 Status OfflineQueue::roll(Stream& s) {
+  bool dropped_for_space = false;
   for (std::size_t attempt = 0; attempt <= 2 * kMaxQueueSegments; ++attempt) {
     Result<SegmentId> id = s.store->roll();
     if (id.ok()) {
@@ -450,6 +453,7 @@ Status OfflineQueue::roll(Stream& s) {
       meta.id = *id;
       if (!s.segments.push_back(meta)) return queue_error(StatusCode::kInternal);
       s.store_broken = false;
+      s.medium_stuck = false;
       s.stats.segments = static_cast<std::uint32_t>(s.segments.size());
       return ok_status();
     }
@@ -462,7 +466,11 @@ Status OfflineQueue::roll(Stream& s) {
       // The medium is full (ENOSPC): lower priorities give way first.
       if (evict_lower_priority(s)) continue;
     }
-    if (s.settings.overflow != OverflowPolicy::kDropOldest || s.segments.size() <= 1) {
+    // Deleting one of our own segments did not make room on the medium: deleting more would empty
+    // the queue for nothing.
+    if (status.detail() != 0 && dropped_for_space) s.medium_stuck = true;
+    const bool futile = status.detail() != 0 && s.medium_stuck;
+    if (s.settings.overflow != OverflowPolicy::kDropOldest || s.segments.size() <= 1 || futile) {
       if (status.detail() != 0) {
         TETHER_LOG_WARN(log_, Origin::kQueue, status, "stream \"%s\": storage full (no space for a new segment)",
                         s.name.c_str());
@@ -471,6 +479,7 @@ Status OfflineQueue::roll(Stream& s) {
       return queue_error(StatusCode::kResourceExhausted);
     }
     TETHER_RETURN_IF_ERROR(drop_head(s, status.detail() != 0 ? DropReason::kPressure : DropReason::kOverflow));
+    if (status.detail() != 0) dropped_for_space = true;
   }
   return queue_error(StatusCode::kResourceExhausted);
 }
@@ -552,6 +561,7 @@ Status OfflineQueue::sync(Stream& s) {
     return status;
   }
   ++s.stats.sync_failures;
+  s.store_broken = true;  // what the failed sync covered is in an unknown state: write on in a new segment
   TETHER_LOG_ERROR(log_, Origin::kQueue, status,
                    "stream \"%s\": sync failed: records accepted since the last sync may not survive a power cut",
                    s.name.c_str());
@@ -735,6 +745,26 @@ Result<Span<const std::uint8_t>> OfflineQueue::message_payload(const Stream& s, 
   return Span<const std::uint8_t>(send_buf_, static_cast<std::size_t>(head) + rest);
 }
 
+// A record dropped instead of sent (expired, refused) settles in order, like a delivery: at once
+// when nothing of its stream is in flight, otherwise as an already-acknowledged in-flight entry.
+void OfflineQueue::settle_unsent(StreamId id, std::uint64_t seq, Position next, bool behind_inflight,
+                                 DropReason reason, Status status) {
+  Stream& s = streams_[id];
+  s.stats.pending_records = saturating_sub(s.stats.pending_records, 1);
+  drop_event(id, reason, 1, status);
+  s.cursor = next;
+  if (!behind_inflight) {
+    s.acked = seq;
+    s.ack_pos = next;
+    return;
+  }
+  Inflight* f = inflight_.emplace_back();  // the caller checked there is room
+  f->stream = id;
+  f->seq = seq;
+  f->end = next;
+  f->acked = true;
+}
+
 OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
   Stream& s = streams_[id];
   for (;;) {
@@ -802,19 +832,7 @@ OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
       Result<std::int64_t> wall = wall_now();
       if (wall.ok() && *wall - rec.created_ms > s.settings.ttl.count()) {
         if (inflight_.full()) return SendResult::kBlocked;
-        s.stats.pending_records = saturating_sub(s.stats.pending_records, 1);
-        drop_event(id, DropReason::kExpired, 1, ok_status());
-        s.cursor = next;
-        if (!inflight_for_stream) {
-          s.acked = rec.seq;
-          s.ack_pos = next;
-        } else {
-          Inflight* f = inflight_.emplace_back();
-          f->stream = id;
-          f->seq = rec.seq;
-          f->end = next;
-          f->acked = true;
-        }
+        settle_unsent(id, rec.seq, next, inflight_for_stream, DropReason::kExpired, ok_status());
         return SendResult::kSkipped;
       }
     }
@@ -843,20 +861,9 @@ OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
     if (!token.ok()) {
       const Status st = token.status();
       if (st.code() == StatusCode::kInvalidArgument) {
+        if (inflight_.full()) return SendResult::kBlocked;
         // Refused before it left (topic not valid for this profile any more, properties under 3.1.1).
-        s.stats.pending_records = saturating_sub(s.stats.pending_records, 1);
-        drop_event(id, DropReason::kRefused, 1, st);
-        s.cursor = next;
-        if (!inflight_for_stream) {
-          s.acked = rec.seq;
-          s.ack_pos = next;
-        } else {
-          Inflight* f = inflight_.emplace_back();
-          f->stream = id;
-          f->seq = rec.seq;
-          f->end = next;
-          f->acked = true;
-        }
+        settle_unsent(id, rec.seq, next, inflight_for_stream, DropReason::kRefused, st);
         return SendResult::kSkipped;
       }
       return SendResult::kBlocked;  // window full at the client, or not connected

@@ -214,6 +214,7 @@ class OfflineQueue final : private AgentComponent {
     std::uint32_t unsynced = 0;
     Milliseconds sync_due = Milliseconds::max();
     bool store_broken = false;        // an append failed: roll before the next one
+    bool medium_stuck = false;        // deleting a segment did not make room (ENOSPC): stop deleting
     StreamStats stats;
   };
   struct Inflight {
@@ -242,6 +243,8 @@ class OfflineQueue final : private AgentComponent {
   void pump();
   enum class SendResult : std::uint8_t { kSent, kSkipped, kBlocked, kEnd };
   SendResult send_next(StreamId id);
+  void settle_unsent(StreamId id, std::uint64_t seq, Position next, bool behind_inflight, DropReason reason,
+                     Status status);
   void advance_acks(StreamId id);
   void reset_cursors();
   void drop_event(StreamId id, DropReason reason, std::uint64_t records, Status status);
