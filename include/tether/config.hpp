@@ -10,6 +10,7 @@
 /// Unknown and duplicate keys are errors too (a typo must not silently fall back to a default).
 /// Error texts never quote the value of `tls.key` (a PKCS#11 URI may carry a PIN).
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -17,6 +18,7 @@
 #include "tether/error_text.hpp"
 #include "tether/fixed_string.hpp"
 #include "tether/limits.hpp"
+#include "tether/offline/settings.hpp"
 #include "tether/port/log_sink.hpp"
 #include "tether/port/mqtt_client.hpp"
 #include "tether/topics.hpp"
@@ -48,6 +50,32 @@ struct HeartbeatSettings {
   std::uint32_t interval_s = 30;           ///< "heartbeat.interval_s": 1..86400
 };
 
+/// One stream of the offline queue ("offline_queue.streams[]").
+struct QueueStreamConfig {
+  FixedString<kMaxStreamName> name;       ///< "name" (required)
+  StreamSettings settings;                ///< "durability", "batch_records", "batch_interval_ms", "max_bytes",
+                                          ///< "max_records", "ttl_s", "overflow", "priority"
+  std::uint32_t segment_bytes = 1u << 20; ///< "segment_bytes": size of each segment file
+  std::uint32_t max_segments = 16;        ///< "max_segments": 2..kMaxQueueSegments
+
+  /// The stream's settings with `name` filled in (views this object).
+  StreamSettings stream_settings() const {
+    StreamSettings s = settings;
+    s.name = name.view();
+    return s;
+  }
+};
+
+/// The durable offline queue (feature section "offline_queue"; docs/offline.md).
+struct OfflineQueueConfig {
+  bool enabled = false;                   ///< true when the section is present ("enabled" can turn it off)
+  FixedString<kMaxPath> directory;        ///< "directory": one sub-directory per stream (required)
+  QueueSettings queue;                    ///< "max_inflight", "message_id", "max_total_bytes",
+                                          ///< "ack_flush_interval_ms" (boot_id is set at run time)
+  std::array<QueueStreamConfig, kMaxStreams> streams{};  ///< "streams" (default: one "telemetry")
+  std::size_t stream_count = 0;
+};
+
 struct AgentConfig {
   FixedString<kMaxThingName> thing_name;   ///< "thing_name" (required; validated for `profile`)
   FixedString<kMaxClientId> client_id;     ///< "client_id" (default: the thing name)
@@ -57,6 +85,7 @@ struct AgentConfig {
   BackoffSettings reconnect;               ///< "reconnect.{initial_ms,max_ms,fatal_initial_ms,fatal_max_ms}"
   LogLevel log_level = LogLevel::kInfo;    ///< "log.level": error|warn|info|debug|trace
   HeartbeatSettings heartbeat;
+  OfflineQueueConfig offline_queue;
 };
 
 /// Parses `json` (at most kMaxJsonInput bytes) into `out`, starting from the defaults (whatever `out`

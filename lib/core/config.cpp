@@ -347,6 +347,21 @@ Status validate(const Ctx& ctx, AgentConfig& config) {
   TETHER_RETURN_IF_ERROR(
       check_range(ctx, "heartbeat", "interval_s", config.heartbeat.interval_s, kMinHeartbeatS, kMaxHeartbeatS));
 
+  const OfflineQueueConfig& q = config.offline_queue;
+  if (q.enabled) {
+    if (q.directory.empty()) {
+      return fail(ctx, StatusCode::kInvalidArgument, 0, "offline_queue", "directory", "must not be empty");
+    }
+    if (q.stream_count == 0 || q.stream_count > kMaxStreams) {
+      return fail(ctx, StatusCode::kInvalidArgument, 0, "offline_queue", "streams", "must list 1 to %zu streams",
+                  kMaxStreams);
+    }
+    if (q.queue.max_inflight < 1 || q.queue.max_inflight > kMaxQueueInflight) {
+      return fail(ctx, StatusCode::kOutOfRange, 0, "offline_queue", "max_inflight", "must be between 1 and %zu",
+                  kMaxQueueInflight);
+    }
+  }
+
   if (defaulted) config.client_id.assign(client_id).ignore();  // checked to fit above
   return ok_status();
 }
@@ -450,6 +465,24 @@ class Reader {
   Status read_reconnect(const json::Value& reconnect);
   Status read_log(const json::Value& log);
   Status read_heartbeat(const json::Value& heartbeat);
+  Status read_offline_queue(const json::Value& queue);
+  Status read_stream(const json::Value& stream, QueueStreamConfig* out);
+
+  // Reads a string that must be one of `names` into `*out` (the matching entry of `values`).
+  template <typename T, std::size_t N>
+  Status read_choice(const json::Value& object, std::string_view section, std::string_view key,
+                     const std::string_view (&names)[N], const T (&values)[N], const char* expected, T* out) const {
+    const json::Value v = object[key];
+    if (!v.valid()) return ok_status();
+    const std::string_view s = v.as_string().value_or("");
+    for (std::size_t i = 0; i < N; ++i) {
+      if (v.is_string() && s == names[i]) {
+        *out = values[i];
+        return ok_status();
+      }
+    }
+    return fail(ctx_, StatusCode::kInvalidArgument, 0, section, key, "must be %s, got %s", expected, describe(v).text);
+  }
 
   const Ctx& ctx_;
   AgentConfig& out_;
@@ -492,8 +525,9 @@ Status Reader::root(const json::Value& doc) {
   if (const json::Value v = doc["reconnect"]; v.valid()) TETHER_RETURN_IF_ERROR(read_reconnect(v));
   if (const json::Value v = doc["log"]; v.valid()) TETHER_RETURN_IF_ERROR(read_log(v));
   if (const json::Value v = doc["heartbeat"]; v.valid()) TETHER_RETURN_IF_ERROR(read_heartbeat(v));
+  if (const json::Value v = doc["offline_queue"]; v.valid()) TETHER_RETURN_IF_ERROR(read_offline_queue(v));
   // Feature sections: later versions validate their content; for now they only have to be objects.
-  for (std::string_view feature : {"offline_queue", "shadow", "commands", "metrics"}) {
+  for (std::string_view feature : {"shadow", "commands", "metrics"}) {
     if (const json::Value v = doc[feature]; v.valid()) TETHER_RETURN_IF_ERROR(expect_object(v, feature));
   }
   return ok_status();
@@ -571,6 +605,95 @@ Status Reader::read_heartbeat(const json::Value& heartbeat) {
   TETHER_RETURN_IF_ERROR(check_keys(heartbeat, "heartbeat", kKeys, count_of(kKeys)));
   TETHER_RETURN_IF_ERROR(read_bool(heartbeat, "heartbeat", "enabled", &out_.heartbeat.enabled));
   return read_int(heartbeat, "heartbeat", "interval_s", kMinHeartbeatS, kMaxHeartbeatS, &out_.heartbeat.interval_s);
+}
+
+Status Reader::read_offline_queue(const json::Value& queue) {
+  TETHER_RETURN_IF_ERROR(expect_object(queue, "offline_queue"));
+  static constexpr std::string_view kKeys[] = {"enabled", "directory", "max_inflight", "message_id",
+                                               "max_total_bytes", "ack_flush_interval_ms", "streams"};
+  constexpr std::string_view kSection = "offline_queue";
+  TETHER_RETURN_IF_ERROR(check_keys(queue, kSection, kKeys, count_of(kKeys)));
+  OfflineQueueConfig& q = out_.offline_queue;
+  q.enabled = true;
+  TETHER_RETURN_IF_ERROR(read_bool(queue, kSection, "enabled", &q.enabled));
+  TETHER_RETURN_IF_ERROR(require(queue, kSection, "directory"));
+  TETHER_RETURN_IF_ERROR(read_string(queue, kSection, "directory", q.directory));
+  TETHER_RETURN_IF_ERROR(read_int(queue, kSection, "max_inflight", 1, static_cast<std::int64_t>(kMaxQueueInflight),
+                                  &q.queue.max_inflight));
+  static constexpr std::string_view kIdNames[] = {"auto", "property", "envelope", "none"};
+  static constexpr MessageIdMode kIdModes[] = {MessageIdMode::kAuto, MessageIdMode::kUserProperty,
+                                               MessageIdMode::kEnvelope, MessageIdMode::kNone};
+  TETHER_RETURN_IF_ERROR(read_choice(queue, kSection, "message_id", kIdNames, kIdModes,
+                                     "\"auto\", \"property\", \"envelope\" or \"none\"", &q.queue.message_id));
+  TETHER_RETURN_IF_ERROR(read_int(queue, kSection, "max_total_bytes", 0, INT64_MAX, &q.queue.max_total_bytes));
+  TETHER_RETURN_IF_ERROR(
+      read_ms(queue, kSection, "ack_flush_interval_ms", 10, 3600000, &q.queue.ack_flush_interval));
+  const json::Value streams = queue["streams"];
+  if (!streams.valid()) {
+    q.stream_count = 1;
+    q.streams[0].name.assign("telemetry").ignore();
+    return ok_status();
+  }
+  if (!streams.is_array() || streams.size() == 0 || streams.size() > kMaxStreams) {
+    return fail(ctx_, StatusCode::kInvalidArgument, 0, kSection, "streams",
+                "must be an array of 1 to %zu stream objects, got %s", kMaxStreams, describe(streams).text);
+  }
+  q.stream_count = streams.size();
+  for (std::size_t i = 0; i < q.stream_count; ++i) {
+    TETHER_RETURN_IF_ERROR(read_stream(streams.at(i), &q.streams[i]));
+    for (std::size_t j = 0; j < i; ++j) {
+      if (q.streams[j].name == q.streams[i].name.view()) {
+        return fail(ctx_, StatusCode::kInvalidArgument, 0, kSection, "streams", "stream name %s used twice",
+                    quote(q.streams[i].name.view()).text);
+      }
+    }
+  }
+  return ok_status();
+}
+
+Status Reader::read_stream(const json::Value& stream, QueueStreamConfig* out) {
+  constexpr std::string_view kSection = "offline_queue.streams[]";
+  if (!stream.is_object()) {
+    return fail(ctx_, StatusCode::kInvalidArgument, 0, kSection, {}, "must be an object, got %s", describe(stream).text);
+  }
+  static constexpr std::string_view kKeys[] = {"name",      "durability",  "batch_records", "batch_interval_ms",
+                                               "max_bytes", "max_records", "ttl_s",         "overflow",
+                                               "priority",  "segment_bytes", "max_segments"};
+  TETHER_RETURN_IF_ERROR(check_keys(stream, kSection, kKeys, count_of(kKeys)));
+  TETHER_RETURN_IF_ERROR(require(stream, kSection, "name"));
+  TETHER_RETURN_IF_ERROR(read_string(stream, kSection, "name", out->name));
+  for (std::size_t i = 0; i < out->name.size(); ++i) {
+    const char c = out->name.view()[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok || out->name.empty()) {
+      return fail(ctx_, StatusCode::kInvalidArgument, clamp16(i), kSection, "name",
+                  "must be 1 to %zu of A-Z a-z 0-9 _ -, got %s", kMaxStreamName, quote(out->name.view()).text);
+    }
+  }
+  if (out->name.empty()) {
+    return fail(ctx_, StatusCode::kInvalidArgument, 0, kSection, "name", "must not be empty");
+  }
+  StreamSettings& st = out->settings;
+  static constexpr std::string_view kDurabilityNames[] = {"memory", "batch", "always"};
+  static constexpr Durability kDurabilities[] = {Durability::kMemory, Durability::kBatch, Durability::kAlways};
+  TETHER_RETURN_IF_ERROR(read_choice(stream, kSection, "durability", kDurabilityNames, kDurabilities,
+                                     "\"memory\", \"batch\" or \"always\"", &st.durability));
+  TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "batch_records", 1, 1000000, &st.batch_records));
+  TETHER_RETURN_IF_ERROR(read_ms(stream, kSection, "batch_interval_ms", 1, 60000, &st.batch_interval));
+  TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "max_bytes", 0, INT64_MAX, &st.max_bytes));
+  TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "max_records", 0, 4294967295LL, &st.max_records));
+  std::int64_t ttl_s = st.ttl.count() / 1000;
+  TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "ttl_s", 0, 315360000, &ttl_s));  // ten years
+  st.ttl = Milliseconds(ttl_s * 1000);
+  static constexpr std::string_view kOverflowNames[] = {"drop-oldest", "drop-newest", "reject"};
+  static constexpr OverflowPolicy kPolicies[] = {OverflowPolicy::kDropOldest, OverflowPolicy::kDropNewest,
+                                                 OverflowPolicy::kReject};
+  TETHER_RETURN_IF_ERROR(read_choice(stream, kSection, "overflow", kOverflowNames, kPolicies,
+                                     "\"drop-oldest\", \"drop-newest\" or \"reject\"", &st.overflow));
+  TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "priority", 0, 255, &st.priority));
+  TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "segment_bytes", 4096, 1073741824, &out->segment_bytes));
+  return read_int(stream, kSection, "max_segments", 2, static_cast<std::int64_t>(kMaxQueueSegments),
+                  &out->max_segments);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 using namespace tether;
 using namespace std::string_literals;
+using std::chrono::milliseconds;
 
 namespace {
 
@@ -87,7 +88,16 @@ TEST_CASE("a full configuration file sets every field") {
   },
   "log": { "level": "debug" },
   "heartbeat": { "enabled": false, "interval_s": 120 },
-  "offline_queue": {},
+  "offline_queue": {
+    "directory": "/var/lib/tether/queue",
+    "max_inflight": 50,
+    "streams": [
+      { "name": "telemetry", "durability": "batch", "batch_records": 64, "batch_interval_ms": 200,
+        "segment_bytes": 1048576, "max_segments": 32, "ttl_s": 86400, "overflow": "drop-oldest" },
+      { "name": "alarms", "durability": "always", "priority": 9, "overflow": "reject",
+        "segment_bytes": 65536, "max_segments": 4 }
+    ]
+  },
   "shadow": {},
   "commands": {},
   "metrics": {}
@@ -293,8 +303,7 @@ TEST_CASE("strings, booleans and sections of the wrong type are invalid argument
 }
 
 TEST_CASE("feature sections accept any object for now and refuse other types") {
-  CHECK(parse(minimal(R"("offline_queue": {"x": [1, {"y": null}]}, "shadow": {}, "commands": {}, "metrics": {})"))
-            .status.ok());
+  CHECK(parse(minimal(R"("shadow": {"x": [1, {"y": null}]}, "commands": {}, "metrics": {})")).status.ok());
   const Parsed p = parse(minimal(R"("metrics": true)"));
   CHECK(p.status == config_error(StatusCode::kInvalidArgument));
   CHECK(p.error == "agent.json: metrics: must be an object, got true");
@@ -498,4 +507,59 @@ TEST_CASE("validate_config leaves an empty client id alone when it fails") {
   ErrorText error;
   CHECK_FALSE(validate_config(c, "code", &error).ok());
   CHECK(c.client_id.empty());
+}
+
+TEST_CASE("the offline queue section sets the queue and every stream") {
+  const Parsed p = parse(minimal(R"("offline_queue": {"directory": "/var/q", "max_inflight": 100,
+      "message_id": "envelope", "max_total_bytes": 1000000, "ack_flush_interval_ms": 500,
+      "streams": [{"name": "bulk", "durability": "memory", "max_records": 10, "max_bytes": 2048,
+                   "overflow": "drop-newest", "segment_bytes": 4096, "max_segments": 2},
+                  {"name": "alarms", "durability": "always", "priority": 255, "ttl_s": 60}]})"));
+  REQUIRE(p.status.ok());
+  const OfflineQueueConfig& q = p.config.offline_queue;
+  CHECK(q.enabled);
+  CHECK(q.directory == "/var/q");
+  CHECK(q.queue.max_inflight == 100);
+  CHECK(q.queue.message_id == MessageIdMode::kEnvelope);
+  CHECK(q.queue.max_total_bytes == 1000000);
+  CHECK(q.queue.ack_flush_interval == milliseconds(500));
+  REQUIRE(q.stream_count == 2);
+  CHECK(q.streams[0].name == "bulk");
+  CHECK(q.streams[0].settings.durability == Durability::kMemory);
+  CHECK(q.streams[0].settings.max_records == 10);
+  CHECK(q.streams[0].settings.max_bytes == 2048);
+  CHECK(q.streams[0].settings.overflow == OverflowPolicy::kDropNewest);
+  CHECK(q.streams[0].segment_bytes == 4096);
+  CHECK(q.streams[0].max_segments == 2);
+  CHECK(q.streams[1].stream_settings().name == "alarms");
+  CHECK(q.streams[1].settings.durability == Durability::kAlways);
+  CHECK(q.streams[1].settings.priority == 255);
+  CHECK(q.streams[1].settings.ttl == milliseconds(60000));
+  // Defaults: one "telemetry" stream with batch durability.
+  const Parsed d = parse(minimal(R"("offline_queue": {"directory": "q"})"));
+  REQUIRE(d.status.ok());
+  REQUIRE(d.config.offline_queue.stream_count == 1);
+  CHECK(d.config.offline_queue.streams[0].name == "telemetry");
+  CHECK(d.config.offline_queue.streams[0].settings.durability == Durability::kBatch);
+  CHECK(!parse(minimal("")).config.offline_queue.enabled);
+}
+
+TEST_CASE("offline queue mistakes are named with their key") {
+  CHECK(error_of(minimal(R"("offline_queue": {})")) == R"(agent.json: offline_queue: missing required key "directory")");
+  CHECK(error_of(minimal(R"("offline_queue": {"directory": "q", "streams": []})")) ==
+        "agent.json: offline_queue.streams: must be an array of 1 to 4 stream objects, got an array");
+  CHECK(error_of(minimal(R"("offline_queue": {"directory": "q", "streams": [{"name": "a b"}]})")) ==
+        R"(agent.json: offline_queue.streams[].name: must be 1 to 32 of A-Z a-z 0-9 _ -, got "a b")");
+  CHECK(error_of(minimal(R"("offline_queue": {"directory": "q", "streams": [{"name": "a"}, {"name": "a"}]})")) ==
+        R"(agent.json: offline_queue.streams: stream name "a" used twice)");
+  CHECK(error_of(minimal(R"("offline_queue": {"directory": "q", "streams": [{"name": "a", "durability": "disk"}]})")) ==
+        R"(agent.json: offline_queue.streams[].durability: must be "memory", "batch" or "always", got string "disk")");
+  CHECK(error_of(minimal(R"("offline_queue": {"directory": "q", "streams": [{"name": "a", "max_segments": 65}]})")) ==
+        "agent.json: offline_queue.streams[].max_segments: must be an integer between 2 and 64, got 65");
+  CHECK(error_of(minimal(R"("offline_queue": {"directory": "q", "max_inflight": 0})")) ==
+        "agent.json: offline_queue.max_inflight: must be an integer between 1 and 100, got 0");
+  CHECK(error_of(minimal(R"("offline_queue": {"directory": "q", "streams": [{"name": "a", "overflow": "drop"}]})")) ==
+        R"(agent.json: offline_queue.streams[].overflow: must be "drop-oldest", "drop-newest" or "reject", got string "drop")");
+  CHECK(error_of(minimal(R"("offline_queue": {"directory": "q", "streams": [{"name": "a", "sync": 1}]})")) ==
+        R"(agent.json: offline_queue.streams[]: unknown key "sync")");
 }

@@ -41,66 +41,10 @@
 #include "tether/fixed_string.hpp"
 #include "tether/fixed_vector.hpp"
 #include "tether/offline/record.hpp"
+#include "tether/offline/settings.hpp"
 #include "tether/port/log_store.hpp"
 
-#ifndef TETHER_MAX_STREAMS
-#define TETHER_MAX_STREAMS 4  ///< streams per OfflineQueue
-#endif
-#ifndef TETHER_MAX_QUEUE_SEGMENTS
-#define TETHER_MAX_QUEUE_SEGMENTS 64  ///< segments a stream's LogStore may hold
-#endif
-#ifndef TETHER_MAX_QUEUE_INFLIGHT
-#define TETHER_MAX_QUEUE_INFLIGHT 100  ///< most QoS 1 publishes in flight (AWS IoT allows 100)
-#endif
-
 namespace tether {
-
-inline constexpr std::size_t kMaxStreams = TETHER_MAX_STREAMS;
-inline constexpr std::size_t kMaxQueueSegments = TETHER_MAX_QUEUE_SEGMENTS;
-inline constexpr std::size_t kMaxQueueInflight = TETHER_MAX_QUEUE_INFLIGHT;
-/// Longest stream name (it is part of every message id).
-inline constexpr std::size_t kMaxStreamName = 32;
-/// MQTT 5 user property that carries the message id.
-inline constexpr std::string_view kMessageIdProperty = "tether-msg-id";
-/// JSON member that carries the message id in the 3.1.1 envelope (first member of the object).
-inline constexpr std::string_view kMessageIdMember = "tether_msg_id";
-
-enum class Durability : std::uint8_t { kMemory, kBatch, kAlways };
-enum class OverflowPolicy : std::uint8_t { kDropOldest, kDropNewest, kReject };
-/// How the message id reaches the cloud.
-enum class MessageIdMode : std::uint8_t {
-  kAuto,          ///< user property under MQTT 5, envelope under 3.1.1
-  kUserProperty,  ///< MQTT 5 user property `tether-msg-id`
-  kEnvelope,      ///< `"tether_msg_id":"..."` inserted first into a JSON object payload
-  kNone,          ///< no id (the cloud cannot de-duplicate)
-};
-
-const char* to_string(Durability durability);
-const char* to_string(OverflowPolicy policy);
-
-using StreamId = std::uint8_t;
-
-struct StreamSettings {
-  std::string_view name = "telemetry";  ///< [A-Za-z0-9_-], 1..32 bytes, unique per queue
-  Durability durability = Durability::kBatch;
-  std::uint32_t batch_records = 32;       ///< kBatch: sync after this many records (>= 1)
-  Milliseconds batch_interval{100};       ///< kBatch: ... or this long after the first unsynced one
-  std::uint64_t max_bytes = 0;            ///< stored bytes (acknowledged ones until their segment goes); 0 = store size
-  std::uint32_t max_records = 0;          ///< undelivered records; 0 = no limit but the store's
-  Milliseconds ttl{0};                    ///< drop records older than this (wall clock); 0 = keep
-  OverflowPolicy overflow = OverflowPolicy::kDropOldest;
-  std::uint8_t priority = 0;              ///< higher survives storage pressure longer
-};
-
-struct QueueSettings {
-  std::uint16_t max_inflight = 20;        ///< QoS 1 publishes outstanding, 1..kMaxQueueInflight
-  MessageIdMode message_id = MessageIdMode::kAuto;
-  std::uint64_t max_total_bytes = 0;      ///< stored bytes over every stream; 0 = no shared budget
-  Milliseconds ack_flush_interval{1000};  ///< how often delivery progress is written to the stores
-  /// Identifies this run of the firmware in message ids (with the stream and sequence number).
-  /// Use a random value per process start (Crypto port, getrandom); 0 is a contract violation.
-  std::uint32_t boot_id = 0;
-};
 
 enum class DropReason : std::uint8_t {
   kOverflow,   ///< a bound was reached (drop-oldest or drop-newest)
