@@ -658,7 +658,7 @@ Status Reader::read_stream(const json::Value& stream, QueueStreamConfig* out) {
   }
   static constexpr std::string_view kKeys[] = {"name",      "durability",  "batch_records", "batch_interval_ms",
                                                "max_bytes", "max_records", "ttl_s",         "overflow",
-                                               "priority",  "segment_bytes", "max_segments"};
+                                               "priority",  "segment_bytes", "max_segments", "bundle_max_bytes"};
   TETHER_RETURN_IF_ERROR(check_keys(stream, kSection, kKeys, count_of(kKeys)));
   TETHER_RETURN_IF_ERROR(require(stream, kSection, "name"));
   TETHER_RETURN_IF_ERROR(read_string(stream, kSection, "name", out->name));
@@ -691,6 +691,7 @@ Status Reader::read_stream(const json::Value& stream, QueueStreamConfig* out) {
   TETHER_RETURN_IF_ERROR(read_choice(stream, kSection, "overflow", kOverflowNames, kPolicies,
                                      "\"drop-oldest\", \"drop-newest\" or \"reject\"", &st.overflow));
   TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "priority", 0, 255, &st.priority));
+  TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "bundle_max_bytes", 0, 131072, &st.bundle_max_bytes));
   TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "segment_bytes", 4096, 1073741824, &out->segment_bytes));
   return read_int(stream, kSection, "max_segments", 2, static_cast<std::int64_t>(kMaxQueueSegments),
                   &out->max_segments);

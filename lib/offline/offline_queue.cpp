@@ -42,6 +42,52 @@ bool permanent_refusal(Status result) {
 
 std::uint64_t saturating_sub(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : 0; }
 
+bool is_json_space(std::uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// True if `payload` starts (after white space) like a JSON object.
+bool looks_like_object(Span<const std::uint8_t> payload) {
+  std::size_t i = 0;
+  while (i < payload.size() && is_json_space(payload[i])) ++i;
+  return i < payload.size() && payload[i] == '{';
+}
+
+// Writes `{"tether_msg_id":"<id>",` + the rest of the JSON object `payload` (or `}` for an empty
+// object) into `out`. Returns the bytes written, or 0 when it does not fit or `payload` is not an
+// object.
+std::size_t write_envelope(std::uint8_t* out, std::size_t capacity, std::string_view id,
+                           Span<const std::uint8_t> payload) {
+  std::size_t i = 0;
+  while (i < payload.size() && is_json_space(payload[i])) ++i;
+  if (i == payload.size() || payload[i] != '{') return 0;
+  std::size_t j = i + 1;
+  while (j < payload.size() && is_json_space(payload[j])) ++j;
+  const bool empty_object = j < payload.size() && payload[j] == '}';
+  const std::size_t rest = payload.size() - (empty_object ? j : i + 1);
+  const std::size_t head = 2 + kMessageIdMember.size() + 3 + id.size() + 1 + (empty_object ? 0 : 1);
+  if (head + rest > capacity) return 0;
+  std::uint8_t* p = out;
+  *p++ = '{';
+  *p++ = '"';
+  std::memcpy(p, kMessageIdMember.data(), kMessageIdMember.size());
+  p += kMessageIdMember.size();
+  *p++ = '"';
+  *p++ = ':';
+  *p++ = '"';
+  std::memcpy(p, id.data(), id.size());
+  p += id.size();
+  *p++ = '"';
+  if (!empty_object) *p++ = ',';
+  std::memcpy(p, payload.data() + (payload.size() - rest), rest);
+  return head + rest;
+}
+
+// "<boot id, 8 hex digits>-<stream>-<seq>": the record's message id.
+std::size_t format_message_id(char* out, std::size_t capacity, std::uint32_t boot_id, const char* stream,
+                              std::uint64_t seq) {
+  const int n = std::snprintf(out, capacity, "%08" PRIx32 "-%s-%" PRIu64, boot_id, stream, seq);
+  return n > 0 && static_cast<std::size_t>(n) < capacity ? static_cast<std::size_t>(n) : 0;
+}
+
 }  // namespace
 
 const char* to_string(Durability durability) {
@@ -301,16 +347,13 @@ Result<std::uint64_t> OfflineQueue::publish(StreamId id, std::string_view topic,
     TETHER_LOG_WARN(log_, Origin::kQueue, status, "stream \"%s\": publish refused: %s", s.name.c_str(), why.c_str());
     return status;
   }
-  if (effective_id_mode() == MessageIdMode::kEnvelope) {
-    std::size_t i = 0;
-    while (i < payload.size() && (payload[i] == ' ' || payload[i] == '\t' || payload[i] == '\r' || payload[i] == '\n')) ++i;
-    if (i == payload.size() || payload[i] != '{') {
-      status = queue_error(StatusCode::kInvalidArgument);
-      TETHER_LOG_WARN(log_, Origin::kQueue, status,
-                      "stream \"%s\": the message id envelope (MQTT 3.1.1) needs a JSON object payload",
-                      s.name.c_str());
-      return status;
-    }
+  if ((effective_id_mode() == MessageIdMode::kEnvelope || s.settings.bundle_max_bytes != 0) &&
+      !looks_like_object(payload)) {
+    status = queue_error(StatusCode::kInvalidArgument);
+    TETHER_LOG_WARN(log_, Origin::kQueue, status,
+                    "stream \"%s\": the message id envelope (MQTT 3.1.1) and bundling need a JSON object payload",
+                    s.name.c_str());
+    return status;
   }
   if (properties.user_properties.size() > kMaxUserProperties) {
     return queue_error(StatusCode::kOutOfRange, static_cast<std::uint16_t>(kMaxUserProperties));
@@ -662,12 +705,12 @@ bool OfflineQueue::on_agent_publish_complete(PacketToken token, Status result) {
     inflight_.erase(index);
   } else if (result.ok()) {
     f.acked = true;
-    ++s.stats.delivered;
-    s.stats.pending_records = saturating_sub(s.stats.pending_records, 1);
+    s.stats.delivered += f.count;
+    s.stats.pending_records = saturating_sub(s.stats.pending_records, f.count);
   } else if (permanent_refusal(result)) {
     f.acked = true;
-    s.stats.pending_records = saturating_sub(s.stats.pending_records, 1);
-    drop_event(id, DropReason::kRefused, 1, result);
+    s.stats.pending_records = saturating_sub(s.stats.pending_records, f.count);
+    drop_event(id, DropReason::kRefused, f.count, result);
   } else {
     // Transient (quota, connection lost): send this stream again from its acknowledged position.
     TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": seq %" PRIu64 " not acknowledged; will resend",
@@ -715,8 +758,8 @@ Result<Span<const std::uint8_t>> OfflineQueue::message_payload(const Stream& s, 
                                                                  PublishProperties* props, UserProperty* id_prop,
                                                                  FixedString<64>* id_text) {
   char text[64];
-  const int n = std::snprintf(text, sizeof(text), "%08" PRIx32 "-%s-%" PRIu64, r.boot_id, s.name.c_str(), r.seq);
-  id_text->assign(std::string_view(text, n > 0 ? static_cast<std::size_t>(n) : 0)).ignore();
+  const std::size_t n = format_message_id(text, sizeof(text), r.boot_id, s.name.c_str(), r.seq);
+  id_text->assign(std::string_view(text, n)).ignore();
   *props = r.properties();
   const MessageIdMode mode = effective_id_mode();
   if (mode == MessageIdMode::kUserProperty) {
@@ -725,24 +768,9 @@ Result<Span<const std::uint8_t>> OfflineQueue::message_payload(const Stream& s, 
     return r.payload;
   }
   if (mode != MessageIdMode::kEnvelope) return r.payload;
-  // {"tether_msg_id":"<id>", + the rest of the object (or "}" for an empty object).
-  std::size_t i = 0;
-  while (i < r.payload.size() && r.payload[i] != '{') ++i;
-  if (i == r.payload.size()) return queue_error(StatusCode::kInvalidArgument);
-  std::size_t j = i + 1;
-  while (j < r.payload.size() &&
-         (r.payload[j] == ' ' || r.payload[j] == '\t' || r.payload[j] == '\r' || r.payload[j] == '\n')) {
-    ++j;
-  }
-  const bool empty_object = j < r.payload.size() && r.payload[j] == '}';
-  const int head = std::snprintf(reinterpret_cast<char*>(send_buf_), sizeof(send_buf_), "{\"%.*s\":\"%s\"%s",
-                                 static_cast<int>(kMessageIdMember.size()), kMessageIdMember.data(), id_text->c_str(),
-                                 empty_object ? "" : ",");
-  if (head <= 0) return queue_error(StatusCode::kInternal);
-  const std::size_t rest = r.payload.size() - (empty_object ? j : i + 1);
-  if (static_cast<std::size_t>(head) + rest > sizeof(send_buf_)) return queue_error(StatusCode::kOutOfRange);
-  std::memcpy(send_buf_ + head, r.payload.data() + (r.payload.size() - rest), rest);
-  return Span<const std::uint8_t>(send_buf_, static_cast<std::size_t>(head) + rest);
+  const std::size_t len = write_envelope(send_buf_, sizeof(send_buf_), id_text->view(), r.payload);
+  if (len == 0) return queue_error(StatusCode::kInvalidArgument);
+  return Span<const std::uint8_t>(send_buf_, len);
 }
 
 // A record dropped instead of sent (expired, refused) settles in order, like a delivery: at once
@@ -837,6 +865,10 @@ OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
       }
     }
     if (inflight_.full()) return SendResult::kBlocked;
+    if (s.settings.bundle_max_bytes != 0 && rec.qos == Qos::k1 && !rec.retain && rec.properties().empty()) {
+      const SendResult bundled = send_bundle(id, rec, next);
+      if (bundled != SendResult::kEnd) return bundled;  // kEnd: a bundle of one; send it alone
+    }
     PublishProperties props;
     UserProperty id_prop;
     FixedString<64> id_text;
@@ -879,6 +911,73 @@ OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
     if (rec.seq > s.sent_max) s.sent_max = rec.seq;
     return SendResult::kSent;
   }
+}
+
+// Packs `first` and the records after it in the read window (same topic, no properties, not
+// expired, same segment) into one JSON array of enveloped payloads. Returns kEnd when only `first`
+// would go (the caller sends it alone).
+OfflineQueue::SendResult OfflineQueue::send_bundle(StreamId id, const Record& first, Position next) {
+  Stream& s = streams_[id];
+  const std::size_t segment = segment_index(s, next.segment);
+  const std::uint32_t used = s.segments[segment].used;
+  std::size_t limit = s.settings.bundle_max_bytes;
+  if (limit > sizeof(send_buf_)) limit = sizeof(send_buf_);
+  char text[64];
+  std::size_t len = 0;
+  send_buf_[len++] = '[';
+  std::size_t n = format_message_id(text, sizeof(text), first.boot_id, s.name.c_str(), first.seq);
+  std::size_t wrote = write_envelope(send_buf_ + len, limit - len - 1, std::string_view(text, n), first.payload);
+  if (wrote == 0) return SendResult::kEnd;
+  len += wrote;
+  std::uint32_t count = 1;
+  std::uint64_t last_seq = first.seq;
+  Position end = next;
+  Result<std::int64_t> wall = wall_now();
+  while (end.offset < used && end.offset >= window_offset_ && end.offset < window_offset_ + window_len_) {
+    Record rec;
+    std::size_t consumed = 0;
+    const Span<const std::uint8_t> here(read_buf_ + (end.offset - window_offset_),
+                                        window_offset_ + window_len_ - end.offset);
+    if (offline::decode_record(here, &rec, &consumed) != DecodeOutcome::kRecord) break;
+    const Position after{end.segment, end.offset + static_cast<std::uint32_t>(consumed)};
+    if (rec.type == RecordType::kAck || rec.seq <= s.acked) {
+      end = after;  // progress markers and delivered records ride along unseen
+      continue;
+    }
+    if (rec.seq <= last_seq || rec.topic != first.topic || rec.qos != Qos::k1 || rec.retain ||
+        !rec.properties().empty()) {
+      break;
+    }
+    if (s.settings.ttl.count() > 0 && rec.created_ms != 0 && wall.ok() &&
+        *wall - rec.created_ms > s.settings.ttl.count()) {
+      break;  // send_next drops it on its own turn
+    }
+    n = format_message_id(text, sizeof(text), rec.boot_id, s.name.c_str(), rec.seq);
+    if (len + 2 > limit) break;
+    wrote = write_envelope(send_buf_ + len + 1, limit - len - 2, std::string_view(text, n), rec.payload);
+    if (wrote == 0) break;
+    send_buf_[len] = ',';
+    len += 1 + wrote;
+    ++count;
+    last_seq = rec.seq;
+    end = after;
+  }
+  if (count == 1) return SendResult::kEnd;
+  send_buf_[len++] = ']';
+  Result<PacketToken> token = agent_.publish(first.topic, Span<const std::uint8_t>(send_buf_, len), Qos::k1);
+  if (!token.ok()) return SendResult::kBlocked;
+  Inflight* f = inflight_.emplace_back();
+  f->stream = id;
+  f->seq = last_seq;
+  f->token = *token;
+  f->count = count;
+  f->end = end;
+  s.cursor = end;
+  s.stats.sent += count;
+  if (first.seq <= s.sent_max) s.stats.resent += count;
+  if (last_seq > s.sent_max) s.sent_max = last_seq;
+  ++s.stats.bundles;
+  return SendResult::kSent;
 }
 
 void OfflineQueue::pump() {

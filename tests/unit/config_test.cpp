@@ -514,7 +514,8 @@ TEST_CASE("the offline queue section sets the queue and every stream") {
       "message_id": "envelope", "max_total_bytes": 1000000, "ack_flush_interval_ms": 500,
       "streams": [{"name": "bulk", "durability": "memory", "max_records": 10, "max_bytes": 2048,
                    "overflow": "drop-newest", "segment_bytes": 4096, "max_segments": 2},
-                  {"name": "alarms", "durability": "always", "priority": 255, "ttl_s": 60}]})"));
+                  {"name": "alarms", "durability": "always", "priority": 255, "ttl_s": 60,
+                   "bundle_max_bytes": 4096}]})"));
   REQUIRE(p.status.ok());
   const OfflineQueueConfig& q = p.config.offline_queue;
   CHECK(q.enabled);
@@ -535,6 +536,7 @@ TEST_CASE("the offline queue section sets the queue and every stream") {
   CHECK(q.streams[1].settings.durability == Durability::kAlways);
   CHECK(q.streams[1].settings.priority == 255);
   CHECK(q.streams[1].settings.ttl == milliseconds(60000));
+  CHECK(q.streams[1].settings.bundle_max_bytes == 4096);
   // Defaults: one "telemetry" stream with batch durability.
   const Parsed d = parse(minimal(R"("offline_queue": {"directory": "q"})"));
   REQUIRE(d.status.ok());

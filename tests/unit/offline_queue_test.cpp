@@ -417,3 +417,39 @@ TEST_CASE("acknowledged segments are deleted so a long stream fits a small store
   CHECK(rig.queue.stats(s).segments <= 4);
   CHECK(rig.published_indices() == range(0, 2000));
 }
+
+TEST_CASE("bundling packs consecutive records into one JSON array with each record's id") {
+  Rig rig;
+  StreamSettings st;
+  st.bundle_max_bytes = 200;
+  const StreamId s = rig.add(st);
+  for (int i = 0; i < 10; ++i) REQUIRE(rig.send(s, i).ok());
+  REQUIRE(rig.queue.publish(s, "dt/device-1/other", as_bytes("{\"x\":1}")).ok());
+  CHECK(rig.queue.publish(s, "dt/device-1/t", as_bytes("17")).status().code() == StatusCode::kInvalidArgument);
+  rig.connect();
+  rig.run_for(milliseconds(50));
+  const auto& sent = rig.mqtt.published();
+  REQUIRE(sent.size() >= 2);
+  CHECK(sent[0].payload.rfind("[{\"tether_msg_id\":\"0000b007-telemetry-1\",\"i\":0},"
+                              "{\"tether_msg_id\":\"0000b007-telemetry-2\",\"i\":1},",
+                              0) == 0);
+  std::size_t records = 0;
+  for (const testing::FakeMessage& m : sent) {
+    CHECK(m.payload.size() <= 200);
+    if (m.topic == "dt/device-1/t") {
+      CHECK(m.payload.front() == '[');
+      CHECK(m.payload.back() == ']');
+      for (std::size_t at = m.payload.find("tether_msg_id"); at != std::string::npos;
+           at = m.payload.find("tether_msg_id", at + 1)) {
+        ++records;
+      }
+    }
+  }
+  CHECK(records == 10);
+  // A different topic is not bundled with the others; a lone record goes unwrapped.
+  CHECK(sent.back().topic == "dt/device-1/other");
+  CHECK(sent.back().payload == "{\"x\":1}");
+  CHECK(rig.queue.stats(s).delivered == 11);
+  CHECK(rig.queue.stats(s).bundles == sent.size() - 1);
+  CHECK(rig.queue.drained());
+}

@@ -68,6 +68,7 @@ struct StreamStats {
   std::uint64_t sent = 0;              ///< publishes handed to MQTT (including resends)
   std::uint64_t resent = 0;            ///< of which resends (after a reconnect or a restart)
   std::uint64_t delivered = 0;         ///< acknowledged by the broker (PUBACK)
+  std::uint64_t bundles = 0;           ///< messages that carried several records (bundling)
   std::uint64_t rejected = 0;          ///< refused by publish() under kReject (the caller kept them)
   std::uint64_t dropped_overflow = 0;
   std::uint64_t dropped_pressure = 0;
@@ -165,6 +166,7 @@ class OfflineQueue final : private AgentComponent {
     StreamId stream = 0;
     std::uint64_t seq = 0;
     PacketToken token = 0;
+    std::uint32_t count = 1;  // records in the message (a bundle carries several; seq is the last)
     Position end;
     bool acked = false;
     bool void_ = false;  // its segment was dropped meanwhile
@@ -197,6 +199,7 @@ class OfflineQueue final : private AgentComponent {
   bool over_bounds(const Stream& s, std::size_t incoming) const;
   Result<Span<const std::uint8_t>> message_payload(const Stream& s, const offline::Record& r, PublishProperties* props,
                                                    UserProperty* id_prop, FixedString<64>* id_text);
+  SendResult send_bundle(StreamId id, const offline::Record& first, Position next);
   MessageIdMode effective_id_mode() const;
   Result<std::int64_t> wall_now() const;
   std::uint64_t pending(const Stream& s) const;

@@ -58,6 +58,10 @@ struct StreamSettings {
   Milliseconds ttl{0};                    ///< drop records older than this (wall clock); 0 = keep
   OverflowPolicy overflow = OverflowPolicy::kDropOldest;
   std::uint8_t priority = 0;              ///< higher survives storage pressure longer
+  /// Bundling, for cost: consecutive records of the stream with the same topic and no MQTT 5
+  /// properties go out as one message, a JSON array of their (JSON object) payloads, each with its
+  /// message id inserted as first member, up to this many bytes. 0 = one message per record.
+  std::uint32_t bundle_max_bytes = 0;
 };
 
 struct QueueSettings {
