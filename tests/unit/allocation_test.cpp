@@ -26,6 +26,8 @@
 #include "test_support.hpp"
 #include "tether/agent.hpp"
 #include "tether/json.hpp"
+#include "tether/offline/offline_queue.hpp"
+#include "tether/offline/ram_log_store.hpp"
 #include "tether/port/testing/simulated_clock.hpp"
 
 namespace {
@@ -67,7 +69,8 @@ class StaticMqttClient final : public port::MqttClient {
   }
   Result<PacketToken> do_publish(const OutgoingMessage&) override {
     ++publishes;
-    acks_[ack_count_++ % 8] = ++token_;
+    if (ack_count_ == 8) return Status(StatusCode::kResourceExhausted, Origin::kMqtt);  // window full
+    acks_[ack_count_++] = ++token_;
     return token_;
   }
   Result<PacketToken> do_subscribe(std::string_view, Qos) override { return ++token_; }
@@ -81,8 +84,13 @@ class StaticMqttClient final : public port::MqttClient {
       e.state = ConnectionState::kConnected;
       listener_->on_connection(e);
     }
-    for (std::size_t i = 0; i < ack_count_ && i < 8; ++i) listener_->on_publish_complete(acks_[i], Status());
-    ack_count_ = 0;
+    // Snapshot: a completion handler may publish again (the offline queue refills its window).
+    PacketToken due[8];
+    const std::size_t n = ack_count_ < 8 ? ack_count_ : 8;
+    for (std::size_t i = 0; i < n; ++i) due[i] = acks_[i];
+    for (std::size_t i = n; i < ack_count_ && i < 8; ++i) acks_[i - n] = acks_[i];
+    ack_count_ -= n;
+    for (std::size_t i = 0; i < n; ++i) listener_->on_publish_complete(due[i], Status());
     if (inbound_pending) {
       inbound_pending = false;
       InboundMessage m;
@@ -140,6 +148,56 @@ TEST_CASE("the agent publishes, dispatches messages and fires timers without hea
   CHECK(mqtt.publishes == 1000);
   CHECK(received == 1000);
   CHECK(ticks >= 400);
+}
+
+TEST_CASE("the offline queue stores, replays, delivers and deletes segments without heap allocations") {
+  testing::SimulatedClock clock;
+  clock.set_wall_time_ms(1795000000000);
+  StaticMqttClient mqtt;
+  AgentConfig config;
+  REQUIRE(config.thing_name.assign("device-1").ok());
+  Agent agent(mqtt, clock, config, nullptr, 1);
+  static std::uint8_t ram[16 * 1024];
+  offline::RamLogStore store(Span<std::uint8_t>(ram, sizeof(ram)), 8);
+  QueueSettings qs;
+  qs.boot_id = 7;
+  qs.max_inflight = 8;
+  static OfflineQueue queue(agent, qs);  // 48 KiB of buffers: not on the test's stack
+  StreamSettings st;
+  st.ttl = std::chrono::seconds(3600);
+  st.bundle_max_bytes = 512;
+  const Result<StreamId> stream = queue.add_stream(st, store);
+  REQUIRE(stream.ok());
+  g_allocations = 0;
+  g_counting = true;
+  long accepted = 0;
+  // Offline backlog (rolls and drop-oldest), then delivery, then live publishing.
+  for (int i = 0; i < 400; ++i) {
+    char doc[64];
+    json::Writer w(doc);
+    w.begin_object().key("seq").number(static_cast<std::int64_t>(i)).end_object();
+    Result<std::string_view> text = w.finish();
+    if (!text.ok()) break;
+    if (queue.publish(*stream, "dt/device-1/telemetry", as_bytes(*text)).ok()) ++accepted;
+  }
+  REQUIRE(agent.start().ok());
+  for (int i = 0; i < 2000; ++i) {
+    char doc[64];
+    json::Writer w(doc);
+    w.begin_object().key("seq").number(static_cast<std::int64_t>(i)).end_object();
+    Result<std::string_view> text = w.finish();
+    if (!text.ok()) break;
+    if (queue.publish(*stream, "dt/device-1/telemetry", as_bytes(*text)).ok()) ++accepted;
+    clock.advance(milliseconds(5));
+    if (!agent.run_once(milliseconds(0)).ok()) break;
+  }
+  for (int i = 0; i < 50 && !queue.drained(); ++i) agent.run_once(milliseconds(0)).ignore();
+  g_counting = false;
+  CHECK(g_allocations == 0);
+  CHECK(accepted == 2400);
+  CHECK(queue.drained());
+  CHECK(queue.stats(*stream).delivered + queue.stats(*stream).dropped_overflow == 2400);
+  CHECK(queue.stats(*stream).dropped_overflow > 0);
 }
 
 TEST_CASE("the allocation counter sees allocations (the check above can fail)") {
