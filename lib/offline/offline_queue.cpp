@@ -325,15 +325,8 @@ MessageIdMode OfflineQueue::effective_id_mode() const {
 Result<std::int64_t> OfflineQueue::wall_now() const { return agent_.clock().wall_time_ms(); }
 
 bool OfflineQueue::over_bounds(const Stream& s, std::size_t incoming) const {
-  const SegmentMeta& active = s.segments[s.segments.size() - 1];
   if (s.settings.max_records != 0 && s.stats.pending_records + 1 > s.settings.max_records) return true;
-  if (s.settings.max_bytes != 0) {
-    // A record that needs a new segment grows the store by a whole segment on flash: count what is
-    // written, which is what the bound is about.
-    if (s.stats.stored_bytes + incoming > s.settings.max_bytes) return true;
-  }
-  (void)active;
-  return false;
+  return s.settings.max_bytes != 0 && s.stats.stored_bytes + incoming > s.settings.max_bytes;
 }
 
 Result<std::uint64_t> OfflineQueue::publish(StreamId id, std::string_view topic, Span<const std::uint8_t> payload,
@@ -417,7 +410,7 @@ Result<std::uint64_t> OfflineQueue::publish(StreamId id, std::string_view topic,
     }
   }
 
-  status = append_record(s, Span<const std::uint8_t>(encode_buf_, *size), nullptr);
+  status = append_record(s, Span<const std::uint8_t>(encode_buf_, *size), &rec);
   if (status.code() == StatusCode::kResourceExhausted && status.origin() == Origin::kQueue) {
     // Full and the policy keeps what is stored.
     if (s.settings.overflow == OverflowPolicy::kDropNewest) {
@@ -454,7 +447,7 @@ Result<std::uint64_t> OfflineQueue::publish(StreamId id, std::string_view topic,
   return seq;
 }
 
-Status OfflineQueue::append_record(Stream& s, Span<const std::uint8_t> bytes, std::size_t* meta_index) {
+Status OfflineQueue::append_record(Stream& s, Span<const std::uint8_t> bytes, const Record* data) {
   if (s.store_broken) {
     TETHER_RETURN_IF_ERROR(roll(s));
   }
@@ -474,15 +467,11 @@ Status OfflineQueue::append_record(Stream& s, Span<const std::uint8_t> bytes, st
   SegmentMeta& active = s.segments[s.segments.size() - 1];
   active.used = *at + static_cast<std::uint32_t>(bytes.size());
   s.stats.stored_bytes += bytes.size();
-  if (meta_index != nullptr) *meta_index = s.segments.size() - 1;
-  // Data records: the caller's record is in encode_buf_ (decode its header fields cheaply).
-  Record rec;
-  std::size_t consumed = 0;
-  if (offline::decode_record(bytes, &rec, &consumed) == DecodeOutcome::kRecord && rec.type == RecordType::kData) {
-    if (active.first_seq == 0) active.first_seq = rec.seq;
-    active.last_seq = rec.seq;
+  if (data != nullptr) {
+    if (active.first_seq == 0) active.first_seq = data->seq;
+    active.last_seq = data->seq;
     ++active.records;
-    if (rec.created_ms > active.newest_ms) active.newest_ms = rec.created_ms;
+    if (data->created_ms > active.newest_ms) active.newest_ms = data->created_ms;
   }
   return ok_status();
 }

@@ -179,7 +179,7 @@ class OfflineQueue final : private AgentComponent {
   Milliseconds next_tick_due() const override;
 
   Status recover(Stream& s);
-  Status append_record(Stream& s, Span<const std::uint8_t> bytes, std::size_t* meta_index);
+  Status append_record(Stream& s, Span<const std::uint8_t> bytes, const offline::Record* data);
   Status make_room(Stream& s, std::size_t bytes);
   Status roll(Stream& s);
   Status drop_head(Stream& s, DropReason reason);
