@@ -17,15 +17,27 @@
 /// `append()` only buffers (page cache, RAM). `sync()` is the durability point: once it returns ok,
 /// every byte appended before it survives a crash or power cut. Bytes appended after the last
 /// successful sync may, after a power cut, be entirely present, entirely absent, or present up to an
-/// arbitrary byte (a *torn* tail), possibly followed by garbage — never anything else: earlier
-/// segments and earlier bytes are not touched. `roll()` makes the new segment's existence durable
-/// (on POSIX: file preallocated, file and directory synced) but not the data of the previous one.
+/// arbitrary byte (a *torn* tail), possibly followed by garbage — never anything else: bytes synced
+/// before are not touched. `roll()` makes the new segment's existence durable (on POSIX: file
+/// preallocated, file and directory synced) but not the data of the previous one, so after a power
+/// cut *any* segment written since the last successful sync may end in a torn tail; recovery must
+/// accept that. After a failed `sync()`, `append()` returns kFailedPrecondition until `roll()`, and
+/// the bytes appended before the failure never become durable, even if a later sync succeeds (as
+/// Linux behaves after a failed fsync).
 ///
 /// ## Reopening
 /// After `open()` the active segment's write position is unknown to the store (it does not track
-/// it durably: that would cost a second sync per group commit). The core scans the active segment
-/// and calls `set_write_position()` with the end of the last intact record before appending; the
-/// store erases everything beyond it so a later scan never meets stale bytes.
+/// it durably: that would cost a second sync per group commit): write_position() reads 0 and
+/// append() returns kFailedPrecondition until `set_write_position()`. The core scans the active
+/// segment and calls `set_write_position()` with the end of the last intact record; the store erases
+/// everything beyond it so a later scan never meets stale bytes. A store reopened with a smaller
+/// max_segments() keeps the segments it has (segment_count() may exceed it) and roll() refuses.
+///
+/// ## Errors
+/// Every call other than open() returns kFailedPrecondition (origin kStore) before a successful
+/// open(). Medium errors carry the errno as detail and map the same way everywhere: EACCES, EPERM,
+/// EROFS → kPermissionDenied; ENOSPC, EDQUOT → kResourceExhausted; EIO → kDataLoss (and every
+/// failed sync is kDataLoss); anything else → kUnavailable. Implementations without errno use 0.
 ///
 /// ## Threading
 /// Not thread-safe: one thread (the agent's) makes every call.
@@ -54,6 +66,9 @@ class LogStore {
   /// - kDataLoss (kStore): the store's layout is damaged beyond a torn tail (a segment of the wrong
   ///   size, an unreadable segment); the detail and the implementation's log say which
   /// - kResourceExhausted (kStore, ENOSPC): no space for the first segment
+  /// - kFailedPrecondition (kStore, EWOULDBLOCK): another process holds the store
+  /// - kInvalidArgument (kStore): the implementation's settings are unusable
+  /// - kUnavailable (kStore, errno): any other medium failure
   Status open() { return do_open(); }
 
   /// Number of segments, oldest first; at least 1 after a successful open().
@@ -89,22 +104,26 @@ class LogStore {
   Status sync() { return do_sync(); }
 
   /// Starts a new, empty active segment. Returns its id, or:
-  /// - kResourceExhausted (kStore, 0): max_segments() exist already (drop_head() first)
+  /// - kResourceExhausted (kStore, 0): max_segments() exist already (drop_head() first), or the
+  ///   segment ids are used up (after 2^32 - 1 segments)
   /// - kResourceExhausted (kStore, ENOSPC): the medium has no room for another segment
   /// - kUnavailable / kDataLoss (kStore, errno): the medium failed
   Result<SegmentId> roll() { return do_roll(); }
 
   /// Deletes the oldest segment. Returns ok, kFailedPrecondition (it is the only, active segment),
-  /// or kUnavailable (kStore, errno). Durable before it returns.
+  /// or a medium error (see Errors). Durable before it returns ok; after an error the segment may be
+  /// gone from the medium but not its durability (it is gone from the list either way).
   Status drop_head() { return do_drop_head(); }
 
   /// After open(): sets the active segment's write position to `offset` and erases the bytes from
-  /// there to the end of the segment (durably). Returns ok, kOutOfRange (offset > capacity),
-  /// kFailedPrecondition (appends were made since open()), or kUnavailable (kStore, errno).
+  /// there to the end of the segment (durably). Allowed until the first append after open() (also
+  /// after a roll() without appends). Returns ok, kOutOfRange (offset > capacity),
+  /// kFailedPrecondition (appends were made since open()), or a medium error (see Errors).
   Status set_write_position(std::uint32_t offset) { return do_set_write_position(offset); }
 
   /// Bytes that could still be appended: what is left of the active segment plus a full segment for
-  /// each segment that roll() could still add, capped by the medium's free space.
+  /// each segment that roll() could still add and the medium has room for (segments are allocated
+  /// whole).
   Result<std::uint64_t> free_space() const { return do_free_space(); }
 
  private:
