@@ -5,7 +5,7 @@ include(CMakePackageConfigHelpers)
 
 set(_tether_targets tether_core tether_offline tether_tether)
 set(_tether_components core offline)
-foreach(_t testing port_posix port_paho)
+foreach(_t testing port_posix port_paho port_mbedtls)
   if(TARGET tether_${_t})
     list(APPEND _tether_targets tether_${_t})
     list(APPEND _tether_components ${_t})
@@ -17,7 +17,7 @@ install(TARGETS ${_tether_targets} EXPORT TetherTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY include/tether DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-foreach(_dir testing posix paho)
+foreach(_dir testing posix paho mbedtls)
   set(_target tether_port_${_dir})
   if(_dir STREQUAL "testing")
     set(_target tether_testing)
@@ -34,7 +34,7 @@ configure_package_config_file(cmake/TetherConfig.cmake.in ${CMAKE_CURRENT_BINARY
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/TetherConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/TetherConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/TetherConfigVersion.cmake
-  cmake/TetherCJSON.cmake DESTINATION ${TETHER_INSTALL_CMAKEDIR})
+  cmake/TetherCJSON.cmake cmake/FindMbedTLS.cmake DESTINATION ${TETHER_INSTALL_CMAKEDIR})
 
 # pkg-config: one file for the whole SDK as built.
 set(_pc_libs "-ltether_offline -ltether_core")
@@ -46,6 +46,11 @@ if(TARGET tether_port_paho)
   set(_pc_libs "-ltether_port_paho ${_pc_libs}")
   # Debian's Paho C++ ships no .pc file: name the libraries directly.
   set(_pc_libs_private "-lpaho-mqttpp3 -lpaho-mqtt3as")
+endif()
+if(TARGET tether_port_mbedtls)
+  set(_pc_libs "-ltether_port_mbedtls ${_pc_libs}")
+  # Debian's mbedTLS ships no .pc file either.
+  set(_pc_libs_private "${_pc_libs_private} -lmbedcrypto")
 endif()
 if(TARGET tether_testing)
   set(_pc_libs "-ltether_testing ${_pc_libs}")

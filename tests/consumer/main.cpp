@@ -1,9 +1,12 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 // Builds against an installed Tether (find_package or pkg-config) and exercises each library once.
+#include <array>
+#include <cstdint>
 #include <cstdio>
 
 #include "tether/agent.hpp"
 #include "tether/config.hpp"
+#include "tether/port/mbedtls/mbed_crypto.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
 #include "tether/port/posix/posix_clock.hpp"
 #include "tether/port/posix/stderr_log_sink.hpp"
@@ -25,6 +28,13 @@ int main() {
   tether::Agent agent(fake, clock, config, &log, tether::port::random_seed());
   if (!agent.start().ok() || !agent.run_once(tether::Milliseconds(0)).ok() || !agent.connected()) {
     std::fprintf(stderr, "consumer: agent did not connect over the fake client\n");
+    return 1;
+  }
+  tether::mbedtls::MbedCrypto crypto;
+  std::array<std::uint8_t, tether::port::Crypto::kSha256Size> digest{};
+  std::array<std::uint8_t, tether::port::Crypto::kAeadKeySize> key{};
+  if (!crypto.random(key).ok() || !crypto.sha256(key, digest).ok()) {
+    std::fprintf(stderr, "consumer: the mbedTLS crypto port failed\n");
     return 1;
   }
   std::printf("consumer: ok (thing %s)\n", config.thing_name.c_str());
