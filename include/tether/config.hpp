@@ -70,6 +70,7 @@ struct QueueStreamConfig {
 struct OfflineQueueConfig {
   bool enabled = false;                   ///< true when the section is present ("enabled" can turn it off)
   FixedString<kMaxPath> directory;        ///< "directory": one sub-directory per stream (required)
+  FixedString<kMaxPath> key_file;         ///< "key_file": 32-byte key for streams that set "encrypt"
   QueueSettings queue;                    ///< "max_inflight", "message_id", "max_total_bytes",
                                           ///< "ack_flush_interval_ms" (boot_id is set at run time)
   std::array<QueueStreamConfig, kMaxStreams> streams{};  ///< "streams" (default: one "telemetry")

@@ -356,6 +356,12 @@ Status validate(const Ctx& ctx, AgentConfig& config) {
       return fail(ctx, StatusCode::kInvalidArgument, 0, "offline_queue", "streams", "must list 1 to %zu streams",
                   kMaxStreams);
     }
+    for (std::size_t i = 0; i < q.stream_count && i < kMaxStreams; ++i) {
+      if (q.streams[i].settings.encrypt && q.key_file.empty()) {
+        return fail(ctx, StatusCode::kInvalidArgument, 0, "offline_queue", "key_file",
+                    "is required when a stream sets \"encrypt\" (stream %s)", quote(q.streams[i].name.view()).text);
+      }
+    }
     if (q.queue.max_inflight < 1 || q.queue.max_inflight > kMaxQueueInflight) {
       return fail(ctx, StatusCode::kOutOfRange, 0, "offline_queue", "max_inflight", "must be between 1 and %zu",
                   kMaxQueueInflight);
@@ -609,8 +615,8 @@ Status Reader::read_heartbeat(const json::Value& heartbeat) {
 
 Status Reader::read_offline_queue(const json::Value& queue) {
   TETHER_RETURN_IF_ERROR(expect_object(queue, "offline_queue"));
-  static constexpr std::string_view kKeys[] = {"enabled", "directory", "max_inflight", "message_id",
-                                               "max_total_bytes", "ack_flush_interval_ms", "streams"};
+  static constexpr std::string_view kKeys[] = {"enabled",         "directory",             "max_inflight", "message_id",
+                                               "max_total_bytes", "ack_flush_interval_ms", "streams",      "key_file"};
   constexpr std::string_view kSection = "offline_queue";
   TETHER_RETURN_IF_ERROR(check_keys(queue, kSection, kKeys, count_of(kKeys)));
   OfflineQueueConfig& q = out_.offline_queue;
@@ -618,6 +624,7 @@ Status Reader::read_offline_queue(const json::Value& queue) {
   TETHER_RETURN_IF_ERROR(read_bool(queue, kSection, "enabled", &q.enabled));
   TETHER_RETURN_IF_ERROR(require(queue, kSection, "directory"));
   TETHER_RETURN_IF_ERROR(read_string(queue, kSection, "directory", q.directory));
+  TETHER_RETURN_IF_ERROR(read_string(queue, kSection, "key_file", q.key_file));
   TETHER_RETURN_IF_ERROR(read_int(queue, kSection, "max_inflight", 1, static_cast<std::int64_t>(kMaxQueueInflight),
                                   &q.queue.max_inflight));
   static constexpr std::string_view kIdNames[] = {"auto", "property", "envelope", "none"};
@@ -658,7 +665,8 @@ Status Reader::read_stream(const json::Value& stream, QueueStreamConfig* out) {
   }
   static constexpr std::string_view kKeys[] = {"name",      "durability",  "batch_records", "batch_interval_ms",
                                                "max_bytes", "max_records", "ttl_s",         "overflow",
-                                               "priority",  "segment_bytes", "max_segments", "bundle_max_bytes"};
+                                               "priority",  "segment_bytes", "max_segments", "bundle_max_bytes",
+                                               "encrypt"};
   TETHER_RETURN_IF_ERROR(check_keys(stream, kSection, kKeys, count_of(kKeys)));
   TETHER_RETURN_IF_ERROR(require(stream, kSection, "name"));
   TETHER_RETURN_IF_ERROR(read_string(stream, kSection, "name", out->name));
@@ -692,6 +700,7 @@ Status Reader::read_stream(const json::Value& stream, QueueStreamConfig* out) {
                                      "\"drop-oldest\", \"drop-newest\" or \"reject\"", &st.overflow));
   TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "priority", 0, 255, &st.priority));
   TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "bundle_max_bytes", 0, 131072, &st.bundle_max_bytes));
+  TETHER_RETURN_IF_ERROR(read_bool(stream, kSection, "encrypt", &st.encrypt));
   TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "segment_bytes", 4096, 1073741824, &out->segment_bytes));
   return read_int(stream, kSection, "max_segments", 2, static_cast<std::int64_t>(kMaxQueueSegments),
                   &out->max_segments);

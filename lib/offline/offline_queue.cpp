@@ -128,7 +128,73 @@ OfflineQueue::OfflineQueue(Agent& agent, const QueueSettings& settings)
   agent_.attach(*this).ignore();  // fails only beyond kMaxComponents: checked by the contract below
 }
 
-OfflineQueue::~OfflineQueue() { agent_.detach(*this).ignore(); }
+OfflineQueue::~OfflineQueue() {
+  agent_.detach(*this).ignore();
+  detail::secure_zero(Span<std::uint8_t>(master_key_, sizeof(master_key_)));
+  for (Stream& s : streams_) detail::secure_zero(Span<std::uint8_t>(s.key, sizeof(s.key)));
+}
+
+Status OfflineQueue::set_encryption(port::Crypto& crypto, Span<const std::uint8_t> key) {
+  if (!streams_.empty()) return queue_error(StatusCode::kFailedPrecondition);
+  if (key.size() != sizeof(master_key_)) return queue_error(StatusCode::kInvalidArgument);
+  std::memcpy(master_key_, key.data(), key.size());
+  crypto_ = &crypto;
+  return ok_status();
+}
+
+namespace {
+
+// Nonce: boot id (4 bytes LE) || sequence number (8 bytes LE). AAD: topic || seq || boot id.
+void record_nonce(const Record& r, std::uint8_t (&nonce)[port::Crypto::kAeadNonceSize]) {
+  for (int i = 0; i < 4; ++i) nonce[i] = static_cast<std::uint8_t>(r.boot_id >> (8 * i));
+  for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<std::uint8_t>(r.seq >> (8 * i));
+}
+
+std::size_t record_aad(const Record& r, std::uint8_t* out, std::size_t capacity) {
+  if (r.topic.size() + 12 > capacity) return 0;
+  std::memcpy(out, r.topic.data(), r.topic.size());
+  std::uint8_t nonce[port::Crypto::kAeadNonceSize];
+  record_nonce(r, nonce);
+  for (int i = 0; i < 8; ++i) out[r.topic.size() + i] = nonce[4 + i];
+  for (int i = 0; i < 4; ++i) out[r.topic.size() + 8 + i] = nonce[i];
+  return r.topic.size() + 12;
+}
+
+}  // namespace
+
+// Seals r->payload into send_buf_ (free while publish() runs) and points r at the ciphertext.
+Status OfflineQueue::seal(const Stream& s, Record* r) {
+  std::uint8_t nonce[port::Crypto::kAeadNonceSize];
+  record_nonce(*r, nonce);
+  std::uint8_t aad[kMaxTopic + 12];
+  const std::size_t aad_len = record_aad(*r, aad, sizeof(aad));
+  if (aad_len == 0) return queue_error(StatusCode::kOutOfRange);
+  Result<std::size_t> n = crypto_->aead_seal(Span<const std::uint8_t>(s.key, sizeof(s.key)), nonce,
+                                              Span<const std::uint8_t>(aad, aad_len), r->payload,
+                                              Span<std::uint8_t>(send_buf_, sizeof(send_buf_)));
+  if (!n.ok()) return n.status();
+  r->payload = Span<const std::uint8_t>(send_buf_, *n);
+  r->encrypted = true;
+  return ok_status();
+}
+
+// The payload to send: the record's own, or (encrypted) opened into encode_buf_, which is free
+// while records are being sent.
+Result<Span<const std::uint8_t>> OfflineQueue::plaintext(StreamId id, const Record& r) {
+  if (!r.encrypted) return r.payload;
+  Stream& s = streams_[id];
+  if (crypto_ == nullptr) return queue_error(StatusCode::kFailedPrecondition);
+  std::uint8_t nonce[port::Crypto::kAeadNonceSize];
+  record_nonce(r, nonce);
+  std::uint8_t aad[kMaxTopic + 12];
+  const std::size_t aad_len = record_aad(r, aad, sizeof(aad));
+  if (aad_len == 0 || r.payload.size() < port::Crypto::kAeadTagSize) return queue_error(StatusCode::kDataLoss);
+  Result<std::size_t> n = crypto_->aead_open(
+      Span<const std::uint8_t>(s.key, sizeof(s.key)), nonce, Span<const std::uint8_t>(aad, aad_len), r.payload,
+      Span<std::uint8_t>(encode_buf_, r.payload.size() - port::Crypto::kAeadTagSize));
+  if (!n.ok()) return n.status();
+  return Span<const std::uint8_t>(encode_buf_, *n);
+}
 
 // ------------------------------------------------------------------------------------------------
 // Streams and recovery
@@ -149,11 +215,31 @@ Result<StreamId> OfflineQueue::add_stream(const StreamSettings& settings, port::
   }
   if (streams_.full()) return queue_error(StatusCode::kResourceExhausted, static_cast<std::uint16_t>(kMaxStreams));
 
+  if (settings.encrypt && crypto_ == nullptr) {
+    TETHER_LOG_ERROR(log_, Origin::kQueue, queue_error(StatusCode::kFailedPrecondition),
+                     "stream \"%.*s\": encrypt is set but the queue has no key (set_encryption)",
+                     static_cast<int>(settings.name.size()), settings.name.data());
+    return queue_error(StatusCode::kFailedPrecondition);
+  }
   Stream* s = streams_.emplace_back();
   s->name.assign(settings.name).ignore();  // length checked above
   s->settings = settings;
   s->settings.name = s->name.view();
   s->store = &store;
+  if (crypto_ != nullptr) {
+    // Every stream gets its own key, so (boot id, seq) nonces of different streams never meet.
+    std::uint8_t label[22 + kMaxStreamName];
+    std::memcpy(label, "tether-offline-queue:", 21);
+    std::memcpy(label + 21, s->name.c_str(), s->name.size());
+    Status derived = crypto_->hmac_sha256(Span<const std::uint8_t>(master_key_, sizeof(master_key_)),
+                                          Span<const std::uint8_t>(label, 21 + s->name.size()),
+                                          Span<std::uint8_t>(s->key, sizeof(s->key)));
+    if (!derived.ok()) {
+      TETHER_LOG_ERROR(log_, Origin::kQueue, derived, "stream \"%s\": cannot derive its key", s->name.c_str());
+      streams_.pop_back();
+      return derived;
+    }
+  }
   Status status = recover(*s);
   if (!status.ok()) {
     streams_.pop_back();
@@ -367,6 +453,13 @@ Result<std::uint64_t> OfflineQueue::publish(StreamId id, std::string_view topic,
   rec.response_topic = properties.response_topic;
   rec.correlation_data = properties.correlation_data;
   for (const UserProperty& p : properties.user_properties) (void)rec.user_properties.push_back(p);
+  if (s.settings.encrypt) {
+    status = seal(s, &rec);
+    if (!status.ok()) {
+      TETHER_LOG_ERROR(log_, Origin::kQueue, status, "stream \"%s\": cannot encrypt the record", s.name.c_str());
+      return status;
+    }
+  }
   Result<std::size_t> size = offline::encode_record(rec, Span<std::uint8_t>(encode_buf_, sizeof(encode_buf_)));
   if (!size.ok() || *size > s.store->segment_capacity()) {
     status = queue_error(StatusCode::kOutOfRange);
@@ -854,6 +947,19 @@ OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
       }
     }
     if (inflight_.full()) return SendResult::kBlocked;
+    if (rec.encrypted) {
+      Result<Span<const std::uint8_t>> clear = plaintext(id, rec);
+      if (!clear.ok()) {
+        // Wrong key or tampered with: it can never be sent. Said and counted, never sent as is.
+        TETHER_LOG_ERROR(log_, Origin::kQueue, clear.status(),
+                         "stream \"%s\": seq %" PRIu64 " cannot be decrypted (wrong key or altered); dropped",
+                         s.name.c_str(), rec.seq);
+        settle_unsent(id, rec.seq, next, inflight_for_stream, DropReason::kStoreError, clear.status());
+        return SendResult::kSkipped;
+      }
+      rec.payload = *clear;
+      rec.encrypted = false;
+    }
     if (s.settings.bundle_max_bytes != 0 && rec.qos == Qos::k1 && !rec.retain && rec.properties().empty()) {
       const SendResult bundled = send_bundle(id, rec, next);
       if (bundled != SendResult::kEnd) return bundled;  // kEnd: a bundle of one; send it alone
@@ -943,7 +1049,9 @@ OfflineQueue::SendResult OfflineQueue::send_bundle(StreamId id, const Record& fi
     }
     n = format_message_id(text, sizeof(text), rec.boot_id, s.name.c_str(), rec.seq);
     if (len + 2 > limit) break;
-    wrote = write_envelope(send_buf_ + len + 1, limit - len - 2, std::string_view(text, n), rec.payload);
+    Result<Span<const std::uint8_t>> clear = plaintext(id, rec);  // send_next handles a failure itself
+    if (!clear.ok()) break;
+    wrote = write_envelope(send_buf_ + len + 1, limit - len - 2, std::string_view(text, n), *clear);
     if (wrote == 0) break;
     send_buf_[len] = ',';
     len += 1 + wrote;

@@ -565,3 +565,13 @@ TEST_CASE("offline queue mistakes are named with their key") {
   CHECK(error_of(minimal(R"("offline_queue": {"directory": "q", "streams": [{"name": "a", "sync": 1}]})")) ==
         R"(agent.json: offline_queue.streams[]: unknown key "sync")");
 }
+
+TEST_CASE("an encrypting stream needs the queue's key file") {
+  CHECK(error_of(minimal(R"("offline_queue": {"directory": "q", "streams": [{"name": "a", "encrypt": true}]})")) ==
+        R"(agent.json: offline_queue.key_file: is required when a stream sets "encrypt" (stream "a"))");
+  const Parsed p = parse(minimal(
+      R"("offline_queue": {"directory": "q", "key_file": "/etc/tether/queue.key", "streams": [{"name": "a", "encrypt": true}]})"));
+  REQUIRE(p.status.ok());
+  CHECK(p.config.offline_queue.key_file == "/etc/tether/queue.key");
+  CHECK(p.config.offline_queue.streams[0].settings.encrypt);
+}

@@ -42,6 +42,7 @@
 #include "tether/fixed_vector.hpp"
 #include "tether/offline/record.hpp"
 #include "tether/offline/settings.hpp"
+#include "tether/port/crypto.hpp"
 #include "tether/port/log_store.hpp"
 
 namespace tether {
@@ -74,7 +75,7 @@ struct StreamStats {
   std::uint64_t dropped_pressure = 0;
   std::uint64_t dropped_expired = 0;
   std::uint64_t dropped_refused = 0;
-  std::uint64_t dropped_store_error = 0;
+  std::uint64_t dropped_store_error = 0;  ///< could not be stored, or (encrypted) not opened
   std::uint64_t syncs = 0;
   std::uint64_t sync_failures = 0;
   std::uint64_t recovered_records = 0;  ///< undelivered records found by recovery
@@ -97,10 +98,20 @@ class OfflineQueue final : private AgentComponent {
   OfflineQueue(const OfflineQueue&) = delete;
   OfflineQueue& operator=(const OfflineQueue&) = delete;
 
+  /// Encryption at rest for streams whose settings set `encrypt`. Each such stream gets its own key,
+  /// HMAC-SHA-256(`key`, "tether-offline-queue:" + stream name); a record's payload is sealed with
+  /// AES-256-GCM under it, the nonce is the record's boot id (4 bytes) and sequence number (8 bytes,
+  /// never reused in a stream), and its topic, sequence number and boot id are authenticated with
+  /// it. `crypto` is not owned; `key` (32 bytes, e.g. from a secure element or a 0600 key file) is
+  /// copied. Call before add_stream(). Returns ok, kInvalidArgument (kQueue: key not 32 bytes), or
+  /// kFailedPrecondition (streams were added already).
+  Status set_encryption(port::Crypto& crypto, Span<const std::uint8_t> key);
+
   /// Opens `store` (not owned), recovers what it holds and adds the stream. Returns its id, or:
   /// - kInvalidArgument (kQueue): bad name, duplicate name, batch_records 0, a store whose segments
   ///   cannot hold one record of kMaxRecord bytes or that allows more than kMaxQueueSegments segments
   /// - kResourceExhausted (kQueue): kMaxStreams streams exist
+  /// - kFailedPrecondition (kQueue): `encrypt` is set and set_encryption() was not called
   /// - the store's open()/read()/set_write_position() error (nothing is added)
   Result<StreamId> add_stream(const StreamSettings& settings, port::LogStore& store);
 
@@ -160,6 +171,7 @@ class OfflineQueue final : private AgentComponent {
     Milliseconds sync_due = Milliseconds::max();
     bool store_broken = false;        // an append failed: roll before the next one
     bool medium_stuck = false;        // deleting a segment did not make room (ENOSPC): stop deleting
+    std::uint8_t key[port::Crypto::kAeadKeySize] = {};  // encrypt: this stream's key
     StreamStats stats;
   };
   struct Inflight {
@@ -200,6 +212,8 @@ class OfflineQueue final : private AgentComponent {
   Result<Span<const std::uint8_t>> message_payload(const Stream& s, const offline::Record& r, PublishProperties* props,
                                                    UserProperty* id_prop, FixedString<64>* id_text);
   SendResult send_bundle(StreamId id, const offline::Record& first, Position next);
+  Result<Span<const std::uint8_t>> plaintext(StreamId id, const offline::Record& r);
+  Status seal(const Stream& s, offline::Record* r);
   MessageIdMode effective_id_mode() const;
   Result<std::int64_t> wall_now() const;
   std::uint64_t pending(const Stream& s) const;
@@ -210,6 +224,8 @@ class OfflineQueue final : private AgentComponent {
   FixedVector<Stream, kMaxStreams> streams_;
   FixedVector<Inflight, kMaxQueueInflight> inflight_;
   DropHandler drop_handler_;
+  port::Crypto* crypto_ = nullptr;
+  std::uint8_t master_key_[port::Crypto::kAeadKeySize] = {};
   Milliseconds next_ack_flush_{0};
   StreamId next_serve_ = 0;
   bool pumping_ = false;

@@ -62,6 +62,9 @@ struct StreamSettings {
   /// properties go out as one message, a JSON array of their (JSON object) payloads, each with its
   /// message id inserted as first member, up to this many bytes. 0 = one message per record.
   std::uint32_t bundle_max_bytes = 0;
+  /// Encryption at rest (needs OfflineQueue::set_encryption): payloads are stored sealed with
+  /// AES-256-GCM under a key derived for this stream. Topics and properties stay readable.
+  bool encrypt = false;
 };
 
 struct QueueSettings {
