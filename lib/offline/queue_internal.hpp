@@ -82,11 +82,27 @@ inline std::size_t write_envelope(std::uint8_t* out, std::size_t capacity, std::
   return head + rest;
 }
 
-// "<boot id, 8 hex digits>-<stream>-<seq>": the record's message id.
+// "<boot id, 8 hex digits>-<stream>-<seq>": the record's message id (formatted by hand: it is on
+// the path of every message sent). Returns its length, or 0 if it does not fit.
 inline std::size_t format_message_id(char* out, std::size_t capacity, std::uint32_t boot_id, const char* stream,
-                              std::uint64_t seq) {
-  const int n = std::snprintf(out, capacity, "%08" PRIx32 "-%s-%" PRIu64, boot_id, stream, seq);
-  return n > 0 && static_cast<std::size_t>(n) < capacity ? static_cast<std::size_t>(n) : 0;
+                                     std::uint64_t seq) {
+  constexpr char kHex[] = "0123456789abcdef";
+  char digits[20];
+  std::size_t nd = 0;
+  do {
+    digits[nd++] = static_cast<char>('0' + seq % 10);
+    seq /= 10;
+  } while (seq != 0);
+  const std::size_t name_len = std::strlen(stream);
+  const std::size_t len = 8 + 1 + name_len + 1 + nd;
+  if (len >= capacity) return 0;
+  for (int i = 0; i < 8; ++i) out[i] = kHex[(boot_id >> (28 - 4 * i)) & 0xFu];
+  out[8] = '-';
+  std::memcpy(out + 9, stream, name_len);
+  out[9 + name_len] = '-';
+  for (std::size_t k = 0; k < nd; ++k) out[10 + name_len + k] = digits[nd - 1 - k];
+  out[len] = '\0';
+  return len;
 }
 
 
