@@ -65,7 +65,8 @@ struct EnqueueResult {
 enum class MemoryStore { kPosixNeverSynced, kRam };
 
 EnqueueResult enqueue_tether(const Options& options, Level level, MemoryStore memory_store, std::size_t count);
-EnqueueResult enqueue_sqlite(const Options& options, Level level, std::size_t count);
+/// `in_ram`: an in-memory database (":memory:", journal in memory): the equal of a RamLogStore.
+EnqueueResult enqueue_sqlite(const Options& options, Level level, std::size_t count, bool in_ram = false);
 EnqueueResult enqueue_paho(const Options& options, std::size_t count);
 /// The SQLite library version ("3.40.1").
 const char* sqlite_version();

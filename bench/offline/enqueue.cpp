@@ -158,14 +158,14 @@ EnqueueResult enqueue_tether(const Options& options, Level level, MemoryStore me
 
 const char* sqlite_version() { return sqlite3_libversion(); }
 
-EnqueueResult enqueue_sqlite(const Options& options, Level level, std::size_t count) {
+EnqueueResult enqueue_sqlite(const Options& options, Level level, std::size_t count, bool in_ram) {
   EnqueueResult result;
   TempDir dir(options.base_dir, "sqlite");
   if (!dir.ok()) {
     result.error = "cannot create a temporary directory in " + options.base_dir;
     return result;
   }
-  const std::string path = dir.path() + "/queue.db";
+  const std::string path = in_ram ? std::string(":memory:") : dir.path() + "/queue.db";
   sqlite3* db = nullptr;
   sqlite3_stmt* insert = nullptr;
   sqlite3_stmt* begin = nullptr;
@@ -181,16 +181,18 @@ EnqueueResult enqueue_sqlite(const Options& options, Level level, std::size_t co
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
     return fail("open " + path);
   }
-  // journal_mode answers with the mode in force: make sure WAL really is on.
+  // journal_mode answers with the mode in force: make sure WAL (in memory: MEMORY) really is on.
+  const char* want_journal = in_ram ? "memory" : "wal";
+  const std::string journal_pragma = std::string("PRAGMA journal_mode=") + want_journal;
   sqlite3_stmt* mode = nullptr;
-  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &mode, nullptr) != SQLITE_OK ||
+  if (sqlite3_prepare_v2(db, journal_pragma.c_str(), -1, &mode, nullptr) != SQLITE_OK ||
       sqlite3_step(mode) != SQLITE_ROW) {
     sqlite3_finalize(mode);
-    return fail("PRAGMA journal_mode=WAL");
+    return fail(journal_pragma);
   }
   const std::string journal = reinterpret_cast<const char*>(sqlite3_column_text(mode, 0));
   sqlite3_finalize(mode);
-  if (journal != "wal") return fail("journal_mode is '" + journal + "', not wal");
+  if (journal != want_journal) return fail("journal_mode is '" + journal + "', not " + want_journal);
   const char* sync_pragma = level == Level::kMemory ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=FULL";
   if (sqlite3_exec(db, sync_pragma, nullptr, nullptr, nullptr) != SQLITE_OK) return fail(sync_pragma);
   if (sqlite3_exec(db,
