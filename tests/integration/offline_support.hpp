@@ -1,0 +1,588 @@
+// Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Helpers for the offline-queue integration tests: examples/offline-agent run as a real process
+// (spawned, signalled, killed), a config file for it, and the cloud side: a privileged MQTT 5
+// subscriber that records every telemetry record with its `tether-msg-id`, and the checks the
+// tests share (every accepted record arrived, nothing else did, same id for every copy, order).
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>  // mkdtemp
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "broker_fixture.hpp"
+#include "tether/offline/settings.hpp"
+#include "tether/port/paho/paho_mqtt_client.hpp"
+
+extern char** environ;
+
+namespace tether::test {
+
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+/// The agent under test (a build-time path: the example, or its sanitizer-built twin).
+inline std::string offline_agent_path() {
+#ifdef TETHER_OFFLINE_AGENT
+  return TETHER_OFFLINE_AGENT;
+#else
+  return "";
+#endif
+}
+
+/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
+class TempDir {
+ public:
+  explicit TempDir(const char* tag = "tether-offline") {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/" + tag + "-XXXXXX";
+    std::vector<char> buffer(pattern.begin(), pattern.end());
+    buffer.push_back('\0');
+    if (::mkdtemp(buffer.data()) == nullptr) FAIL("cannot create a temporary directory from " << pattern);
+    path_ = buffer.data();
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+/// What goes into the agent's configuration file besides the broker.
+struct AgentQueueOptions {
+  std::string queue_dir;
+  std::string durability = "always";
+  std::string overflow = "drop-oldest";
+  std::uint32_t segment_bytes = 65536;
+  std::uint32_t max_segments = 16;
+  std::uint32_t ack_flush_interval_ms = 1000;  ///< how often delivery progress is written
+};
+
+/// Writes a config for device-1 on `broker` into `path` and returns `path`.
+inline std::string write_agent_config(const TestBroker& broker, const std::string& path, const AgentQueueOptions& q) {
+  std::ofstream out(path);
+  out << "{\n"
+      << "  \"thing_name\": \"device-1\",\n"
+      << "  \"endpoint\": \"localhost\",\n"
+      << "  \"port\": " << broker.port() << ",\n"
+      << "  \"tls\": {\"ca_file\": \"" << broker.path("ca.crt") << "\", \"cert_file\": \""
+      << broker.path("devices/device-1.crt") << "\", \"key\": \"" << broker.path("devices/device-1.key") << "\"},\n"
+      << "  \"mqtt\": {\"version\": 5, \"connect_timeout_ms\": 10000},\n"
+      << "  \"reconnect\": {\"initial_ms\": 100, \"max_ms\": 500},\n"
+      << "  \"heartbeat\": {\"enabled\": false},\n"
+      << "  \"offline_queue\": {\n"
+      << "    \"directory\": \"" << q.queue_dir << "\",\n"
+      << "    \"ack_flush_interval_ms\": " << q.ack_flush_interval_ms << ",\n"
+      << "    \"streams\": [{\"name\": \"telemetry\", \"durability\": \"" << q.durability << "\", \"overflow\": \""
+      << q.overflow << "\", \"segment_bytes\": " << q.segment_bytes << ", \"max_segments\": " << q.max_segments
+      << "}]\n"
+      << "  }\n"
+      << "}\n";
+  out.close();
+  if (!out) FAIL("cannot write the agent configuration " << path);
+  return path;
+}
+
+/// One `QUEUED <n> <seq>` line.
+struct QueuedLine {
+  std::uint64_t n = 0;
+  std::uint64_t seq = 0;
+};
+
+/// The agent as a child process. stdout and stderr are drained by a thread into buffers (the
+/// agent never blocks on a full pipe); waits poll the MQTT subscriber given to them. The
+/// destructor SIGKILLs and reaps a child that is still running.
+class AgentProcess {
+ public:
+  /// Spawns `argv` (argv[0] is the program; searched in PATH when it has no slash). Fails the test
+  /// if the program cannot be started.
+  explicit AgentProcess(std::vector<std::string> argv) : argv_(std::move(argv)) {
+    int out_pipe[2];
+    int err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) FAIL("pipe2: " << std::strerror(errno));
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    std::vector<char*> args;
+    for (std::string& a : argv_) args.push_back(a.data());
+    args.push_back(nullptr);
+    const int rc = ::posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    if (rc != 0) {
+      ::close(out_pipe[0]);
+      ::close(err_pipe[0]);
+      pid_ = -1;
+      FAIL("cannot start " << argv_[0] << ": " << std::strerror(rc));
+    }
+    reader_ = std::thread([this, out = out_pipe[0], err = err_pipe[0]] { drain(out, err); });
+  }
+
+  ~AgentProcess() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    if (reader_.joinable()) reader_.join();
+  }
+  AgentProcess(const AgentProcess&) = delete;
+  AgentProcess& operator=(const AgentProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void signal(int sig) {
+    if (!reaped_) ::kill(pid_, sig);
+  }
+
+  /// True once the child has exited (reaps it; does not block).
+  bool exited() {
+    if (reaped_) return true;
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      reaped_ = true;
+      wait_status_ = status;
+    }
+    return reaped_;
+  }
+  /// Waits until the child has exited (its stdout and stderr closed, then reaped), at most
+  /// `timeout`. For waits without an MQTT client to poll; with one, poll it on exited().
+  bool wait_exit(milliseconds timeout) {
+    if (reaped_) return true;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!closed_cv_.wait_for(lock, timeout, [this] { return output_closed_; })) return false;
+    }
+    int status = 0;
+    pid_t r = 0;
+    while ((r = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
+    }
+    if (r == pid_) {
+      reaped_ = true;
+      wait_status_ = status;
+    }
+    return reaped_;
+  }
+  /// Exit code, or -1 when it did not exit normally (see describe_exit()).
+  int exit_code() const { return reaped_ && WIFEXITED(wait_status_) ? WEXITSTATUS(wait_status_) : -1; }
+  int term_signal() const { return reaped_ && WIFSIGNALED(wait_status_) ? WTERMSIG(wait_status_) : 0; }
+  std::string describe_exit() const {
+    if (!reaped_) return "still running";
+    if (WIFEXITED(wait_status_)) return "exit " + std::to_string(WEXITSTATUS(wait_status_));
+    if (WIFSIGNALED(wait_status_)) return std::string("killed by signal ") + std::to_string(WTERMSIG(wait_status_));
+    return "status " + std::to_string(wait_status_);
+  }
+
+  /// Complete stdout lines so far (a line cut by a kill is not counted).
+  std::vector<std::string> stdout_lines() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lines_;
+  }
+  std::vector<QueuedLine> queued() const {
+    std::vector<QueuedLine> out;
+    for (const std::string& line : stdout_lines()) {
+      QueuedLine q;
+      unsigned long long n = 0;
+      unsigned long long seq = 0;
+      if (std::sscanf(line.c_str(), "QUEUED %llu %llu", &n, &seq) == 2) {
+        q.n = n;
+        q.seq = seq;
+        out.push_back(q);
+      }
+    }
+    return out;
+  }
+  std::size_t count_lines(const char* prefix) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::size_t count = 0;
+    for (const std::string& line : lines_) count += line.rfind(prefix, 0) == 0 ? 1 : 0;
+    return count;
+  }
+  std::string stderr_text() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return err_;
+  }
+  bool stderr_contains(const std::string& text) const { return stderr_text().find(text) != std::string::npos; }
+  /// The boot id the agent printed ("offline-agent: boot id 1a2b3c4d"), or "" if not yet.
+  std::string boot_id() const {
+    const std::string err = stderr_text();
+    const std::string key = "offline-agent: boot id ";
+    const auto at = err.find(key);
+    if (at == std::string::npos || at + key.size() + 8 > err.size()) return "";
+    return err.substr(at + key.size(), 8);
+  }
+  /// The counter line the agent printed at exit for `stream` ("" if none).
+  std::string stats_line(const std::string& stream = "telemetry") const {
+    const std::string err = stderr_text();
+    const std::string key = "offline-agent: stream \"" + stream + "\": ";
+    const auto at = err.find(key);
+    if (at == std::string::npos) return "";
+    return err.substr(at + key.size(), err.find('\n', at) - at - key.size());
+  }
+  /// stdout and stderr (the end of each) for failure messages.
+  std::string transcript(std::size_t tail = 6000) const {
+    std::string out;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      const std::size_t from = lines_.size() > 20 ? lines_.size() - 20 : 0;
+      for (std::size_t i = from; i < lines_.size(); ++i) out += "  " + lines_[i] + "\n";
+      out = "stdout (" + std::to_string(lines_.size()) + " lines, last 20):\n" + out;
+      out += "stderr (end):\n" + (err_.size() > tail ? err_.substr(err_.size() - tail) : err_);
+    }
+    return out;
+  }
+
+ private:
+  void drain(int out, int err) {
+    pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
+    std::string partial;
+    char buf[8192];
+    int open = 2;
+    while (open > 0) {
+      const int n = ::poll(fds, 2, -1);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+        const ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+          ::close(fds[i].fd);
+          fds[i].fd = -1;
+          --open;
+          continue;
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (i == 1) {
+          err_.append(buf, static_cast<std::size_t>(got));
+          continue;
+        }
+        partial.append(buf, static_cast<std::size_t>(got));
+        std::size_t start = 0;
+        for (std::size_t nl = partial.find('\n'); nl != std::string::npos; nl = partial.find('\n', start)) {
+          lines_.push_back(partial.substr(start, nl - start));
+          start = nl + 1;
+        }
+        partial.erase(0, start);
+      }
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    output_closed_ = true;
+    closed_cv_.notify_all();
+  }
+
+  std::vector<std::string> argv_;
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int wait_status_ = 0;
+  std::thread reader_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> lines_;
+  std::string err_;
+  bool output_closed_ = false;
+  std::condition_variable closed_cv_;
+};
+
+/// One telemetry message as the cloud received it.
+struct Arrival {
+  std::uint64_t n = 0;
+  std::string msg_id;  ///< `tether-msg-id` user property ("" if absent)
+  int run = 0;         ///< the subscriber's `run` tag when it arrived
+};
+
+/// The cloud side: the privileged client ("cloudsim" identity, ACL `#`), MQTT 5, subscribed to
+/// dt/device-1/telemetry. Records `{"n":N}` messages; `{"barrier":K}` messages that it publishes
+/// itself mark the point up to which everything the broker acknowledged has arrived.
+///
+/// The subscription is QoS 0 on purpose. At QoS 1 mosquitto keeps 20 messages in flight to a
+/// subscriber and queues at most 1000 more (max_queued_messages), then drops; a queue draining
+/// thousands of records outruns a subscriber that is descheduled for a moment (seen on a loaded
+/// 2-core machine). At QoS 0 the only buffer is the TCP connection, which loses nothing while it
+/// lives and exerts back-pressure. check_arrivals() also fails if the broker logged a drop.
+class TelemetrySubscriber final : public port::MqttListener {
+ public:
+  static constexpr const char* kTopic = "dt/device-1/telemetry";
+
+  explicit TelemetrySubscriber(const TestBroker& broker) : client_(settings(broker)) { client_.set_listener(this); }
+  ~TelemetrySubscriber() override { client_.set_listener(nullptr); }
+
+  /// Connects (the previous connection must be gone) and subscribes; fails the test otherwise.
+  void connect() {
+    ConnectOptions options;
+    options.client_id = "offline-test-cloud";
+    options.version = MqttVersion::k5;
+    options.connect_timeout = milliseconds(10000);
+    connection_result_.reset();
+    REQUIRE(client_.connect(options).ok());
+    REQUIRE(poll_until([&] { return connection_result_.has_value(); }, milliseconds(30000)));
+    REQUIRE(connection_result_->ok());
+    subscribed_.reset();
+    Result<PacketToken> token = client_.subscribe(kTopic, Qos::k0);
+    REQUIRE(token.ok());
+    subscribe_token_ = *token;
+    REQUIRE(poll_until([&] { return subscribed_.has_value(); }, milliseconds(30000)));
+    REQUIRE(subscribed_->ok());
+  }
+  /// After the broker was stopped or restarted: waits until the old connection is seen gone, then
+  /// connects and subscribes again (the test broker keeps no sessions).
+  void reconnect() {
+    REQUIRE(poll_until([&] { return !client_.connected(); }, milliseconds(30000)));
+    connect();
+  }
+  bool connected() const { return client_.connected(); }
+
+  /// Polls the client until `done()` (true) or the timeout (false). Every wait in these tests goes
+  /// through here, so messages are taken in while the test waits for anything else.
+  bool poll_until(const std::function<bool()>& done, milliseconds timeout) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (!done()) {
+      if (SteadyClock::now() >= deadline) return false;
+      client_.poll(milliseconds(20)).ignore();
+    }
+    return true;
+  }
+  /// Polls for `duration` (a deliberate wait, e.g. a random kill delay).
+  void poll_for(milliseconds duration) {
+    const auto until = SteadyClock::now() + duration;
+    poll_until([&] { return SteadyClock::now() >= until; }, duration + milliseconds(1000));
+  }
+
+  /// Publishes a barrier and waits for it to come back: everything the broker had accepted on this
+  /// topic before (from any client that has gone or is idle) has then arrived, in order.
+  void barrier() {
+    const int k = ++barriers_sent_;
+    const std::string payload = "{\"barrier\":" + std::to_string(k) + "}";
+    OutgoingMessage m;
+    m.topic = kTopic;
+    m.payload = as_bytes(payload);
+    m.qos = Qos::k1;
+    REQUIRE(client_.publish(m).ok());
+    REQUIRE(poll_until([&] { return barriers_seen_ >= k; }, milliseconds(30000)));
+  }
+
+  const std::vector<Arrival>& arrivals() const { return arrivals_; }
+  std::size_t distinct() const {
+    std::set<std::uint64_t> seen;
+    for (const Arrival& a : arrivals_) seen.insert(a.n);
+    return seen.size();
+  }
+  const std::vector<std::string>& foreign() const { return foreign_; }
+  std::size_t dropped() const { return client_.dropped_messages(); }
+  int run = 0;  ///< tag stored with each arrival
+
+  // port::MqttListener
+  void on_connection(const ConnectionEvent& event) override {
+    if (event.state != ConnectionState::kDisconnected) connection_result_ = event.reason;
+  }
+  void on_message(const InboundMessage& message) override {
+    const std::string payload(reinterpret_cast<const char*>(message.payload.data()), message.payload.size());
+    int barrier = 0;
+    unsigned long long n = 0;
+    char tail = 0;
+    if (std::sscanf(payload.c_str(), "{\"barrier\":%d%c", &barrier, &tail) == 2 && tail == '}') {
+      if (barrier > barriers_seen_) barriers_seen_ = barrier;
+      return;
+    }
+    if (message.topic != kTopic || std::sscanf(payload.c_str(), "{\"n\":%llu%c", &n, &tail) != 2 || tail != '}') {
+      foreign_.push_back(std::string(message.topic) + " " + payload);
+      return;
+    }
+    Arrival a;
+    a.n = n;
+    a.run = run;
+    for (const UserProperty& p : message.properties.user_properties) {
+      if (p.key == kMessageIdProperty) a.msg_id = std::string(p.value);
+    }
+    arrivals_.push_back(a);
+  }
+  void on_publish_complete(PacketToken, Status) override {}
+  void on_subscribe_complete(PacketToken token, Status result, Qos) override {
+    if (token == subscribe_token_) subscribed_ = result;
+  }
+
+ private:
+  static port::PahoSettings settings(const TestBroker& broker) {
+    port::PahoSettings s = broker.client_settings("cloudsim");
+    s.inbox_capacity = 1u << 20;  // never drop what the broker sends us (checked: dropped() == 0)
+    return s;
+  }
+
+  port::PahoMqttClient client_;
+  std::optional<Status> connection_result_;
+  std::optional<Status> subscribed_;
+  PacketToken subscribe_token_ = 0;
+  int barriers_sent_ = 0;
+  int barriers_seen_ = 0;
+  std::vector<Arrival> arrivals_;
+  std::vector<std::string> foreign_;
+};
+
+/// What the agent runs told us they published.
+struct PublishedModel {
+  std::map<std::uint64_t, std::uint64_t> queued;        ///< n -> seq, from QUEUED lines
+  std::map<std::uint64_t, std::string> boot_of;         ///< n -> boot id of the run that queued it
+  std::map<std::uint64_t, std::string> in_doubt;        ///< n -> boot id: may have been stored by a killed run
+                                                        ///< before it could print QUEUED
+  /// Adds a run's QUEUED lines; for a run that was killed, also the one record after its last
+  /// QUEUED line (publish() may have stored it before the kill), and records refused with
+  /// data_loss (stored, sync failed). Returns the next free n.
+  std::uint64_t add_run(const AgentProcess& agent, std::uint64_t start, bool killed) {
+    const std::string boot = agent.boot_id();
+    std::uint64_t next = start;
+    for (const QueuedLine& q : agent.queued()) {
+      queued[q.n] = q.seq;
+      boot_of[q.n] = boot;
+      if (q.n + 1 > next) next = q.n + 1;
+    }
+    // `data_loss/store`: the sync failed; the record is queued but may not be durable.
+    for (const std::string& line : agent.stdout_lines()) {
+      unsigned long long n = 0;
+      char status[64] = {};
+      if (std::sscanf(line.c_str(), "REFUSED %llu %63s", &n, status) == 2 &&
+          std::string(status).rfind("data_loss/", 0) == 0) {
+        in_doubt[n] = boot;
+      }
+    }
+    if (killed) {
+      in_doubt[next] = boot;
+      ++next;
+    }
+    return next;
+  }
+};
+
+/// What check_arrivals found.
+struct DeliverySummary {
+  std::size_t arrivals = 0;
+  std::size_t distinct = 0;
+  std::size_t duplicates = 0;
+  std::size_t in_doubt_arrived = 0;
+};
+
+/// The invariants of at-least-once, in-order delivery with stable message ids:
+/// 1. every n printed as QUEUED arrived at least once (except those in `allowed_missing`);
+/// 2. nothing arrived that was never published (only QUEUED or in-doubt n);
+/// 3. every copy of an n carries the same `tether-msg-id`, of the form <boot id>-telemetry-<seq>
+///    with the boot id of the run that queued it and the seq QUEUED printed; no two n share an id;
+/// 4. first arrivals are in increasing n (the queue sends in order and resends from its
+///    acknowledged position).
+inline DeliverySummary check_arrivals(const TestBroker& broker, const TelemetrySubscriber& cloud,
+                                      const PublishedModel& model,
+                                      const std::set<std::uint64_t>& allowed_missing = {}) {
+  DeliverySummary summary;
+  // The broker itself may drop messages for a subscriber that falls behind (max_queued_messages):
+  // that would be the test's loss, not the queue's. mosquitto logs it.
+  {
+    std::ifstream in(broker.path("mosquitto.log"));
+    std::stringstream log;
+    log << in.rdbuf();
+    INFO("mosquitto dropped messages for the test's subscriber: the check below would blame the queue");
+    CHECK(log.str().find("Outgoing messages are being dropped") == std::string::npos);
+  }
+  const std::vector<Arrival>& arrivals = cloud.arrivals();
+  summary.arrivals = arrivals.size();
+  CHECK(cloud.foreign().empty());
+  for (const std::string& f : cloud.foreign()) UNSCOPED_INFO("unexpected message: " << f);
+  CHECK(cloud.dropped() == 0);
+
+  std::map<std::uint64_t, std::string> id_of;
+  std::map<std::string, std::uint64_t> n_of_id;
+  std::vector<std::uint64_t> first_order;
+  std::size_t bad_ids = 0;
+  std::size_t unpublished = 0;
+  for (const Arrival& a : arrivals) {
+    const bool is_queued = model.queued.count(a.n) != 0;
+    const bool is_doubt = model.in_doubt.count(a.n) != 0;
+    if (!is_queued && !is_doubt) {
+      if (++unpublished <= 5) FAIL_CHECK("n=" << a.n << " arrived but was never published");
+      continue;
+    }
+    const auto [it, first] = id_of.emplace(a.n, a.msg_id);
+    if (first) {
+      first_order.push_back(a.n);
+      if (is_doubt) ++summary.in_doubt_arrived;
+      // The id names the run that stored the record and its sequence number.
+      const std::string boot = is_queued ? model.boot_of.at(a.n) : model.in_doubt.at(a.n);
+      const std::string prefix = boot + "-telemetry-";
+      bool ok = a.msg_id.rfind(prefix, 0) == 0 && boot.size() == 8;
+      if (ok && is_queued) ok = a.msg_id == prefix + std::to_string(model.queued.at(a.n));
+      if (!ok && ++bad_ids <= 5) {
+        FAIL_CHECK("n=" << a.n << ": message id \"" << a.msg_id << "\", expected " << prefix
+                        << (is_queued ? std::to_string(model.queued.at(a.n)) : std::string("<seq>")));
+      }
+      const auto [other, unique] = n_of_id.emplace(a.msg_id, a.n);
+      if (!unique) FAIL_CHECK("n=" << a.n << " and n=" << other->second << " share the id " << a.msg_id);
+    } else {
+      ++summary.duplicates;
+      if (it->second != a.msg_id && ++bad_ids <= 5) {
+        FAIL_CHECK("n=" << a.n << " arrived with two ids: " << it->second << " and " << a.msg_id);
+      }
+    }
+  }
+  CHECK(unpublished == 0);
+  CHECK(bad_ids == 0);
+  summary.distinct = id_of.size();
+
+  std::size_t missing = 0;
+  std::string missing_list;
+  for (const auto& [n, seq] : model.queued) {
+    if (id_of.count(n) == 0 && allowed_missing.count(n) == 0) {
+      if (++missing <= 20) missing_list += " " + std::to_string(n);
+    }
+  }
+  INFO("QUEUED but never arrived (first 20):" << missing_list);
+  CHECK(missing == 0);
+
+  std::size_t out_of_order = 0;
+  for (std::size_t i = 1; i < first_order.size(); ++i) {
+    if (first_order[i] <= first_order[i - 1] && ++out_of_order <= 5) {
+      FAIL_CHECK("first arrivals out of order: n=" << first_order[i] << " first arrived after n="
+                                                   << first_order[i - 1]);
+    }
+  }
+  CHECK(out_of_order == 0);
+  return summary;
+}
+
+/// Reads a whole file (binary).
+inline std::vector<std::uint8_t> read_binary(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace tether::test
