@@ -216,6 +216,9 @@ pid_file ${dir}/mosquitto.pid
 log_dest file ${dir}/mosquitto.log
 log_type all
 log_timestamp_format %Y-%m-%dT%H:%M:%S
+# A slow test subscriber must not lose QoS 1 messages to mosquitto's default
+# limit of 1000 queued messages per client: tests count every arrival.
+max_queued_messages 0
 # Started as root, mosquitto would switch to the "mosquitto" user, which can
 # read neither the 0600 keys nor a private DIR. Stay the invoking user.
 user $(id -un)
