@@ -616,7 +616,8 @@ Status Reader::read_heartbeat(const json::Value& heartbeat) {
 Status Reader::read_offline_queue(const json::Value& queue) {
   TETHER_RETURN_IF_ERROR(expect_object(queue, "offline_queue"));
   static constexpr std::string_view kKeys[] = {"enabled",         "directory",             "max_inflight", "message_id",
-                                               "max_total_bytes", "ack_flush_interval_ms", "streams",      "key_file"};
+                                               "max_total_bytes", "ack_flush_interval_ms", "streams",      "key_file",
+                                               "ack_flush_records"};
   constexpr std::string_view kSection = "offline_queue";
   TETHER_RETURN_IF_ERROR(check_keys(queue, kSection, kKeys, count_of(kKeys)));
   OfflineQueueConfig& q = out_.offline_queue;
@@ -635,6 +636,7 @@ Status Reader::read_offline_queue(const json::Value& queue) {
   TETHER_RETURN_IF_ERROR(read_int(queue, kSection, "max_total_bytes", 0, INT64_MAX, &q.queue.max_total_bytes));
   TETHER_RETURN_IF_ERROR(
       read_ms(queue, kSection, "ack_flush_interval_ms", 10, 3600000, &q.queue.ack_flush_interval));
+  TETHER_RETURN_IF_ERROR(read_int(queue, kSection, "ack_flush_records", 0, 1000000, &q.queue.ack_flush_records));
   const json::Value streams = queue["streams"];
   if (!streams.valid()) {
     q.stream_count = 1;

@@ -86,6 +86,10 @@ void OfflineQueue::advance_acks(StreamId id) {
     s.ack_pos = f.end;
     inflight_.erase(i);
   }
+  // A process that keeps crashing should not re-send everything since its last timed marker.
+  if (settings_.ack_flush_records != 0 && s.acked >= s.acked_written + settings_.ack_flush_records) {
+    write_ack_marker(s);
+  }
   // Delete head segments whose records are all delivered.
   while (s.segments.size() > 1) {
     const SegmentMeta& head = s.segments[0];

@@ -415,7 +415,8 @@ Result<std::uint64_t> OfflineQueue::publish(StreamId id, std::string_view topic,
     return status;
   }
   if (!status.ok()) {
-    drop_event(id, DropReason::kStoreError, 1, status);
+    // Not stored: the caller still has the record (not a drop).
+    ++s.stats.rejected;
     return status;
   }
   const std::uint64_t seq = s.next_seq++;
@@ -471,6 +472,12 @@ Status OfflineQueue::append_record(Stream& s, Span<const std::uint8_t> bytes, co
 }
 
 Status OfflineQueue::roll(Stream& s) {
+  const Milliseconds now = agent_.clock().now();
+  if (s.medium_full && segments_freed_ == s.freed_when_full && now - s.full_checked < kFullMediumRecheck) {
+    // The medium was full a moment ago and nothing was deleted since: do not create, fail to
+    // preallocate and delete a segment file again for every record.
+    return s.full_status;
+  }
   bool dropped_for_space = false;
   for (std::size_t attempt = 0; attempt <= 2 * kMaxQueueSegments; ++attempt) {
     Result<SegmentId> id = s.store->roll();
@@ -480,6 +487,10 @@ Status OfflineQueue::roll(Stream& s) {
       if (!s.segments.push_back(meta)) return queue_error(StatusCode::kInternal);
       s.store_broken = false;
       s.medium_stuck = false;
+      if (s.medium_full) {
+        s.medium_full = false;
+        TETHER_LOG_INFO(log_, Origin::kQueue, "stream \"%s\": storage has room again", s.name.c_str());
+      }
       s.stats.segments = static_cast<std::uint32_t>(s.segments.size());
       return ok_status();
     }
@@ -498,8 +509,17 @@ Status OfflineQueue::roll(Stream& s) {
     const bool futile = status.detail() != 0 && s.medium_stuck;
     if (s.settings.overflow != OverflowPolicy::kDropOldest || s.segments.size() <= 1 || futile) {
       if (status.detail() != 0) {
-        TETHER_LOG_WARN(log_, Origin::kQueue, status, "stream \"%s\": storage full (no space for a new segment)",
-                        s.name.c_str());
+        if (!s.medium_full) {
+          TETHER_LOG_WARN(log_, Origin::kQueue, status,
+                          "stream \"%s\": storage full (no space for a new segment); %s until there is room",
+                          s.name.c_str(),
+                          s.settings.overflow == OverflowPolicy::kDropOldest ? "refusing new records"
+                                                                              : "applying the overflow policy");
+        }
+        s.medium_full = true;
+        s.full_status = status;
+        s.freed_when_full = segments_freed_;
+        s.full_checked = now;
         return status;
       }
       return queue_error(StatusCode::kResourceExhausted);
@@ -534,6 +554,7 @@ Status OfflineQueue::drop_head(Stream& s, DropReason reason) {
     return status;
   }
   s.segments.erase(0);
+  ++segments_freed_;
   s.stats.segments = static_cast<std::uint32_t>(s.segments.size());
   s.stats.stored_bytes = saturating_sub(s.stats.stored_bytes, head.used);
   if (head.last_seq > s.acked) s.acked = head.last_seq;

@@ -195,8 +195,10 @@ TEST_CASE("disk full: the overflow policy applies and the agent keeps running") 
   CHECK(last.origin() == Origin::kStore);
   CHECK(last.detail() == 28);
   CHECK(p.log.count(LogLevel::kWarn, "storage full") >= 1);
-  // Space comes back: the queue goes on, and what was accepted is delivered.
+  // Space comes back: the queue looks again a second later (or as soon as a segment is deleted),
+  // goes on, and what was accepted is delivered.
   store.set_medium_full(false);
+  p.clock.advance(std::chrono::milliseconds(1100));
   CHECK(p.send(1000).ok());
   p.connect_and_drain();
   std::vector<int> expected = range(0, accepted);
@@ -268,6 +270,7 @@ TEST_CASE("a medium that stays full: every record is stored, counted as dropped,
   Process p(store, batch_settings(), 1);
   for (int i = 0; i < 20; ++i) REQUIRE(p.send(i).ok());
   store.set_medium_full(true);
+  const std::uint64_t writes_before = store.write_ops();
   std::uint64_t refused = 0;
   for (int i = 20; i < 60; ++i) {
     Result<std::uint64_t> r = p.send(i);
@@ -282,6 +285,12 @@ TEST_CASE("a medium that stays full: every record is stored, counted as dropped,
   // Deleting a segment did not make room: the queue deleted one, then stopped instead of emptying
   // itself, and goes on once there is space again.
   CHECK(st.dropped_pressure <= 512 / (offline::kRecordOverhead + 13 + 6 + 7));  // one segment of records
+  CHECK(st.rejected == refused);
+  // Refusals do not hammer the medium: after the first, no new segment is tried until one is freed
+  // or a second has passed (the append that finds the active segment full still counts as a write).
+  CHECK(store.write_ops() - writes_before <= refused + 5);  // one failed append each, no roll
+  CHECK(p.log.count(LogLevel::kWarn, "storage full") == 1);
+  p.clock.advance(std::chrono::seconds(2));
   store.set_medium_full(false);
   CHECK(p.send(100).ok());
 }

@@ -70,7 +70,7 @@ struct StreamStats {
   std::uint64_t resent = 0;            ///< of which resends (after a reconnect or a restart)
   std::uint64_t delivered = 0;         ///< acknowledged by the broker (PUBACK)
   std::uint64_t bundles = 0;           ///< messages that carried several records (bundling)
-  std::uint64_t rejected = 0;          ///< refused by publish() under kReject (the caller kept them)
+  std::uint64_t rejected = 0;          ///< refused by publish() (kReject, or the store failed): the caller kept them
   std::uint64_t dropped_overflow = 0;
   std::uint64_t dropped_pressure = 0;
   std::uint64_t dropped_expired = 0;
@@ -171,6 +171,10 @@ class OfflineQueue final : private AgentComponent {
     Milliseconds sync_due = Milliseconds::max();
     bool store_broken = false;        // an append failed: roll before the next one
     bool medium_stuck = false;        // deleting a segment did not make room (ENOSPC): stop deleting
+    bool medium_full = false;         // the last roll() met ENOSPC: retried once a segment is freed or later
+    Status full_status;
+    std::uint64_t freed_when_full = 0;
+    Milliseconds full_checked{0};
     std::uint8_t key[port::Crypto::kAeadKeySize] = {};  // encrypt: this stream's key
     StreamStats stats;
   };
@@ -227,6 +231,8 @@ class OfflineQueue final : private AgentComponent {
   port::Crypto* crypto_ = nullptr;
   std::uint8_t master_key_[port::Crypto::kAeadKeySize] = {};
   Milliseconds next_ack_flush_{0};
+  std::uint64_t segments_freed_ = 0;  // drop_head() calls over all streams (room on a shared medium)
+  static constexpr Milliseconds kFullMediumRecheck{1000};
   StreamId next_serve_ = 0;
   bool pumping_ = false;
   bool was_connected_ = false;

@@ -72,6 +72,7 @@ struct QueueSettings {
   MessageIdMode message_id = MessageIdMode::kAuto;
   std::uint64_t max_total_bytes = 0;      ///< stored bytes over every stream; 0 = no shared budget
   Milliseconds ack_flush_interval{1000};  ///< how often delivery progress is written to the stores
+  std::uint32_t ack_flush_records = 256;  ///< ...and after this many acknowledged records (0 = by time only)
   /// Identifies this run of the firmware in message ids (with the stream and sequence number).
   /// Use a random value per process start (Crypto port, getrandom); 0 is a contract violation.
   std::uint32_t boot_id = 0;
