@@ -8,6 +8,8 @@
 //   - publishes `{"n":<n>}` to dt/<thing>/telemetry through the first stream; the queue stores
 //     every record before it is sent and sends it again (same message id, MQTT 5 user property
 //     `tether-msg-id`) until the broker acknowledges it,
+//   - with `"encrypt": true` on a stream, stores its payloads sealed with AES-256-GCM under the key in
+//     `offline_queue.key_file` (exactly 32 bytes, mode 0600 or stricter; docs/offline.md),
 //   - exits cleanly on SIGINT or SIGTERM (queue.close() first, then DISCONNECT).
 //
 // Usage: offline-agent CONFIG.json [--count N] [--start K] [--interval-ms MS] [--drain-only] [--stay]
@@ -28,7 +30,9 @@
 // Exit codes: 0 clean stop or drained, 1 bad usage or configuration, 2 the queue could not be
 // opened or recovered (the error names the directory).
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cinttypes>
@@ -42,6 +46,9 @@
 
 #include "tether/agent.hpp"
 #include "tether/offline/offline_queue.hpp"
+#if TETHER_EXAMPLE_HAVE_MBEDTLS
+#include "tether/port/mbedtls/mbed_crypto.hpp"
+#endif
 #include "tether/port/paho/paho_mqtt_client.hpp"
 #include "tether/port/posix/config_file.hpp"
 #include "tether/port/posix/posix_clock.hpp"
@@ -99,6 +106,35 @@ bool parse_options(int argc, char** argv, Options* o) {
     }
   }
   return o->config != nullptr && !(o->drain_only && o->counted);
+}
+
+// Reads the queue key: a regular file of exactly 32 bytes that only its owner can read. Returns
+// false with `why` set otherwise (the key itself is never printed).
+bool read_key_file(const char* path, std::uint8_t (&key)[32], std::string* why) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    *why = std::string("cannot open: ") + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  bool ok = ::fstat(fd, &st) == 0;
+  if (!ok) {
+    *why = std::string("cannot stat: ") + std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    *why = "not a regular file";
+    ok = false;
+  } else if ((st.st_mode & 077) != 0) {
+    *why = "readable or writable by others than its owner (chmod 600 it)";
+    ok = false;
+  } else if (st.st_size != 32) {
+    *why = "must hold exactly 32 bytes, holds " + std::to_string(static_cast<long long>(st.st_size));
+    ok = false;
+  } else if (::read(fd, key, sizeof key) != static_cast<ssize_t>(sizeof key)) {
+    *why = "short read";
+    ok = false;
+  }
+  ::close(fd);
+  return ok;
 }
 
 // A boot id is part of every message id: random per process start, never 0.
@@ -182,6 +218,28 @@ int main(int argc, char** argv) {
   queue_settings.boot_id = make_boot_id();
   std::fprintf(stderr, "offline-agent: boot id %08" PRIx32 "\n", queue_settings.boot_id);
   tether::OfflineQueue queue(agent, queue_settings);
+  bool encrypting = false;
+  for (std::size_t i = 0; i < qc.stream_count; ++i) encrypting = encrypting || qc.streams[i].settings.encrypt;
+  if (encrypting) {
+#if TETHER_EXAMPLE_HAVE_MBEDTLS
+    // Encryption at rest: one key for the queue, a key per stream derived from it.
+    static tether::mbedtls::MbedCrypto crypto;  // 38 KB of mbedTLS state: not on the stack
+    std::uint8_t key[32];
+    std::string why;
+    if (!read_key_file(qc.key_file.c_str(), key, &why)) {
+      std::fprintf(stderr, "offline-agent: %s: offline_queue.key_file %s: %s\n", options.config, qc.key_file.c_str(),
+                   why.c_str());
+      return 1;
+    }
+    const tether::Status keyed = queue.set_encryption(crypto, tether::Span<const std::uint8_t>(key, sizeof key));
+    tether::detail::secure_zero(tether::Span<std::uint8_t>(key, sizeof key));
+    if (!keyed.ok()) return 1;
+#else
+    std::fprintf(stderr, "offline-agent: %s: a stream sets \"encrypt\" but this build has no tether::port_mbedtls\n",
+                 options.config);
+    return 1;
+#endif
+  }
   for (std::size_t i = 0; i < qc.stream_count; ++i) {
     const tether::Result<tether::StreamId> id = queue.add_stream(qc.streams[i].stream_settings(), *stores[i]);
     if (!id.ok()) {

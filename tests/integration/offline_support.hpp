@@ -85,6 +85,7 @@ struct AgentQueueOptions {
   std::uint32_t segment_bytes = 65536;
   std::uint32_t max_segments = 16;
   std::uint32_t ack_flush_interval_ms = 1000;  ///< how often delivery progress is written
+  std::string key_file;                        ///< set: the stream encrypts with this key file
 };
 
 /// Writes a config for device-1 on `broker` into `path` and returns `path`.
@@ -102,9 +103,10 @@ inline std::string write_agent_config(const TestBroker& broker, const std::strin
       << "  \"offline_queue\": {\n"
       << "    \"directory\": \"" << q.queue_dir << "\",\n"
       << "    \"ack_flush_interval_ms\": " << q.ack_flush_interval_ms << ",\n"
+      << (q.key_file.empty() ? std::string() : "    \"key_file\": \"" + q.key_file + "\",\n")
       << "    \"streams\": [{\"name\": \"telemetry\", \"durability\": \"" << q.durability << "\", \"overflow\": \""
       << q.overflow << "\", \"segment_bytes\": " << q.segment_bytes << ", \"max_segments\": " << q.max_segments
-      << "}]\n"
+      << (q.key_file.empty() ? "" : ", \"encrypt\": true") << "}]\n"
       << "  }\n"
       << "}\n";
   out.close();
