@@ -12,6 +12,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "tether/agent.hpp"
@@ -27,9 +28,7 @@ volatile std::sig_atomic_t g_stop = 0;
 
 void on_signal(int) { g_stop = 1; }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   if (argc != 2 || std::strcmp(argv[1], "--help") == 0) {
     std::fprintf(stderr, "usage: %s CONFIG.json\n", argv[0]);
     return 1;
@@ -120,4 +119,15 @@ int main(int argc, char** argv) {
   }
   TETHER_LOG_INFO(logger, tether::Origin::kApp, "bye (%llu heartbeats)", static_cast<unsigned long long>(heartbeat_state.sequence));
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int code = run(argc, argv);  // every Tether and Paho object is destroyed when it returns
+  // Leave without atexit handlers: Paho C's worker threads can outlive MQTTAsync_destroy for a
+  // moment (eclipse-paho/paho.mqtt.c#1669), and OpenSSL's exit-time cleanup would free state under
+  // them (seen as a use-after-free by ThreadSanitizer). Nothing of ours needs atexit.
+  std::fflush(nullptr);
+  std::_Exit(code);
 }
