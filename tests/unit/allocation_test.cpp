@@ -21,6 +21,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 
 #include "test_support.hpp"
@@ -162,7 +163,10 @@ TEST_CASE("the offline queue stores, replays, delivers and deletes segments with
   QueueSettings qs;
   qs.boot_id = 7;
   qs.max_inflight = 8;
-  static OfflineQueue queue(agent, qs);  // 48 KiB of buffers: not on the test's stack
+  // 48 KiB of buffers: on the heap (allocated before the counting starts), not the test's stack;
+  // destroyed before the agent it is attached to.
+  auto queue_owner = std::make_unique<OfflineQueue>(agent, qs);
+  OfflineQueue& queue = *queue_owner;
   StreamSettings st;
   st.ttl = std::chrono::seconds(3600);
   st.bundle_max_bytes = 512;

@@ -4,9 +4,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+
+#if defined(__linux__)
+#include <linux/magic.h>
+#include <sys/vfs.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -22,6 +28,8 @@ namespace tether::port {
 namespace {
 
 constexpr std::size_t kChunk = 64 * 1024;  // zeroing and scanning buffer (heap)
+// The mapping's pages behind the write position are released each time this many have gathered.
+constexpr std::uint32_t kReleaseBytes = 64 * 1024;
 constexpr char kLockName[] = "lock";
 
 // "0000002a.seg"
@@ -114,6 +122,38 @@ int fsync_retry(int fd, bool data_only) {
   }
 }
 
+// posix_fallocate of the whole file, retried on EINTR. Returns 0 or an errno value.
+int fallocate_retry(int fd, std::uint32_t size) {
+  int rc = 0;
+  do {
+    rc = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
+  } while (rc == EINTR);
+  return rc;
+}
+
+// Whether appends may go through a shared mapping of the files of the directory `dir_fd`: only on
+// Linux (fdatasync is known there to write back pages dirtied through a MAP_SHARED mapping) and
+// only on file systems that overwrite allocated blocks in place, so a write fault on a
+// preallocated file never needs space (btrfs, f2fs, NFS, FUSE, overlayfs... may: a fault that finds
+// none raises SIGBUS, where pwrite would return ENOSPC).
+bool file_system_can_map(int dir_fd) {
+#if defined(__linux__)
+  struct statfs fs {};
+  if (::fstatfs(dir_fd, &fs) != 0) return false;
+  switch (static_cast<std::uint32_t>(fs.f_type)) {
+    case EXT4_SUPER_MAGIC:  // ext2, ext3 and ext4 share it
+    case XFS_SUPER_MAGIC:
+    case TMPFS_MAGIC:
+      return true;
+    default:
+      return false;
+  }
+#else
+  (void)dir_fd;
+  return false;
+#endif
+}
+
 // The directory that holds `path` ("." for a relative name without a slash).
 std::string parent_of(std::string path) {
   while (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -130,6 +170,7 @@ PosixLogStore::PosixLogStore(PosixLogStoreSettings settings) : settings_(std::mo
 PosixLogStore::~PosixLogStore() { close_all(); }
 
 void PosixLogStore::close_all() {
+  unmap_active();
   for (Segment& segment : segments_) {
     if (segment.fd >= 0) ::close(segment.fd);
   }
@@ -143,6 +184,36 @@ void PosixLogStore::close_all() {
   position_ = 0;
   appended_since_open_ = false;
   needs_roll_ = false;
+  fs_can_map_ = false;
+}
+
+// Maps the active segment for appends and reads when the settings, the platform, the file system
+// and the file allow it (see the header); otherwise leaves map_ null and appends use pwrite. Never
+// fails: not mapping is the fallback, not an error.
+void PosixLogStore::map_active() {
+  unmap_active();
+  if (!settings_.use_mmap || !fs_can_map_ || segments_.empty()) return;
+  Segment& active = segments_.back();
+  if (!active.allocated) {
+    // A segment this object did not create (a reopened store): make sure every block is allocated,
+    // so no write fault needs space. Idempotent on a preallocated file; fails (no mapping) where
+    // the file system cannot preallocate or has no room to fill a hole.
+    if (fallocate_retry(active.fd, settings_.segment_bytes) != 0) return;
+    active.allocated = true;
+  }
+  void* map = ::mmap(nullptr, settings_.segment_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, active.fd, 0);
+  if (map == MAP_FAILED) return;  // e.g. ENOMEM: no room in a 32-bit address space
+  map_ = static_cast<std::uint8_t*>(map);
+  released_ = 0;
+}
+
+// Drops the mapping. The bytes copied into it stay in the page cache (dirty until a sync writes
+// them back, which fdatasync of the segment's descriptor still does after munmap).
+void PosixLogStore::unmap_active() {
+  if (map_ == nullptr) return;
+  ::munmap(map_, settings_.segment_bytes);
+  map_ = nullptr;
+  released_ = 0;
 }
 
 Status PosixLogStore::fail(int err, const char* what, const char* name) const {
@@ -233,6 +304,7 @@ Status PosixLogStore::do_open() {
     return status;
   }
 
+  fs_can_map_ = file_system_can_map(dir_fd_);
   SegmentId first_id = 1;
   Status status = open_segments(first_id);
   if (status.ok() && segments_.empty()) {
@@ -241,6 +313,7 @@ Status PosixLogStore::do_open() {
       segments_.push_back(*first);
       position_known_ = true;
       position_ = 0;
+      map_active();
     } else {
       status = first.status();
     }
@@ -287,7 +360,7 @@ Status PosixLogStore::open_segments(SegmentId& first_id) {
     const SegmentName name = segment_name(id);
     const int fd = ::openat(dir_fd_, name.text, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return fail(errno, "cannot open the segment", name.text);
-    segments_.push_back(Segment{id, fd, false});
+    segments_.push_back(Segment{id, fd, false, false});
     struct stat st {};
     if (::fstat(fd, &st) != 0) return fail(errno, "cannot stat the segment", name.text);
     if (!S_ISREG(st.st_mode)) {
@@ -361,10 +434,7 @@ Result<PosixLogStore::Segment> PosixLogStore::create_segment(SegmentId id) {
     return status;
   };
   if (::fchmod(fd, 0600) != 0) return abandon(errno, "cannot set the segment's mode");
-  int rc = 0;
-  do {
-    rc = ::posix_fallocate(fd, 0, static_cast<off_t>(settings_.segment_bytes));
-  } while (rc == EINTR);
+  const int rc = fallocate_retry(fd, settings_.segment_bytes);
   if (rc == EOPNOTSUPP || rc == EINVAL) {
     // The file system cannot preallocate: set the size only (space is taken as data is written).
     if (::ftruncate(fd, static_cast<off_t>(settings_.segment_bytes)) != 0) return abandon(errno, "cannot size the segment");
@@ -373,7 +443,7 @@ Result<PosixLogStore::Segment> PosixLogStore::create_segment(SegmentId id) {
   }
   if (const int err = fsync_retry(fd, false); err != 0) return abandon(err, "cannot sync the new segment");
   if (const int err = fsync_retry(dir_fd_, false); err != 0) return abandon(err, "cannot sync the directory");
-  return Segment{id, fd, false};
+  return Segment{id, fd, false, rc == 0};
 }
 
 Result<SegmentId> PosixLogStore::do_roll() {
@@ -387,10 +457,14 @@ Result<SegmentId> PosixLogStore::do_roll() {
     return store_error(StatusCode::kResourceExhausted);
   }
   TETHER_ASSIGN_OR_RETURN(const Segment segment, create_segment(segments_.back().id + 1));
+  // The old segment's bytes are in the page cache (a later sync() still fdatasyncs its descriptor):
+  // its mapping has no further use.
+  unmap_active();
   segments_.push_back(segment);
   position_known_ = true;
   position_ = 0;
   needs_roll_ = false;
+  map_active();
   return segment.id;
 }
 
@@ -405,6 +479,10 @@ Result<std::size_t> PosixLogStore::do_read(SegmentId id, std::uint32_t offset, S
   if (segment == nullptr) return store_error(StatusCode::kNotFound);
   if (offset > settings_.segment_bytes) return store_error(StatusCode::kOutOfRange);
   const std::size_t n = std::min<std::size_t>(out.size(), settings_.segment_bytes - offset);
+  if (map_ != nullptr && segment == &segments_.back()) {
+    if (n > 0) std::memcpy(out.data(), map_ + offset, n);
+    return n;
+  }
   if (const int err = pread_full(segment->fd, out.data(), n, static_cast<off_t>(offset)); err != 0) {
     return fail(err, "read failed", segment_name(id).text);
   }
@@ -422,13 +500,24 @@ Result<std::uint32_t> PosixLogStore::do_append(Span<const std::uint8_t> bytes) {
   if (bytes.size() > settings_.segment_bytes - position_) return store_error(StatusCode::kOutOfRange);
   Segment& active = segments_.back();
   const std::uint32_t offset = position_;
-  if (const int err = pwrite_full(active.fd, bytes.data(), bytes.size(), static_cast<off_t>(offset)); err != 0) {
+  if (map_ != nullptr) {
+    // Into the page cache: the file's pages themselves, as pwrite would put them.
+    if (!bytes.empty()) std::memcpy(map_ + offset, bytes.data(), bytes.size());
+  } else if (const int err = pwrite_full(active.fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+             err != 0) {
     needs_roll_ = true;
     return fail(err, "write failed", segment_name(active.id).text);
   }
   active.dirty = active.dirty || !bytes.empty();
   position_ = offset + static_cast<std::uint32_t>(bytes.size());
   appended_since_open_ = true;
+  if (map_ != nullptr && position_ - released_ >= 2 * kReleaseBytes) {
+    // Release the pages written before the last kReleaseBytes from the mapping (they stay in the
+    // page cache, dirty until synced), so the resident size does not grow with the segment.
+    const std::uint32_t end = (position_ - kReleaseBytes) & ~(kReleaseBytes - 1);
+    ::madvise(map_ + released_, end - released_, MADV_DONTNEED);
+    released_ = end;
+  }
   return offset;
 }
 
@@ -476,6 +565,8 @@ Status PosixLogStore::do_set_write_position(std::uint32_t offset) {
   }
   const std::uint32_t capacity = settings_.segment_bytes;
   if (offset > capacity) return store_error(StatusCode::kOutOfRange);
+  // The erasure goes through the descriptor; the segment is mapped again (if it may be) after it.
+  unmap_active();
   Segment& active = segments_.back();
   const SegmentName name = segment_name(active.id);
   std::unique_ptr<std::uint8_t[]> buf(new std::uint8_t[kChunk]);
@@ -508,6 +599,7 @@ Status PosixLogStore::do_set_write_position(std::uint32_t offset) {
   active.dirty = false;
   position_known_ = true;
   position_ = offset;
+  map_active();
   return Status();
 }
 
