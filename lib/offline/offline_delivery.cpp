@@ -58,8 +58,8 @@ bool OfflineQueue::on_agent_publish_complete(PacketToken token, Status result) {
     drop_event(id, DropReason::kRefused, f.count, result);
   } else {
     // Transient (quota, connection lost): send this stream again from its acknowledged position.
-    TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": seq %" PRIu64 " not acknowledged; will resend",
-                     s.name.c_str(), f.seq);
+    TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": seq %llu not acknowledged; will resend",
+                     s.name.c_str(), ull(f.seq));
     inflight_.erase(index);
     for (Inflight& other : inflight_) {
       if (other.stream == id) other.void_ = true;
@@ -173,8 +173,8 @@ OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
       if (want > sizeof(read_buf_)) want = sizeof(read_buf_);
       Result<std::size_t> got = s.store->read(meta.id, s.cursor.offset, Span<std::uint8_t>(read_buf_, want));
       if (!got.ok()) {
-        TETHER_LOG_ERROR(log_, Origin::kQueue, got.status(), "stream \"%s\": read of segment %" PRIu32 " failed",
-                         s.name.c_str(), meta.id);
+        TETHER_LOG_ERROR(log_, Origin::kQueue, got.status(), "stream \"%s\": read of segment %lu failed",
+                         s.name.c_str(), ul(meta.id));
         window_stream_ = 0xFF;
         return SendResult::kBlocked;
       }
@@ -189,8 +189,8 @@ OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
     if (outcome != DecodeOutcome::kRecord) {
       // Damage inside the intact range (found at recovery, or bit rot since): skip to the next magic.
       std::size_t next = offline::find_magic(here, 1);
-      TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": skipping %u damaged bytes in segment %" PRIu32,
-                       s.name.c_str(), static_cast<unsigned>(next), meta.id);
+      TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": skipping %u damaged bytes in segment %lu",
+                       s.name.c_str(), static_cast<unsigned>(next), ul(meta.id));
       s.cursor.offset += static_cast<std::uint32_t>(next == 0 ? 1 : next);
       continue;
     }
@@ -219,8 +219,8 @@ OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
       if (!clear.ok()) {
         // Wrong key or tampered with: it can never be sent. Said and counted, never sent as is.
         TETHER_LOG_ERROR(log_, Origin::kQueue, clear.status(),
-                         "stream \"%s\": seq %" PRIu64 " cannot be decrypted (wrong key or altered); dropped",
-                         s.name.c_str(), rec.seq);
+                         "stream \"%s\": seq %llu cannot be decrypted (wrong key or altered); dropped",
+                         s.name.c_str(), ull(rec.seq));
         settle_unsent(id, rec.seq, next, inflight_for_stream, DropReason::kStoreError, clear.status());
         return SendResult::kSkipped;
       }

@@ -188,8 +188,8 @@ Status OfflineQueue::recover(Stream& s) {
       if (!have_window || offset < win_off || offset + need > win_off + win_len) {
         Result<std::size_t> got = store.read(meta.id, offset, Span<std::uint8_t>(read_buf_, need));
         if (!got.ok()) {
-          TETHER_LOG_ERROR(log_, Origin::kQueue, got.status(), "stream \"%s\": reading segment %" PRIu32 " failed",
-                           s.name.c_str(), meta.id);
+          TETHER_LOG_ERROR(log_, Origin::kQueue, got.status(), "stream \"%s\": reading segment %lu failed",
+                           s.name.c_str(), ul(meta.id));
           return got.status();
         }
         win_off = offset;
@@ -210,9 +210,9 @@ Status OfflineQueue::recover(Stream& s) {
             ++s.stats.corrupt_regions;
             s.stats.corrupt_bytes += offset - bad_start;
             TETHER_LOG_WARN(log_, Origin::kQueue, Status(StatusCode::kDataLoss, Origin::kQueue),
-                            "stream \"%s\": segment %" PRIu32 ": %" PRIu32 " damaged bytes at offset %" PRIu32
+                            "stream \"%s\": segment %lu: %lu damaged bytes at offset %lu"
                             " skipped; the records after them are kept",
-                            s.name.c_str(), meta.id, offset - bad_start, bad_start);
+                            s.name.c_str(), ul(meta.id), ul(offset - bad_start), ul(bad_start));
             bad = false;
           }
           if (rec.seq > max_seq) max_seq = rec.seq;
@@ -255,9 +255,9 @@ Status OfflineQueue::recover(Stream& s) {
       const std::uint32_t cut = offset - bad_start;
       s.stats.torn_bytes += cut;
       TETHER_LOG_WARN(log_, Origin::kQueue, Status(StatusCode::kDataLoss, Origin::kQueue),
-                      "stream \"%s\": segment %" PRIu32 ": torn tail of %" PRIu32 " bytes at offset %" PRIu32
+                      "stream \"%s\": segment %lu: torn tail of %lu bytes at offset %lu"
                       " cut off (a write interrupted by a crash or power cut)",
-                      s.name.c_str(), meta.id, cut, bad_start);
+                      s.name.c_str(), ul(meta.id), ul(cut), ul(bad_start));
     }
     if (!s.segments.push_back(meta)) return queue_error(StatusCode::kInternal);
   }
@@ -282,9 +282,9 @@ Status OfflineQueue::recover(Stream& s) {
   s.stats.stored_bytes = 0;
   for (const SegmentMeta& m : s.segments) s.stats.stored_bytes += m.used;
   TETHER_LOG_INFO(log_, Origin::kQueue,
-                  "stream \"%s\" (%s, %s): %" PRIu64 " undelivered record(s) in %u segment(s), next seq %" PRIu64,
+                  "stream \"%s\" (%s, %s): %llu undelivered record(s) in %u segment(s), next seq %llu",
                   s.name.c_str(), to_string(s.settings.durability), to_string(s.settings.overflow),
-                  s.stats.pending_records, static_cast<unsigned>(s.segments.size()), s.next_seq);
+                  ull(s.stats.pending_records), static_cast<unsigned>(s.segments.size()), ull(s.next_seq));
   return ok_status();
 }
 
@@ -455,8 +455,8 @@ Status OfflineQueue::append_record(Stream& s, Span<const std::uint8_t> bytes, co
   }
   if (!at.ok()) {
     if (at.status().code() != StatusCode::kOutOfRange) s.store_broken = true;
-    TETHER_LOG_ERROR(log_, Origin::kQueue, at.status(), "stream \"%s\": append to segment %" PRIu32 " failed",
-                     s.name.c_str(), s.segments[s.segments.size() - 1].id);
+    TETHER_LOG_ERROR(log_, Origin::kQueue, at.status(), "stream \"%s\": append to segment %lu failed",
+                     s.name.c_str(), ul(s.segments[s.segments.size() - 1].id));
     return at.status();
   }
   SegmentMeta& active = s.segments[s.segments.size() - 1];
@@ -549,8 +549,8 @@ Status OfflineQueue::drop_head(Stream& s, DropReason reason) {
   }
   Status status = s.store->drop_head();
   if (!status.ok()) {
-    TETHER_LOG_ERROR(log_, Origin::kQueue, status, "stream \"%s\": cannot delete segment %" PRIu32, s.name.c_str(),
-                     head.id);
+    TETHER_LOG_ERROR(log_, Origin::kQueue, status, "stream \"%s\": cannot delete segment %lu", s.name.c_str(),
+                     ul(head.id));
     return status;
   }
   s.segments.erase(0);
@@ -583,11 +583,11 @@ void OfflineQueue::drop_event(StreamId id, DropReason reason, std::uint64_t reco
     case DropReason::kStoreError: s.stats.dropped_store_error += records; break;
   }
   if (reason == DropReason::kExpired || reason == DropReason::kRefused) {
-    TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": %" PRIu64 " record(s) dropped (%s)", s.name.c_str(), records,
+    TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": %llu record(s) dropped (%s)", s.name.c_str(), ull(records),
                      to_string(reason));
   } else {
     TETHER_LOG_WARN(log_, Origin::kQueue, status.ok() ? queue_error(StatusCode::kResourceExhausted) : status,
-                    "stream \"%s\": %" PRIu64 " record(s) dropped (%s)", s.name.c_str(), records, to_string(reason));
+                    "stream \"%s\": %llu record(s) dropped (%s)", s.name.c_str(), ull(records), to_string(reason));
   }
   if (drop_handler_) {
     DropEvent event;

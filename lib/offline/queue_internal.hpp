@@ -3,7 +3,7 @@
 // Private to lib/offline: helpers shared by offline_queue.cpp (storage, recovery) and
 // offline_delivery.cpp (sending, acknowledgements).
 
-#include <cinttypes>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -14,6 +14,11 @@ namespace tether::offline_detail {
 using offline::DecodeOutcome;
 using offline::Record;
 using offline::RecordType;
+
+// Log arguments: printf formats %lu and %llu with these casts work on every target (newlib's
+// PRIu64 depends on include order).
+inline unsigned long ul(std::uint32_t v) { return v; }
+inline unsigned long long ull(std::uint64_t v) { return v; }
 
 inline constexpr std::size_t kNoIndex = static_cast<std::size_t>(-1);
 inline constexpr std::uint16_t kDroppedNewest = 1;

@@ -736,7 +736,7 @@ Result<PacketToken> PahoMqttClient::Impl::publish(const OutgoingMessage& message
         paho_properties.add(
             mqtt::property(mqtt::property::USER_PROPERTY, std::string(user.key), std::string(user.value)));
       }
-      paho_message->set_properties(paho_properties);
+      paho_message->set_properties(std::move(paho_properties));  // no second copy of every property
     }
     client_->publish(paho_message, to_context(token), publish_listener_);
   } catch (const mqtt::exception& e) {
