@@ -153,7 +153,13 @@ alive "${sim_pid}" || fail "cloudsim not restarted"
 [[ $(cat "${state}/broker/mosquitto.pid") == "${mosq_pid}" ]] || fail "broker restarted needlessly"
 # shellcheck disable=SC1091
 source "${state}/env"
-cloudsim shadow get demo-1 | grep -q '"devenv": 42' || fail "shadow lost across emulator restart"
+# The restarted emulator may take a moment to answer: retry, but a lost shadow still fails.
+ok=""
+for _ in $(seq 50); do
+    if cloudsim shadow get demo-1 2>/dev/null | grep -q '"devenv": 42'; then ok=1; break; fi
+    sleep 0.1
+done
+[[ -n ${ok} ]] || fail "shadow lost across emulator restart ($(cloudsim shadow get demo-1 2>&1 | tail -n 2))"
 
 # ---------------------------------------------------------------- down
 step "down"
