@@ -673,9 +673,7 @@ Status Reader::read_stream(const json::Value& stream, QueueStreamConfig* out) {
   TETHER_RETURN_IF_ERROR(require(stream, kSection, "name"));
   TETHER_RETURN_IF_ERROR(read_string(stream, kSection, "name", out->name));
   for (std::size_t i = 0; i < out->name.size(); ++i) {
-    const char c = out->name.view()[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!ok || out->name.empty()) {
+    if (!is_stream_name_char(out->name.view()[i])) {
       return fail(ctx_, StatusCode::kInvalidArgument, clamp16(i), kSection, "name",
                   "must be 1 to %zu of A-Z a-z 0-9 _ -, got %s", kMaxStreamName, quote(out->name.view()).text);
     }

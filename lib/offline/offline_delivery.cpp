@@ -19,18 +19,41 @@ void OfflineQueue::reset_cursors() {
   window_stream_ = 0xFF;
 }
 
+bool OfflineQueue::stream_in_flight(StreamId id) const {
+  for (const Inflight& f : inflight_) {
+    if (f.stream == id && !f.void_) return true;
+  }
+  return false;
+}
+
+bool OfflineQueue::segment_in_flight(StreamId id, SegmentId segment) const {
+  for (const Inflight& f : inflight_) {
+    if (f.stream == id && !f.void_ && f.end.segment == segment) return true;
+  }
+  return false;
+}
+
+bool OfflineQueue::expired(const Stream& s, std::int64_t created_ms, const Result<std::int64_t>& wall) const {
+  return s.settings.ttl.count() > 0 && created_ms != 0 && wall.ok() && *wall - created_ms > s.settings.ttl.count();
+}
+
+OfflineQueue::Inflight* OfflineQueue::add_inflight(StreamId id, std::uint64_t last_seq, Position end) {
+  Inflight* f = inflight_.emplace_back();  // callers check there is room
+  f->stream = id;
+  f->seq = last_seq;
+  f->end = end;
+  return f;
+}
+
 void OfflineQueue::on_agent_event(const AgentEvent& event) {
   if (event.type == AgentEventType::kConnected) {
     // Tokens of the previous connection will not complete: forget them and send again from the
     // acknowledged position of every stream.
+    reset_cursors();
     inflight_.clear();
-    for (Stream& s : streams_) s.cursor = s.ack_pos;
-    window_stream_ = 0xFF;
-    was_connected_ = true;
     pump();
   } else if (event.type == AgentEventType::kDisconnected) {
     reset_cursors();
-    was_connected_ = false;
   }
 }
 
@@ -68,7 +91,7 @@ bool OfflineQueue::on_agent_publish_complete(PacketToken token, Status result) {
     if (window_stream_ == id) window_stream_ = 0xFF;
   }
   advance_acks(id);
-  if (agent_.connected() && !pumping_) pump();
+  pump();
   return true;
 }
 
@@ -94,11 +117,7 @@ void OfflineQueue::advance_acks(StreamId id) {
   while (s.segments.size() > 1) {
     const SegmentMeta& head = s.segments[0];
     const bool delivered = head.records == 0 ? s.ack_pos.segment != head.id : head.last_seq <= s.acked;
-    bool referenced = false;
-    for (const Inflight& f : inflight_) {
-      if (f.stream == id && !f.void_ && f.end.segment == head.id) referenced = true;
-    }
-    if (!delivered || referenced || s.cursor.segment == head.id) break;
+    if (!delivered || segment_in_flight(id, head.id) || s.cursor.segment == head.id) break;
     if (!drop_head(s, DropReason::kOverflow).ok()) break;  // nothing undelivered: no drop event
   }
 }
@@ -135,11 +154,7 @@ void OfflineQueue::settle_unsent(StreamId id, std::uint64_t seq, Position next, 
     s.ack_pos = next;
     return;
   }
-  Inflight* f = inflight_.emplace_back();  // the caller checked there is room
-  f->stream = id;
-  f->seq = seq;
-  f->end = next;
-  f->acked = true;
+  add_inflight(id, seq, next)->acked = true;
 }
 
 OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
@@ -195,23 +210,17 @@ OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
       continue;
     }
     const Position next{meta.id, s.cursor.offset + static_cast<std::uint32_t>(consumed)};
-    bool inflight_for_stream = false;
-    for (const Inflight& f : inflight_) {
-      if (f.stream == id && !f.void_) inflight_for_stream = true;
-    }
+    const bool inflight_for_stream = stream_in_flight(id);
     if (rec.type == RecordType::kAck || rec.seq <= s.acked) {
       s.cursor = next;
       if (!inflight_for_stream) s.ack_pos = next;
       continue;
     }
     // Expired: dropped in order, like a delivery.
-    if (s.settings.ttl.count() > 0 && rec.created_ms != 0) {
-      Result<std::int64_t> wall = wall_now();
-      if (wall.ok() && *wall - rec.created_ms > s.settings.ttl.count()) {
-        if (inflight_.full()) return SendResult::kBlocked;
-        settle_unsent(id, rec.seq, next, inflight_for_stream, DropReason::kExpired, ok_status());
-        return SendResult::kSkipped;
-      }
+    if (s.settings.ttl.count() > 0 && expired(s, rec.created_ms, wall_now())) {
+      if (inflight_.full()) return SendResult::kBlocked;
+      settle_unsent(id, rec.seq, next, inflight_for_stream, DropReason::kExpired, ok_status());
+      return SendResult::kSkipped;
     }
     if (inflight_.full()) return SendResult::kBlocked;
     if (rec.encrypted) {
@@ -262,11 +271,7 @@ OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
       }
       return SendResult::kBlocked;  // window full at the client, or not connected
     }
-    Inflight* f = inflight_.emplace_back();
-    f->stream = id;
-    f->seq = rec.seq;
-    f->token = *token;
-    f->end = next;
+    add_inflight(id, rec.seq, next)->token = *token;
     s.cursor = next;
     ++s.stats.sent;
     if (rec.seq <= s.sent_max) ++s.stats.resent;
@@ -310,10 +315,7 @@ OfflineQueue::SendResult OfflineQueue::send_bundle(StreamId id, const Record& fi
         !rec.properties().empty()) {
       break;
     }
-    if (s.settings.ttl.count() > 0 && rec.created_ms != 0 && wall.ok() &&
-        *wall - rec.created_ms > s.settings.ttl.count()) {
-      break;  // send_next drops it on its own turn
-    }
+    if (expired(s, rec.created_ms, wall)) break;  // send_next drops it on its own turn
     n = format_message_id(text, sizeof(text), rec.boot_id, s.name.c_str(), rec.seq);
     if (len + 2 > limit) break;
     Result<Span<const std::uint8_t>> clear = plaintext(id, rec);  // send_next handles a failure itself
@@ -330,12 +332,9 @@ OfflineQueue::SendResult OfflineQueue::send_bundle(StreamId id, const Record& fi
   send_buf_[len++] = ']';
   Result<PacketToken> token = agent_.publish(first.topic, Span<const std::uint8_t>(send_buf_, len), Qos::k1);
   if (!token.ok()) return SendResult::kBlocked;
-  Inflight* f = inflight_.emplace_back();
-  f->stream = id;
-  f->seq = last_seq;
+  Inflight* f = add_inflight(id, last_seq, end);
   f->token = *token;
   f->count = count;
-  f->end = end;
   s.cursor = end;
   s.stats.sent += count;
   if (first.seq <= s.sent_max) s.stats.resent += count;
@@ -383,18 +382,13 @@ void OfflineQueue::on_agent_tick(Milliseconds now) {
   if (wall.ok()) {
     for (Stream& s : streams_) {
       if (s.settings.ttl.count() <= 0) continue;
-      while (s.segments.size() > 1 && s.segments[0].newest_ms != 0 &&
-             *wall - s.segments[0].newest_ms > s.settings.ttl.count()) {
-        bool referenced = false;
-        const StreamId id = static_cast<StreamId>(&s - streams_.begin());
-        for (const Inflight& f : inflight_) {
-          if (f.stream == id && !f.void_ && f.end.segment == s.segments[0].id) referenced = true;
-        }
-        if (referenced || !drop_head(s, DropReason::kExpired).ok()) break;
+      const StreamId id = static_cast<StreamId>(&s - streams_.begin());
+      while (s.segments.size() > 1 && expired(s, s.segments[0].newest_ms, wall)) {
+        if (segment_in_flight(id, s.segments[0].id) || !drop_head(s, DropReason::kExpired).ok()) break;
       }
     }
   }
-  if (agent_.connected()) pump();
+  pump();
 }
 
 Milliseconds OfflineQueue::next_tick_due() const {

@@ -316,6 +316,20 @@ bool OfflineQueue::over_bounds(const Stream& s, std::size_t incoming) const {
   return s.settings.max_bytes != 0 && s.stats.stored_bytes + incoming > s.settings.max_bytes;
 }
 
+bool OfflineQueue::over_total(std::size_t incoming) const {
+  return settings_.max_total_bytes != 0 && total_stored() + incoming > settings_.max_total_bytes;
+}
+
+// The stream is full and its policy keeps what is stored: the incoming record is not taken.
+Status OfflineQueue::refuse_incoming(StreamId id) {
+  if (streams_[id].settings.overflow == OverflowPolicy::kDropNewest) {
+    drop_event(id, DropReason::kOverflow, 1, ok_status());
+    return queue_error(StatusCode::kResourceExhausted, kDroppedNewest);
+  }
+  ++streams_[id].stats.rejected;
+  return queue_error(StatusCode::kResourceExhausted);
+}
+
 Result<std::uint64_t> OfflineQueue::publish(StreamId id, std::string_view topic, Span<const std::uint8_t> payload,
                                             const PublishProperties& properties, Qos qos) {
   if (id >= streams_.size()) return queue_error(StatusCode::kInvalidArgument);
@@ -373,46 +387,25 @@ Result<std::uint64_t> OfflineQueue::publish(StreamId id, std::string_view topic,
   }
 
   // Bounds: the shared budget evicts lower priorities first, then the stream's own policy applies.
-  if (settings_.max_total_bytes != 0) {
-    while (total_stored() + *size > settings_.max_total_bytes && evict_lower_priority(s)) {
-    }
+  while (over_total(*size) && evict_lower_priority(s)) {
   }
-  const bool over_total = settings_.max_total_bytes != 0 && total_stored() + *size > settings_.max_total_bytes;
-  if (over_total || over_bounds(s, *size)) {
-    switch (s.settings.overflow) {
-      case OverflowPolicy::kReject:
-        ++s.stats.rejected;
-        return queue_error(StatusCode::kResourceExhausted);
-      case OverflowPolicy::kDropNewest:
-        drop_event(id, DropReason::kOverflow, 1, ok_status());
-        return queue_error(StatusCode::kResourceExhausted, kDroppedNewest);
-      case OverflowPolicy::kDropOldest:
-        for (std::size_t guard = 0; guard <= kMaxQueueSegments; ++guard) {
-          const bool still_over = (settings_.max_total_bytes != 0 &&
-                                   total_stored() + *size > settings_.max_total_bytes) ||
-                                  over_bounds(s, *size);
-          if (!still_over) break;
-          if (s.segments.size() == 1) {
-            // Everything is in the active segment: start a new one so the old one can go.
-            status = roll(s);
-            if (!status.ok()) break;
-          }
-          status = drop_head(s, DropReason::kOverflow);
-          if (!status.ok()) break;
-        }
-        break;
+  if (over_total(*size) || over_bounds(s, *size)) {
+    if (s.settings.overflow != OverflowPolicy::kDropOldest) return refuse_incoming(id);
+    for (std::size_t guard = 0; guard <= kMaxQueueSegments; ++guard) {
+      if (!over_total(*size) && !over_bounds(s, *size)) break;
+      if (s.segments.size() == 1) {
+        // Everything is in the active segment: start a new one so the old one can go.
+        status = roll(s);
+        if (!status.ok()) break;
+      }
+      status = drop_head(s, DropReason::kOverflow);
+      if (!status.ok()) break;
     }
   }
 
   status = append_record(s, Span<const std::uint8_t>(encode_buf_, *size), &rec);
   if (status.code() == StatusCode::kResourceExhausted && status.origin() == Origin::kQueue) {
-    // Full and the policy keeps what is stored.
-    if (s.settings.overflow == OverflowPolicy::kDropNewest) {
-      drop_event(id, DropReason::kOverflow, 1, ok_status());
-      return queue_error(StatusCode::kResourceExhausted, kDroppedNewest);
-    }
-    ++s.stats.rejected;
-    return status;
+    return refuse_incoming(id);  // full, and the policy keeps what is stored
   }
   if (!status.ok()) {
     // Not stored: the caller still has the record (not a drop).
@@ -654,8 +647,6 @@ void OfflineQueue::write_ack_marker(Stream& s) {
     s.sync_due = agent_.clock().now() + s.settings.batch_interval;
   }
 }
-
-std::uint64_t OfflineQueue::pending(const Stream& s) const { return s.stats.pending_records; }
 
 bool OfflineQueue::drained() const {
   for (const Stream& s : streams_) {

@@ -28,8 +28,7 @@ inline Status queue_error(StatusCode code, std::uint16_t detail = 0) { return St
 inline bool valid_stream_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxStreamName) return false;
   for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!ok) return false;
+    if (!is_stream_name_char(c)) return false;
   }
   return true;
 }

@@ -209,6 +209,12 @@ class OfflineQueue final : private AgentComponent {
                      Status status);
   void advance_acks(StreamId id);
   void reset_cursors();
+  bool stream_in_flight(StreamId id) const;
+  bool segment_in_flight(StreamId id, SegmentId segment) const;
+  bool expired(const Stream& s, std::int64_t created_ms, const Result<std::int64_t>& wall) const;
+  Inflight* add_inflight(StreamId id, std::uint64_t last_seq, Position end);
+  Status refuse_incoming(StreamId id);
+  bool over_total(std::size_t incoming) const;
   void drop_event(StreamId id, DropReason reason, std::uint64_t records, Status status);
   std::uint64_t total_stored() const;
   std::size_t segment_index(const Stream& s, SegmentId id) const;
@@ -220,7 +226,6 @@ class OfflineQueue final : private AgentComponent {
   Status seal(const Stream& s, offline::Record* r);
   MessageIdMode effective_id_mode() const;
   Result<std::int64_t> wall_now() const;
-  std::uint64_t pending(const Stream& s) const;
 
   Agent& agent_;
   QueueSettings settings_;
@@ -235,7 +240,6 @@ class OfflineQueue final : private AgentComponent {
   static constexpr Milliseconds kFullMediumRecheck{1000};
   StreamId next_serve_ = 0;
   bool pumping_ = false;
-  bool was_connected_ = false;
   // Read window: a chunk of one segment cached for decoding.
   StreamId window_stream_ = 0xFF;
   SegmentId window_segment_ = 0;

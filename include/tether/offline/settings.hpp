@@ -48,6 +48,11 @@ const char* to_string(OverflowPolicy policy);
 
 using StreamId = std::uint8_t;
 
+/// A character allowed in a stream name: A-Z a-z 0-9 _ - (names are part of message ids and paths).
+constexpr bool is_stream_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
 struct StreamSettings {
   std::string_view name = "telemetry";  ///< [A-Za-z0-9_-], 1..32 bytes, unique per queue
   Durability durability = Durability::kBatch;
