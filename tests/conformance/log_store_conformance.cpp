@@ -7,20 +7,10 @@
 
 namespace tether::conformance {
 
-namespace {
-
-using Bytes = std::vector<std::uint8_t>;
-
-// Distinct, recognisable bytes that are never 0x00 or 0xFF (so they differ from either erased value).
 Bytes pattern(std::size_t size, unsigned seed) {
   Bytes bytes(size);
   for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<std::uint8_t>(1 + (seed * 31 + i * 7) % 254);
   return bytes;
-}
-
-Bytes concat(Bytes a, const Bytes& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
 }
 
 Span<const std::uint8_t> view(const Bytes& bytes) { return Span<const std::uint8_t>(bytes.data(), bytes.size()); }
@@ -38,6 +28,13 @@ bool all_equal(const Bytes& bytes, std::uint8_t value) {
     if (b != value) return false;
   }
   return true;
+}
+
+namespace {
+
+Bytes concat(Bytes a, const Bytes& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
 }
 
 std::uint32_t append_ok(port::LogStore& store, const Bytes& bytes) {
