@@ -1,23 +1,16 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 #include "broker_fixture.hpp"
 
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>  // mkdtemp
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#ifndef TETHER_SOURCE_DIR
-#define TETHER_SOURCE_DIR ""
-#endif
+#include "process_util.hpp"
 
 namespace tether::test {
 namespace {
@@ -25,50 +18,6 @@ namespace {
 bool have_tool(const char* name) {
   const std::string command = std::string("command -v ") + name + " >/dev/null 2>&1";
   return std::system(command.c_str()) == 0;
-}
-
-std::string source_dir() {
-  const char* from_env = std::getenv("TETHER_SOURCE_DIR");
-  if (from_env != nullptr && *from_env != '\0') return from_env;
-  return TETHER_SOURCE_DIR;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Stops the broker and removes its directory if this test process dies without doing so itself
-// (abort, sanitizer halt, ctest timeout kill): mosquitto runs as a daemon and would outlive it.
-// A detached grandchild polls once a second until the process is gone or the directory was
-// removed by ~TestBroker. It keeps none of the test's file descriptors (a client socket held open
-// by it would hide disconnects from the broker).
-void start_watchdog(const std::string& script, const std::string& dir) {
-  const pid_t test_process = ::getpid();
-  // Everything the grandchild needs is prepared before fork(): after it only async-signal-safe
-  // calls are allowed (the test process has threads).
-  const std::string cleanup = "'" + script + "' stop '" + dir + "' >/dev/null 2>&1; rm -rf '" + dir + "'";
-  const char* const argv[] = {"/bin/sh", "-c", cleanup.c_str(), nullptr};
-  const pid_t child = ::fork();
-  if (child < 0) return;  // no watchdog: only a crash would leak the broker
-  if (child == 0) {
-    if (::fork() != 0) ::_exit(0);  // the grandchild is adopted by init: nobody needs to reap it
-    ::setsid();
-    for (int fd = 0; fd < 1024; ++fd) ::close(fd);
-    const int null = ::open("/dev/null", O_RDWR);
-    if (null >= 0) {
-      ::dup2(null, 0);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-    }
-    while (::kill(test_process, 0) == 0 && ::access(dir.c_str(), F_OK) == 0) ::sleep(1);
-    if (::access(dir.c_str(), F_OK) == 0) ::execv("/bin/sh", const_cast<char* const*>(argv));
-    ::_exit(0);
-  }
-  int status = 0;
-  ::waitpid(child, &status, 0);
 }
 
 }  // namespace
@@ -86,7 +35,7 @@ TestBroker::TestBroker(ServerCert cert) {
         "openssl is not installed: the test broker needs it to issue certificates "
         "(run scripts/install-deps.sh host). Not skipping.");
   }
-  script_ = source_dir() + "/scripts/test-broker.sh";
+  script_ = tether_source_dir() + "/scripts/test-broker.sh";
   if (!std::filesystem::exists(script_)) {
     FAIL("scripts/test-broker.sh not found at '" << script_
                                                  << "': set TETHER_SOURCE_DIR to the source tree. Not skipping.");
@@ -110,7 +59,8 @@ TestBroker::TestBroker(ServerCert cert) {
   dir_ = buffer.data();
 
   run_script("start");
-  start_watchdog(script_, dir_);
+  // mosquitto runs as a daemon: stop it and remove its directory if this test process dies first.
+  start_watchdog("'" + script_ + "' stop '" + dir_ + "' >/dev/null 2>&1; rm -rf '" + dir_ + "'", dir_);
   read_env();
 }
 

@@ -34,10 +34,9 @@
 #include <vector>
 
 #include "broker_fixture.hpp"
+#include "process_util.hpp"
 #include "tether/offline/settings.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
-
-extern char** environ;
 
 namespace tether::test {
 
@@ -52,30 +51,6 @@ inline std::string offline_agent_path() {
   return "";
 #endif
 }
-
-/// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-class TempDir {
- public:
-  explicit TempDir(const char* tag = "tether-offline") {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/" + tag + "-XXXXXX";
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (::mkdtemp(buffer.data()) == nullptr) FAIL("cannot create a temporary directory from " << pattern);
-    path_ = buffer.data();
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 /// What goes into the agent's configuration file besides the broker.
 struct AgentQueueOptions {
@@ -120,99 +95,11 @@ struct QueuedLine {
   std::uint64_t seq = 0;
 };
 
-/// The agent as a child process. stdout and stderr are drained by a thread into buffers (the
-/// agent never blocks on a full pipe); waits poll the MQTT subscriber given to them. The
-/// destructor SIGKILLs and reaps a child that is still running.
-class AgentProcess {
+/// The agent as a child process (see ChildProcess), with readers for what it prints.
+class AgentProcess : public ChildProcess {
  public:
-  /// Spawns `argv` (argv[0] is the program; searched in PATH when it has no slash). Fails the test
-  /// if the program cannot be started.
-  explicit AgentProcess(std::vector<std::string> argv) : argv_(std::move(argv)) {
-    int out_pipe[2];
-    int err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) FAIL("pipe2: " << std::strerror(errno));
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    std::vector<char*> args;
-    for (std::string& a : argv_) args.push_back(a.data());
-    args.push_back(nullptr);
-    const int rc = ::posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    if (rc != 0) {
-      ::close(out_pipe[0]);
-      ::close(err_pipe[0]);
-      pid_ = -1;
-      FAIL("cannot start " << argv_[0] << ": " << std::strerror(rc));
-    }
-    reader_ = std::thread([this, out = out_pipe[0], err = err_pipe[0]] { drain(out, err); });
-  }
+  using ChildProcess::ChildProcess;
 
-  ~AgentProcess() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
-    if (reader_.joinable()) reader_.join();
-  }
-  AgentProcess(const AgentProcess&) = delete;
-  AgentProcess& operator=(const AgentProcess&) = delete;
-
-  pid_t pid() const { return pid_; }
-  void signal(int sig) {
-    if (!reaped_) ::kill(pid_, sig);
-  }
-
-  /// True once the child has exited (reaps it; does not block).
-  bool exited() {
-    if (reaped_) return true;
-    int status = 0;
-    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      reaped_ = true;
-      wait_status_ = status;
-    }
-    return reaped_;
-  }
-  /// Waits until the child has exited (its stdout and stderr closed, then reaped), at most
-  /// `timeout`. For waits without an MQTT client to poll; with one, poll it on exited().
-  bool wait_exit(milliseconds timeout) {
-    if (reaped_) return true;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (!closed_cv_.wait_for(lock, timeout, [this] { return output_closed_; })) return false;
-    }
-    int status = 0;
-    pid_t r = 0;
-    while ((r = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
-    }
-    if (r == pid_) {
-      reaped_ = true;
-      wait_status_ = status;
-    }
-    return reaped_;
-  }
-  /// Exit code, or -1 when it did not exit normally (see describe_exit()).
-  int exit_code() const { return reaped_ && WIFEXITED(wait_status_) ? WEXITSTATUS(wait_status_) : -1; }
-  int term_signal() const { return reaped_ && WIFSIGNALED(wait_status_) ? WTERMSIG(wait_status_) : 0; }
-  std::string describe_exit() const {
-    if (!reaped_) return "still running";
-    if (WIFEXITED(wait_status_)) return "exit " + std::to_string(WEXITSTATUS(wait_status_));
-    if (WIFSIGNALED(wait_status_)) return std::string("killed by signal ") + std::to_string(WTERMSIG(wait_status_));
-    return "status " + std::to_string(wait_status_);
-  }
-
-  /// Complete stdout lines so far (a line cut by a kill is not counted).
-  std::vector<std::string> stdout_lines() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return lines_;
-  }
   std::vector<QueuedLine> queued() const {
     std::vector<QueuedLine> out;
     for (const std::string& line : stdout_lines()) {
@@ -227,17 +114,6 @@ class AgentProcess {
     }
     return out;
   }
-  std::size_t count_lines(const char* prefix) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::size_t count = 0;
-    for (const std::string& line : lines_) count += line.rfind(prefix, 0) == 0 ? 1 : 0;
-    return count;
-  }
-  std::string stderr_text() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return err_;
-  }
-  bool stderr_contains(const std::string& text) const { return stderr_text().find(text) != std::string::npos; }
   /// The boot id the agent printed ("offline-agent: boot id 1a2b3c4d"), or "" if not yet.
   std::string boot_id() const {
     const std::string err = stderr_text();
@@ -254,70 +130,6 @@ class AgentProcess {
     if (at == std::string::npos) return "";
     return err.substr(at + key.size(), err.find('\n', at) - at - key.size());
   }
-  /// stdout and stderr (the end of each) for failure messages.
-  std::string transcript(std::size_t tail = 6000) const {
-    std::string out;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      const std::size_t from = lines_.size() > 20 ? lines_.size() - 20 : 0;
-      for (std::size_t i = from; i < lines_.size(); ++i) out += "  " + lines_[i] + "\n";
-      out = "stdout (" + std::to_string(lines_.size()) + " lines, last 20):\n" + out;
-      out += "stderr (end):\n" + (err_.size() > tail ? err_.substr(err_.size() - tail) : err_);
-    }
-    return out;
-  }
-
- private:
-  void drain(int out, int err) {
-    pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
-    std::string partial;
-    char buf[8192];
-    int open = 2;
-    while (open > 0) {
-      const int n = ::poll(fds, 2, -1);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        break;
-      }
-      for (int i = 0; i < 2; ++i) {
-        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-        const ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) {
-          ::close(fds[i].fd);
-          fds[i].fd = -1;
-          --open;
-          continue;
-        }
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (i == 1) {
-          err_.append(buf, static_cast<std::size_t>(got));
-          continue;
-        }
-        partial.append(buf, static_cast<std::size_t>(got));
-        std::size_t start = 0;
-        for (std::size_t nl = partial.find('\n'); nl != std::string::npos; nl = partial.find('\n', start)) {
-          lines_.push_back(partial.substr(start, nl - start));
-          start = nl + 1;
-        }
-        partial.erase(0, start);
-      }
-    }
-    std::lock_guard<std::mutex> lock(mutex_);
-    output_closed_ = true;
-    closed_cv_.notify_all();
-  }
-
-  std::vector<std::string> argv_;
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-  int wait_status_ = 0;
-  std::thread reader_;
-  mutable std::mutex mutex_;
-  std::vector<std::string> lines_;
-  std::string err_;
-  bool output_closed_ = false;
-  std::condition_variable closed_cv_;
 };
 
 /// One telemetry message as the cloud received it.
