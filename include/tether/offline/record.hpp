@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "tether/crc32c.hpp"
 #include "tether/fixed_vector.hpp"
 #include "tether/limits.hpp"
 #include "tether/port/mqtt_client.hpp"
@@ -88,12 +89,10 @@ struct Record {
   }
 };
 
-/// CRC-32C (Castagnoli, reflected, init and final xor 0xFFFFFFFF); `crc` chains calls. Uses the
-/// CPU's CRC instruction where there is one (x86-64 SSE 4.2, detected at run time; ARMv8 CRC when
-/// compiled for it), else tables (slicing-by-8 on hosted builds, 8 KiB; a 1 KiB table elsewhere).
-std::uint32_t crc32c(Span<const std::uint8_t> bytes, std::uint32_t crc = 0);
-/// The table implementation alone (what crc32c() falls back to); same results.
-std::uint32_t crc32c_software(Span<const std::uint8_t> bytes, std::uint32_t crc = 0);
+/// The record CRC: CRC-32C, which lives in the core (tether/crc32c.hpp); these names keep earlier
+/// callers of tether::offline::crc32c compiling.
+using tether::crc32c;
+using tether::crc32c_software;
 
 /// Bytes `record` encodes to, or kOutOfRange (origin kQueue) if a field exceeds its width (topic
 /// over 65535 bytes, more than 255 user properties, a property over 65535 bytes) or the result
