@@ -7,27 +7,12 @@
 
 namespace tether::conformance {
 
-Bytes pattern(std::size_t size, unsigned seed) {
-  Bytes bytes(size);
-  for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<std::uint8_t>(1 + (seed * 31 + i * 7) % 254);
-  return bytes;
-}
-
-Span<const std::uint8_t> view(const Bytes& bytes) { return Span<const std::uint8_t>(bytes.data(), bytes.size()); }
-
 Bytes read_bytes(const port::LogStore& store, SegmentId id, std::uint32_t offset, std::size_t size) {
   Bytes out(size);
   Result<std::size_t> n = store.read(id, offset, Span<std::uint8_t>(out.data(), out.size()));
   REQUIRE(n.status() == Status());
   REQUIRE(*n == size);
   return out;
-}
-
-bool all_equal(const Bytes& bytes, std::uint8_t value) {
-  for (std::uint8_t b : bytes) {
-    if (b != value) return false;
-  }
-  return true;
 }
 
 namespace {

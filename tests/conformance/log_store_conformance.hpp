@@ -22,18 +22,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "bytes.hpp"
 #include "tether/port/log_store.hpp"
 
 namespace tether::conformance {
 
-// Helpers shared by the suite and the implementations' own tests.
-using Bytes = std::vector<std::uint8_t>;
-/// Distinct, recognisable bytes that are never 0x00 or 0xFF (so they differ from either erased value).
-Bytes pattern(std::size_t size, unsigned seed);
-Span<const std::uint8_t> view(const Bytes& bytes);
+// Shared by the suite and the implementations' own tests, with the byte helpers of bytes.hpp.
 /// Reads exactly `size` bytes (REQUIREs that the read succeeds and is complete).
 Bytes read_bytes(const port::LogStore& store, SegmentId id, std::uint32_t offset, std::size_t size);
-bool all_equal(const Bytes& bytes, std::uint8_t value);
 
 /// What the suite needs from an implementation.
 class LogStoreTarget {

@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -32,6 +31,7 @@
 #include <vector>
 
 #include "log_store_conformance.hpp"
+#include "posix_test_files.hpp"
 #include "test_support.hpp"
 #include "tether/port/posix/posix_log_store.hpp"
 
@@ -41,38 +41,18 @@ using port::PosixLogStoreSettings;
 
 namespace {
 
-int make_writable(const char* path, const struct stat* st, int type, FTW*) {
-  if (type == FTW_D || type == FTW_DNR) ::chmod(path, (st->st_mode & 07777) | S_IRWXU);
-  return 0;
-}
-int remove_entry(const char* path, const struct stat*, int, FTW*) {
-  ::remove(path);
-  return 0;  // keep going: remove what can be removed
-}
-
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    if (base == nullptr || *base == '\0') base = "/tmp";
-    std::string name = std::string(base) + "/tether-log-store-XXXXXX";
-    std::vector<char> buf(name.begin(), name.end());
-    buf.push_back('\0');
-    REQUIRE(::mkdtemp(buf.data()) != nullptr);
-    path_ = buf.data();
-  }
-  ~TempDir() {
-    // Tests may leave directories read-only: make them writable first (pre-order), then remove.
-    ::nftw(path_.c_str(), make_writable, 16, FTW_PHYS);
-    ::nftw(path_.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using conformance::Bytes;
+using conformance::contains;
+using conformance::EffectiveUid;
+using conformance::exists;
+using conformance::file_bytes;
+using conformance::pattern;
+using conformance::read_bytes;
+using conformance::stat_of;
+using conformance::TempDir;
+using conformance::UmaskGuard;
+using conformance::view;
+using conformance::write_file;
 
 // The suite runs twice: appending through a mapping of the active segment, and with pwrite.
 template <bool kUseMmap>
@@ -97,59 +77,6 @@ class PosixTarget final : public conformance::LogStoreTarget {
   int created_ = 0;
   PosixLogStoreSettings settings_;
   std::unique_ptr<PosixLogStore> store_;
-};
-
-using conformance::Bytes;
-using conformance::pattern;
-using conformance::read_bytes;
-using conformance::view;
-
-bool contains(const char* text, const char* part) { return std::strstr(text, part) != nullptr; }
-
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
-struct stat stat_of(const std::string& path) {
-  struct stat st {};
-  REQUIRE(::lstat(path.c_str(), &st) == 0);
-  return st;
-}
-
-// Writes a file of `size` bytes of `fill`, as a crash or another program could have left it.
-void write_file(const std::string& path, std::size_t size, std::uint8_t fill) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  REQUIRE(fd >= 0);
-  const std::vector<std::uint8_t> bytes(size, fill);
-  REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
-  ::close(fd);
-}
-
-class UmaskGuard {
- public:
-  explicit UmaskGuard(mode_t mask) : previous_(::umask(mask)) {}
-  ~UmaskGuard() { ::umask(previous_); }
-  UmaskGuard(const UmaskGuard&) = delete;
-  UmaskGuard& operator=(const UmaskGuard&) = delete;
-
- private:
-  mode_t previous_;
-};
-
-// Runs as `uid` (effective) for its lifetime; only root can do this, and gets root back.
-class EffectiveUid {
- public:
-  explicit EffectiveUid(uid_t uid) : ok_(::seteuid(uid) == 0) {}
-  ~EffectiveUid() {
-    if (ok_ && ::seteuid(0) != 0) std::abort();  // the rest of the run would not be root
-  }
-  EffectiveUid(const EffectiveUid&) = delete;
-  EffectiveUid& operator=(const EffectiveUid&) = delete;
-  bool ok() const { return ok_; }
-
- private:
-  bool ok_;
 };
 
 using PosixMmapTarget = PosixTarget<true>;
@@ -178,18 +105,6 @@ void warn_if_not_mapped(const std::string& dir) {
 }
 
 const char* mode_name(bool use_mmap) { return use_mmap ? "use_mmap" : "pwrite"; }
-
-// The whole contents of a file, read without the store.
-Bytes file_bytes(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  REQUIRE(fd >= 0);
-  struct stat st {};
-  REQUIRE(::fstat(fd, &st) == 0);
-  Bytes bytes(static_cast<std::size_t>(st.st_size));
-  REQUIRE(::pread(fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
-  ::close(fd);
-  return bytes;
-}
 
 std::string segment_path(const std::string& dir, SegmentId id) {
   char name[16];
@@ -755,37 +670,31 @@ TEST_CASE("posix log store: where the segment cannot be mapped, appends fall bac
   // 32-bit process with large segments.
   constexpr std::uint32_t kSegment = 32u * 1024u * 1024u;
   const PosixLogStoreSettings settings{tmp.path() + "/queue", kSegment, 2, true};
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
+  const int code = conformance::exit_code_in_child([&] {
     long pages = 0;
     if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
       if (std::fscanf(statm, "%ld", &pages) != 1) pages = 0;
       std::fclose(statm);
     }
-    if (pages <= 0) ::_exit(20);
+    if (pages <= 0) return 20;
     const rlim_t limit = static_cast<rlim_t>(pages) * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) + 4 * 1024 * 1024;
     const struct rlimit rl {limit, limit};
-    if (::setrlimit(RLIMIT_AS, &rl) != 0) ::_exit(21);
+    if (::setrlimit(RLIMIT_AS, &rl) != 0) return 21;
     // Where the limit is not enforced (an emulator such as qemu-user), there is nothing to test.
     void* probe = ::mmap(nullptr, kSegment, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (probe != MAP_FAILED) ::_exit(22);
+    if (probe != MAP_FAILED) return 22;
     PosixLogStore store(settings);
-    if (!store.open().ok()) ::_exit(10);
-    if (store.appends_mapped()) ::_exit(11);
+    if (!store.open().ok()) return 10;
+    if (store.appends_mapped()) return 11;
     const Bytes bytes = pattern(5000, 7);
     const Result<std::uint32_t> offset = store.append(view(bytes));
-    if (!offset.ok() || *offset != 0) ::_exit(12);
+    if (!offset.ok() || *offset != 0) return 12;
     Bytes back(bytes.size());
     const Result<std::size_t> n = store.read(1, 0, Span<std::uint8_t>(back.data(), back.size()));
-    if (!n.ok() || *n != back.size() || back != bytes) ::_exit(13);
-    if (!store.sync().ok()) ::_exit(14);
-    ::_exit(0);
-  }
-  int wait_status = 0;
-  REQUIRE(::waitpid(pid, &wait_status, 0) == pid);
-  REQUIRE(WIFEXITED(wait_status));
-  const int code = WEXITSTATUS(wait_status);
+    if (!n.ok() || *n != back.size() || back != bytes) return 13;
+    if (!store.sync().ok()) return 14;
+    return 0;
+  });
   if (code == 22) {
     WARN("the address-space limit is not enforced here (an emulator?): the fallback to pwrite when mmap "
          "fails is not tested");

@@ -1,9 +1,7 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 #include "tether/port/posix/posix_log_store.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -21,9 +19,12 @@
 #include <memory>
 #include <utility>
 
+#include "store_files.hpp"
 #include "tether/contract.hpp"
 
 namespace tether::port {
+
+using namespace posix_detail;  // the helpers the POSIX stores share (store_files.hpp)
 
 namespace {
 
@@ -62,66 +63,6 @@ bool parse_segment_name(const char* name, SegmentId& id) {
   return true;
 }
 
-StatusCode code_for_errno(int err) {
-  switch (err) {
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return StatusCode::kPermissionDenied;
-    case ENOSPC:
-#if defined(EDQUOT)
-    case EDQUOT:
-#endif
-      return StatusCode::kResourceExhausted;
-    case EIO:
-      return StatusCode::kDataLoss;
-    default:
-      return StatusCode::kUnavailable;
-  }
-}
-
-Status store_error(StatusCode code, int detail = 0) {
-  return Status(code, Origin::kStore, static_cast<std::uint16_t>(detail));
-}
-
-// pread/pwrite of exactly `size` bytes, retried on EINTR and short transfers. Returns 0 or an
-// errno value (EIO when the file ends early).
-int pread_full(int fd, std::uint8_t* data, std::size_t size, off_t offset) {
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::pread(fd, data + done, size - done, offset + static_cast<off_t>(done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (n == 0) return EIO;
-    done += static_cast<std::size_t>(n);
-  }
-  return 0;
-}
-
-int pwrite_full(int fd, const std::uint8_t* data, std::size_t size, off_t offset) {
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::pwrite(fd, data + done, size - done, offset + static_cast<off_t>(done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (n == 0) return EIO;
-    done += static_cast<std::size_t>(n);
-  }
-  return 0;
-}
-
-int fsync_retry(int fd, bool data_only) {
-  for (;;) {
-    const int rc = data_only ? ::fdatasync(fd) : ::fsync(fd);
-    if (rc == 0) return 0;
-    if (errno != EINTR) return errno;
-  }
-}
-
 // posix_fallocate of the whole file, retried on EINTR. Returns 0 or an errno value.
 int fallocate_retry(int fd, std::uint32_t size) {
   int rc = 0;
@@ -152,15 +93,6 @@ bool file_system_can_map(int dir_fd) {
   (void)dir_fd;
   return false;
 #endif
-}
-
-// The directory that holds `path` ("." for a relative name without a slash).
-std::string parent_of(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 }  // namespace
@@ -217,12 +149,7 @@ void PosixLogStore::unmap_active() {
 }
 
 Status PosixLogStore::fail(int err, const char* what, const char* name) const {
-  if (name != nullptr) {
-    set_error_text(&last_error_, "%s/%s: %s: %s", settings_.directory.c_str(), name, what, std::strerror(err));
-  } else {
-    set_error_text(&last_error_, "%s: %s: %s", settings_.directory.c_str(), what, std::strerror(err));
-  }
-  return store_error(code_for_errno(err), err);
+  return file_error(&last_error_, settings_.directory, err, what, name);
 }
 
 Status PosixLogStore::sync_directory(const char* what) {
@@ -255,54 +182,8 @@ Status PosixLogStore::do_open() {
     set_error_text(&last_error_, "log store settings: a directory, segment_bytes > 0 and max_segments > 0 are needed");
     return store_error(StatusCode::kInvalidArgument);
   }
-  const char* dir = settings_.directory.c_str();
-
-  bool created = false;
-  if (::mkdir(dir, 0700) == 0) {
-    created = true;
-  } else if (errno != EEXIST) {
-    return fail(errno, "cannot create the directory", nullptr);
-  }
-  dir_fd_ = ::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd_ < 0) return fail(errno, "cannot open the directory", nullptr);
-  if (created) {
-    // mkdir's mode is narrowed by the umask; the store wants exactly 0700. And the new directory
-    // entry must survive a power cut like everything else.
-    Status status;
-    if (::fchmod(dir_fd_, 0700) != 0) status = fail(errno, "cannot set the directory's mode", nullptr);
-    if (status.ok()) {
-      const std::string parent = parent_of(settings_.directory);
-      const int parent_fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      const int err = parent_fd < 0 ? errno : fsync_retry(parent_fd, false);
-      if (parent_fd >= 0) ::close(parent_fd);
-      if (err != 0) status = fail(err, "cannot sync the parent directory", nullptr);
-    }
-    if (!status.ok()) {
-      close_all();
-      return status;
-    }
-  }
-
-  lock_fd_ = ::openat(dir_fd_, kLockName, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (lock_fd_ < 0) {
-    const Status status = fail(errno, "cannot open the lock file", kLockName);
-    close_all();
-    return status;
-  }
-  for (;;) {
-    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) break;
-    const int err = errno;
-    if (err == EINTR) continue;
-    if (err == EWOULDBLOCK) {
-      set_error_text(&last_error_, "%s: the store is in use: another process (or another store object) holds %s/%s",
-                     dir, dir, kLockName);
-      close_all();
-      return store_error(StatusCode::kFailedPrecondition, EWOULDBLOCK);
-    }
-    const Status status = fail(err, "cannot lock", kLockName);
-    close_all();
-    return status;
-  }
+  TETHER_RETURN_IF_ERROR(
+      open_locked_directory(settings_.directory, kLockName, &dir_fd_, &lock_fd_, &last_error_));
 
   fs_can_map_ = file_system_can_map(dir_fd_);
   SegmentId first_id = 1;
@@ -329,25 +210,15 @@ Status PosixLogStore::do_open() {
 }
 
 Status PosixLogStore::open_segments(SegmentId& first_id) {
-  std::vector<SegmentId> ids;
-  const int list_fd = ::openat(dir_fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (list_fd < 0) return fail(errno, "cannot list the directory", nullptr);
-  DIR* listing = ::fdopendir(list_fd);
-  if (listing == nullptr) {
-    const int err = errno;
-    ::close(list_fd);
+  std::vector<std::string> names;
+  if (const int err = list_directory(dir_fd_, &names); err != 0) {
     return fail(err, "cannot list the directory", nullptr);
   }
-  for (;;) {
-    errno = 0;
-    const dirent* entry = ::readdir(listing);
-    if (entry == nullptr) break;
+  std::vector<SegmentId> ids;
+  for (const std::string& name : names) {
     SegmentId id = 0;
-    if (parse_segment_name(entry->d_name, id)) ids.push_back(id);
+    if (parse_segment_name(name.c_str(), id)) ids.push_back(id);
   }
-  const int list_err = errno;
-  ::closedir(listing);
-  if (list_err != 0) return fail(list_err, "cannot list the directory", nullptr);
   std::sort(ids.begin(), ids.end());
 
   if (!ids.empty()) first_id = ids.back();  // if a torn first segment goes, its id is made again

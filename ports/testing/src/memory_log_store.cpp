@@ -35,20 +35,10 @@ MemoryLogStore::MemoryLogStore(std::uint32_t segment_capacity, std::size_t max_s
 // --- faults -------------------------------------------------------------------------------------
 
 void MemoryLogStore::fail_next(Op op, Status status, int count) {
-  TETHER_EXPECTS(!status.ok());
-  const auto index = static_cast<std::size_t>(op);
-  TETHER_EXPECTS(index < kOpCount);
-  if (index >= kOpCount || status.ok()) return;
-  injections_[index].status = status;
-  injections_[index].remaining = count > 0 ? count : 0;
+  failures_.fail_next(static_cast<std::size_t>(op), status, count);
 }
 
-Status MemoryLogStore::take_injected(Op op) const {
-  Injection& injection = injections_[static_cast<std::size_t>(op)];
-  if (injection.remaining <= 0) return Status();
-  --injection.remaining;
-  return injection.status;
-}
+Status MemoryLogStore::take_injected(Op op) const { return failures_.take(static_cast<std::size_t>(op)); }
 
 bool MemoryLogStore::corrupt(SegmentId id, std::uint32_t offset, std::uint8_t xor_mask) {
   for (Segment& segment : segments_) {

@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "tether/port/log_store.hpp"
+#include "tether/port/testing/failure_script.hpp"
 
 namespace tether::testing {
 
@@ -126,10 +127,6 @@ class MemoryLogStore final : public port::LogStore {
     bool sync_failed = false;
   };
   static constexpr std::size_t kOpCount = 6;
-  struct Injection {
-    Status status;
-    int remaining = 0;
-  };
   // Outcome of the bookkeeping done at the start of a mutating call.
   enum class Gate { kProceed, kCutNow };
 
@@ -168,7 +165,7 @@ class MemoryLogStore final : public port::LogStore {
   bool appended_since_open_ = false;
   bool needs_roll_ = false;
   bool medium_full_ = false;
-  mutable Injection injections_[kOpCount];
+  mutable detail::FailureScript<kOpCount> failures_;
 
   bool powered_off_ = false;
   bool cut_armed_ = false;
