@@ -111,6 +111,13 @@ class AgentComponent {
     (void)result;
     return false;
   }
+  /// The broker answered a SUBSCRIBE for `filter` (sent by subscribe() or restored after a
+  /// reconnect): ok (granted, possibly at a lower QoS) or the refusal. A component that must not
+  /// publish requests before its response topics are subscribed (shadow get) waits for this.
+  virtual void on_agent_subscribed(std::string_view filter, Status result) {
+    (void)filter;
+    (void)result;
+  }
   /// Called once at the end of every run_once(), after events and timers.
   virtual void on_agent_tick(Milliseconds now) { (void)now; }
   /// When the component next needs on_agent_tick() (monotonic); Milliseconds::max() = no need.

@@ -64,6 +64,8 @@ class Value {
   /// First child / next sibling, for iterating members and elements in order.
   Value first_child() const;
   Value next() const;
+  /// True when both are the same node of the same tree (identity, not JSON equality).
+  bool is(const Value& other) const { return node_ == other.node_; }
 
   /// kInvalidArgument/kJson when the type differs (or the node is missing). Strings never contain
   /// U+0000 (`parse` refuses `\u0000`), so the view is the whole string.

@@ -54,6 +54,8 @@ enum class Origin : std::uint8_t {
   kKey,       ///< key store (detail: CKR_* low 16 bits)
   kApp,       ///< application callbacks
   kQueue,     ///< offline queue (detail: documented by the call)
+  kShadow,    ///< shadow sync (detail: the service's error code, e.g. 409)
+  kCommands,  ///< command inbox (detail: documented by the call)
 };
 
 /// A compact, trivially copyable result of an operation.

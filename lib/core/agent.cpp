@@ -285,6 +285,8 @@ void Agent::on_subscribe_complete(PacketToken token, Status result, Qos granted)
     } else {
       TETHER_LOG_DEBUG(logger_, Origin::kAgent, "subscribed \"%s\"", s.filter.c_str());
     }
+    const FixedString<kMaxTopic> filter = s.filter;  // a component may (un)subscribe in its call
+    for (AgentComponent* c : components_) c->on_agent_subscribed(filter.view(), result);
     return;
   }
 }

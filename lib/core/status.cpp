@@ -48,6 +48,8 @@ const char* to_string(Origin origin) {
     case Origin::kKey: return "key";
     case Origin::kApp: return "app";
     case Origin::kQueue: return "queue";
+    case Origin::kShadow: return "shadow";
+    case Origin::kCommands: return "commands";
   }
   return "invalid_origin";
 }
