@@ -11,6 +11,7 @@
 #include "tether/port/posix/posix_clock.hpp"
 #include "tether/port/posix/stderr_log_sink.hpp"
 #include "tether/port/testing/fake_mqtt_client.hpp"
+#include "tether/shadow/shadow.hpp"
 
 int main() {
   const char* json = R"({"thing_name": "consumer-1", "endpoint": "localhost",
@@ -28,6 +29,11 @@ int main() {
   tether::Agent agent(fake, clock, config, &log, tether::port::random_seed());
   if (!agent.start().ok() || !agent.run_once(tether::Milliseconds(0)).ok() || !agent.connected()) {
     std::fprintf(stderr, "consumer: agent did not connect over the fake client\n");
+    return 1;
+  }
+  static tether::shadow::Shadow shadow(agent, nullptr);
+  if (!shadow.start().ok() || !shadow.report_int("consumer", 1).ok()) {
+    std::fprintf(stderr, "consumer: the shadow did not start\n");
     return 1;
   }
   tether::mbedtls::MbedCrypto crypto;
