@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the benchmarks (release preset) and run them against a throw-away test broker.
 #
-# Usage: scripts/bench.sh [publish|offline|all] [arguments of that benchmark]
+# Usage: scripts/bench.sh [publish|offline|shadow|all] [arguments of that benchmark]
 #   scripts/bench.sh                          bench-publish: 5 rounds of 20000 messages per side and QoS
 #   scripts/bench.sh --messages 50000 --rounds 9        (no selector: bench-publish, as always)
 #   scripts/bench.sh publish --help           all bench-publish arguments (bench/publish/README.md)
@@ -9,13 +9,19 @@
 #                                             drain vs live QoS 1, RAM with a 1M-record backlog (~1 min)
 #   scripts/bench.sh offline --quick          the short form for CI (1 round, small counts, no backlog)
 #   scripts/bench.sh offline --help           all bench-offline arguments (bench/offline/README.md)
-#   scripts/bench.sh all                      both, with their default arguments
+#   scripts/bench.sh shadow                   bench-shadow: desired -> reported round trip through
+#                                             tools/cloudsim with Tether Agent + Shadow, next to a raw
+#                                             MQTT request/response round trip (~1 min)
+#   scripts/bench.sh shadow --help            all bench-shadow arguments (bench/shadow/README.md)
+#   scripts/bench.sh all                      all three, with their default arguments
 #
 # Needs what scripts/install-deps.sh host installs (compiler, CMake, Ninja, Paho, SQLite,
-# mosquitto, openssl). Build output goes to stderr; stdout carries only the benchmarks' reports,
-# each ending with its "BENCH ..." summary line(s). The broker (scripts/test-broker.sh, mutual TLS,
-# certificates for device-1 and bench-1) and bench-offline's stores live in a temporary directory
-# that is removed on exit (bench-offline's stores go elsewhere only if you pass --dir).
+# mosquitto, openssl; python3-paho-mqtt for tools/cloudsim). Build output goes to stderr; stdout
+# carries only the benchmarks' reports, each ending with its "BENCH ..." summary line(s). The
+# broker (scripts/test-broker.sh, mutual TLS, certificates for device-1, device-2 and bench-1),
+# bench-shadow's cloud emulator (tools/cloudsim, its database and log) and the benchmarks' stores
+# live in a temporary directory that is removed on exit (bench-offline's stores and bench-shadow's
+# replica go elsewhere only if you pass --dir / --state-dir).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -23,36 +29,56 @@ cd "${root}"
 
 log() { echo "bench: $*" >&2; }
 
+readonly PYTHON=/usr/bin/python3            # the interpreter tools/cloudsim is written for
+readonly CLOUDSIM_START_TIMEOUT_S=40         # the emulator itself gives up after 30 s
+readonly CLOUDSIM_STOP_TIMEOUT_S=10
+
 which=publish
 case ${1:-} in
-    publish|offline|all) which=$1; shift ;;
+    publish|offline|shadow|all) which=$1; shift ;;
 esac
 if [[ ${which} == all && $# -gt 0 ]]; then
     log "error: 'all' runs each benchmark with its defaults and takes no arguments"
     exit 1
 fi
+declare -a benches=("${which}")
+[[ ${which} == all ]] && benches=(publish offline shadow)
+
+wants() { [[ " ${benches[*]} " == *" $1 "* ]]; }
+binary() { echo "${root}/build/release/bench/$1/bench-$1"; }
+
+if wants shadow && ! "${PYTHON}" -c 'import paho.mqtt.client, sqlite3' >/dev/null 2>&1; then
+    log "error: bench-shadow runs tools/cloudsim, which needs ${PYTHON} with python3-paho-mqtt (scripts/install-deps.sh host)"
+    exit 1
+fi
 
 declare -a targets=()
-[[ ${which} == offline ]] || targets+=(tether_bench_publish)
-[[ ${which} == publish ]] || targets+=(tether_bench_offline)
-
+for bench in "${benches[@]}"; do targets+=("tether_bench_${bench}"); done
 log "building ${targets[*]} (release preset)"
 cmake --preset release >&2
 cmake --build --preset release --target "${targets[@]}" >&2
-publish_binary=${root}/build/release/bench/publish/bench-publish
-offline_binary=${root}/build/release/bench/offline/bench-offline
-for target in "${targets[@]}"; do
-    binary=${publish_binary}
-    [[ ${target} == tether_bench_offline ]] && binary=${offline_binary}
-    [[ -x ${binary} ]] || { log "error: ${binary} was not built"; exit 1; }
+for bench in "${benches[@]}"; do
+    [[ -x $(binary "${bench}") ]] || { log "error: $(binary "${bench}") was not built"; exit 1; }
 done
 
 work_dir=$(mktemp -d "${TMPDIR:-/tmp}/tether-bench.XXXXXX")
 broker_dir=${work_dir}/broker
 stores_dir=${work_dir}/stores
 mkdir -p "${broker_dir}" "${stores_dir}"
+cloudsim_pid=""
+# shellcheck disable=SC2317  # run by the EXIT trap
+stop_cloudsim() {
+    [[ -n ${cloudsim_pid} ]] || return 0
+    kill -TERM "${cloudsim_pid}" 2>/dev/null || true
+    local deadline=$((SECONDS + CLOUDSIM_STOP_TIMEOUT_S))
+    while kill -0 "${cloudsim_pid}" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+    kill -KILL "${cloudsim_pid}" 2>/dev/null || true
+    wait "${cloudsim_pid}" 2>/dev/null || true
+    cloudsim_pid=""
+}
 # shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
+    stop_cloudsim
     "${root}/scripts/test-broker.sh" stop "${broker_dir}" || true
     rm -rf "${work_dir}"
 }
@@ -69,20 +95,50 @@ set -a
 set +a
 log "broker at ${TETHER_BROKER_HOST}:${TETHER_BROKER_PORT}"
 
+# The cloud side of bench-shadow: tools/cloudsim on the same broker, as scripts/devenv.sh runs it.
+start_cloudsim() {
+    local ready=${work_dir}/cloudsim.ready deadline
+    log "starting tools/cloudsim (log ${work_dir}/cloudsim.log)"
+    PYTHONPATH="${root}/tools/cloudsim" "${PYTHON}" -m cloudsim serve \
+        --host "${TETHER_BROKER_HOST}" --port "${TETHER_BROKER_PORT}" \
+        --ca "${broker_dir}/ca.crt" --cert "${broker_dir}/cloudsim.crt" --key "${broker_dir}/cloudsim.key" \
+        --db "${work_dir}/cloudsim.db" --http-port 0 --ready-file "${ready}" \
+        </dev/null >"${work_dir}/cloudsim.log" 2>&1 &
+    cloudsim_pid=$!
+    deadline=$((SECONDS + CLOUDSIM_START_TIMEOUT_S))
+    until [[ -s ${ready} ]]; do
+        if ! kill -0 "${cloudsim_pid}" 2>/dev/null || ((SECONDS >= deadline)); then
+            log "error: cloudsim did not become ready; last lines of its log:"
+            tail -n 25 "${work_dir}/cloudsim.log" >&2 || true
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
 rc=0
-if [[ ${which} != offline ]]; then
-    log "running bench-publish $*"
-    "${publish_binary}" "$@" || rc=$?
-fi
-if [[ ${which} != publish ]]; then
-    declare -a offline_args=("$@")
-    has_dir=false
-    for arg in "$@"; do [[ ${arg} == --dir ]] && has_dir=true; done
-    ${has_dir} || offline_args+=(--dir "${stores_dir}")
-    [[ ${which} == all ]] && echo
-    log "running bench-offline ${offline_args[*]}"
-    offline_rc=0
-    "${offline_binary}" "${offline_args[@]}" || offline_rc=$?
-    [[ ${rc} -ne 0 ]] || rc=${offline_rc}
-fi
+first=true
+for bench in "${benches[@]}"; do
+    declare -a args=("$@")
+    case ${bench} in
+        offline)
+            has_dir=false
+            for arg in "$@"; do [[ ${arg} == --dir ]] && has_dir=true; done
+            ${has_dir} || args+=(--dir "${stores_dir}")
+            ;;
+        shadow)
+            has_dir=false
+            for arg in "$@"; do [[ ${arg} == --state-dir ]] && has_dir=true; done
+            ${has_dir} || args+=(--state-dir "${stores_dir}/shadow-replica")
+            start_cloudsim || { rc=1; continue; }
+            ;;
+    esac
+    ${first} || echo
+    first=false
+    log "running bench-${bench} ${args[*]}"
+    bench_rc=0
+    "$(binary "${bench}")" "${args[@]}" || bench_rc=$?
+    [[ ${rc} -ne 0 ]] || rc=${bench_rc}
+    [[ ${bench} != shadow ]] || stop_cloudsim
+done
 exit "${rc}"

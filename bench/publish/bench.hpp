@@ -12,15 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.hpp"
+
 namespace tether::bench {
 
 /// Everything a publisher needs to reach the broker and how hard to push.
 struct Options {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 0;
-  std::string ca_file;
-  std::string cert_file;
-  std::string key_file;
+  Endpoint endpoint;                       ///< the broker, with thing_name's certificate
   std::string thing_name = "device-1";     ///< the certificate's CN; the ACL allows dt/<CN>/#
   std::string topic = "dt/device-1/bench";
   std::size_t payload_bytes = 100;

@@ -13,12 +13,8 @@
 // Exit codes: 0 done, 1 bad usage, 2 a client could not connect, 3 a round failed.
 
 #include <algorithm>
-#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,106 +46,49 @@ struct RunPlan {
   bool paho_trace_errors_only = false;  // process-wide, so it applies to both sides
 };
 
-[[noreturn]] void usage_error(const char* program, const std::string& problem) {
-  if (!problem.empty()) std::fprintf(stderr, "bench-publish: %s\n", problem.c_str());
-  std::fprintf(stderr,
-               "usage: %s [--messages N] [--rounds R] [--warmup N] [--window W] [--payload-bytes B]\n"
-               "          [--qos 0|1|both] [--only tether|paho] [--host H] [--port P] [--certs DIR] [--verbose]\n"
-               "          [--paho-full-window] [--paho-trace-errors-only]\n"
-               "The broker defaults to TETHER_BROKER_HOST/PORT/DIR (scripts/test-broker.sh); certificates:\n"
-               "DIR/ca.crt, DIR/devices/device-1.crt, DIR/devices/device-1.key. scripts/bench.sh does it all.\n",
-               program);
-  std::exit(1);
-}
+constexpr char kUsage[] =
+    "[--messages N] [--rounds R] [--warmup N] [--window W] [--payload-bytes B]\n"
+    "          [--qos 0|1|both] [--only tether|paho] [--host H] [--port P] [--certs DIR] [--verbose]\n"
+    "          [--paho-full-window] [--paho-trace-errors-only]\n"
+    "The broker defaults to TETHER_BROKER_HOST/PORT/DIR (scripts/test-broker.sh); certificates:\n"
+    "DIR/ca.crt, DIR/devices/device-1.crt, DIR/devices/device-1.key. scripts/bench.sh does it all.\n";
 
-std::size_t parse_count(const char* program, const char* flag, const char* text, std::size_t min, std::size_t max) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long value = std::strtoull(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || value < min || value > max) {
-    usage_error(program, std::string(flag) + " needs a number from " + std::to_string(min) + " to " +
-                             std::to_string(max) + ", got '" + text + "'");
-  }
-  return static_cast<std::size_t>(value);
-}
-
-void parse_args(int argc, char** argv, Options& options, RunPlan& plan) {
-  const char* program = argv[0];
-  std::string certs_dir;
-  if (const char* env = std::getenv("TETHER_BROKER_HOST")) options.host = env;
-  if (const char* env = std::getenv("TETHER_BROKER_PORT")) {
-    options.port = static_cast<std::uint16_t>(parse_count(program, "TETHER_BROKER_PORT", env, 1, 65535));
-  }
-  if (const char* env = std::getenv("TETHER_BROKER_DIR")) certs_dir = env;
-
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") usage_error(program, "");
+void parse_args(int argc, char** argv, Options& options, RunPlan& plan, Broker& broker) {
+  const Args args("bench-publish", argv[0], kUsage);
+  const auto on_flag = [&](const std::string& flag, const char* value) {
     if (flag == "--verbose") {
       options.verbose = true;
-      continue;
-    }
-    if (flag == "--paho-full-window") {
+    } else if (flag == "--paho-full-window") {
       options.paho_full_window = true;
-      continue;
-    }
-    if (flag == "--paho-trace-errors-only") {
+    } else if (flag == "--paho-trace-errors-only") {
       plan.paho_trace_errors_only = true;
-      continue;
-    }
-    if (i + 1 >= argc) usage_error(program, flag + " needs a value");
-    const char* value = argv[++i];
-    if (flag == "--messages") {
-      options.messages = parse_count(program, "--messages", value, 1, 100000000);
+    } else if (flag == "--messages") {
+      options.messages = args.count("--messages", value, 1, 100000000);
     } else if (flag == "--rounds") {
-      options.rounds = parse_count(program, "--rounds", value, 1, 1000);
+      options.rounds = args.count("--rounds", value, 1, 1000);
     } else if (flag == "--warmup") {
-      options.warmup = parse_count(program, "--warmup", value, 0, 100000000);
+      options.warmup = args.count("--warmup", value, 0, 100000000);
     } else if (flag == "--window") {
-      options.window = parse_count(program, "--window", value, 1, 65535);
+      options.window = args.count("--window", value, 1, 65535);
     } else if (flag == "--payload-bytes") {
-      options.payload_bytes = parse_count(program, "--payload-bytes", value, 0, 256 * 1024);
-    } else if (flag == "--host") {
-      options.host = value;
-    } else if (flag == "--port") {
-      options.port = static_cast<std::uint16_t>(parse_count(program, "--port", value, 1, 65535));
-    } else if (flag == "--certs") {
-      certs_dir = value;
+      options.payload_bytes = args.count("--payload-bytes", value, 0, 256 * 1024);
     } else if (flag == "--qos") {
       const std::string qos = value;
-      if (qos != "0" && qos != "1" && qos != "both") usage_error(program, "--qos takes 0, 1 or both");
+      if (qos != "0" && qos != "1" && qos != "both") args.fail("--qos takes 0, 1 or both");
       plan.qos0 = qos != "1";
       plan.qos1 = qos != "0";
     } else if (flag == "--only") {
       const std::string side = value;
-      if (side != "tether" && side != "paho") usage_error(program, "--only takes tether or paho");
+      if (side != "tether" && side != "paho") args.fail("--only takes tether or paho");
       plan.tether = side == "tether";
       plan.paho = side == "paho";
     } else {
-      usage_error(program, "unknown argument '" + flag + "'");
+      return false;
     }
-  }
-  if (options.port == 0) usage_error(program, "no broker port (set TETHER_BROKER_PORT or pass --port)");
-  if (certs_dir.empty()) usage_error(program, "no certificate directory (set TETHER_BROKER_DIR or pass --certs)");
-  options.ca_file = certs_dir + "/ca.crt";
-  options.cert_file = certs_dir + "/devices/" + options.thing_name + ".crt";
-  options.key_file = certs_dir + "/devices/" + options.thing_name + ".key";
-}
-
-long broker_pid() {
-  const char* dir = std::getenv("TETHER_BROKER_DIR");
-  if (dir == nullptr) return -1;
-  std::ifstream in(std::string(dir) + "/mosquitto.pid");
-  long pid = -1;
-  if (!(in >> pid)) return -1;
-  return pid;
-}
-
-double median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const std::size_t mid = values.size() / 2;
-  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+    return true;
+  };
+  args.parse(argc, argv, {"--verbose", "--paho-full-window", "--paho-trace-errors-only"}, broker, on_flag);
+  options.endpoint = broker.device(options.thing_name);
 }
 
 template <typename Field>
@@ -217,7 +156,8 @@ void print_summary_row(int qos, const char* side, const Series& series) {
 int run(int argc, char** argv) {
   Options options;
   RunPlan plan;
-  parse_args(argc, argv, options, plan);
+  Broker broker;
+  parse_args(argc, argv, options, plan, broker);
 
   std::vector<std::uint8_t> payload(options.payload_bytes);
   for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>('a' + i % 26);
@@ -232,15 +172,15 @@ int run(int argc, char** argv) {
     std::string error;
     if (!publisher->connect(error)) {
       std::fprintf(stderr, "bench-publish: %s could not connect to %s:%u: %s\n", publisher->name(),
-                   options.host.c_str(), static_cast<unsigned>(options.port), error.c_str());
+                   options.endpoint.host.c_str(), static_cast<unsigned>(options.endpoint.port), error.c_str());
       return 2;
     }
   }
-  const long broker = broker_pid();
+  const long broker_pid = broker.broker_pid();
 
   std::printf("bench-publish: %zu-byte payloads to '%s' over TLS 1.2 (MQTT 5) at %s:%u as %s\n",
-              options.payload_bytes, options.topic.c_str(), options.host.c_str(),
-              static_cast<unsigned>(options.port), options.thing_name.c_str());
+              options.payload_bytes, options.topic.c_str(), options.endpoint.host.c_str(),
+              static_cast<unsigned>(options.endpoint.port), options.thing_name.c_str());
   std::printf("  %zu messages per round, %zu rounds per side and QoS (alternating), %zu warm-up messages each\n",
               options.messages, options.rounds, options.warmup);
   for (auto& publisher : publishers) {
@@ -258,12 +198,12 @@ int run(int argc, char** argv) {
   for (int qos = 0; qos <= 1; ++qos) {
     if ((qos == 0 && !plan.qos0) || (qos == 1 && !plan.qos1)) continue;
     for (auto& publisher : publishers) {
-      if (options.warmup > 0 && !run_round(*publisher, qos, options.warmup, broker, "warm-up", nullptr)) return 3;
+      if (options.warmup > 0 && !run_round(*publisher, qos, options.warmup, broker_pid, "warm-up", nullptr)) return 3;
     }
     for (std::size_t round = 1; round <= options.rounds; ++round) {
       const std::string label = "round " + std::to_string(round);
       for (std::size_t p = 0; p < publishers.size(); ++p) {
-        if (!run_round(*publishers[p], qos, options.messages, broker, label.c_str(), &series[qos][p])) return 3;
+        if (!run_round(*publishers[p], qos, options.messages, broker_pid, label.c_str(), &series[qos][p])) return 3;
       }
     }
     std::printf("\n");

@@ -25,9 +25,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Paho C's default is 100; the port adds this much room for subscriptions and other requests.
-constexpr int kBufferedSlack = 64;
-
 // Counts completions on Paho's threads; the publishing thread waits for room in the window.
 class CompletionCounter final : public mqtt::iaction_listener {
  public:
@@ -112,31 +109,10 @@ class PahoPublisher final : public Publisher {
 
   bool connect(std::string& error) override {
     try {
-      mqtt::create_options create(MQTTVERSION_5);
-      create.set_max_buffered_messages(static_cast<int>(options_.window) + kBufferedSlack);
-      create.set_send_while_disconnected(false);
-      create.set_delete_oldest_messages(false);
-      const std::string uri = "ssl://" + options_.host + ":" + std::to_string(options_.port);
-      client_ = std::make_unique<mqtt::async_client>(uri, options_.thing_name + "-bench-paho", create);
-
-      mqtt::ssl_options tls;
-      tls.set_trust_store(options_.ca_file);
-      tls.set_key_store(options_.cert_file);
-      tls.set_private_key(options_.key_file);
-      tls.set_enable_server_cert_auth(true);
-      tls.set_verify(true);
-      tls.set_ssl_version(MQTT_SSL_VERSION_TLS_1_2);
-
-      mqtt::connect_options connect_options;
-      connect_options.set_mqtt_version(MQTTVERSION_5);
-      connect_options.set_clean_session(false);  // Paho C rejects cleansession with MQTT 5
-      connect_options.set_clean_start(true);
-      connect_options.set_keep_alive_interval(60);
-      connect_options.set_connect_timeout(10);
-      connect_options.set_automatic_reconnect(false);
-      connect_options.set_max_inflight(static_cast<int>(options_.window));
-      connect_options.set_ssl(tls);
-
+      client_ = make_paho_client(options_.endpoint, options_.thing_name + "-bench-paho",
+                                 static_cast<int>(options_.window) + kPahoBufferedSlack);
+      const mqtt::connect_options connect_options =
+          make_paho_connect_options(options_.endpoint, static_cast<int>(options_.window));
       mqtt::token_ptr token = client_->connect(connect_options);
       if (!token->wait_for(std::chrono::seconds(15))) {
         error = "no CONNACK within 15 s";
@@ -209,18 +185,7 @@ class PahoPublisher final : public Publisher {
     return result;
   }
 
-  void disconnect() override {
-    if (!client_) return;
-    try {
-      if (client_->is_connected()) {
-        const bool done = client_->disconnect(1000)->wait_for(std::chrono::seconds(3));
-        static_cast<void>(done);  // destroying the client closes the socket anyway
-      }
-    } catch (const mqtt::exception&) {
-      // Already gone: nothing left to close politely.
-    }
-    client_.reset();
-  }
+  void disconnect() override { close_paho_client(client_); }
 
  private:
   const Options& options_;

@@ -1,0 +1,349 @@
+// Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+//
+// shadow-agent: a device whose settings come from its shadow (AWS IoT Device Shadow, classic or
+// named; the neutral profile's state/<thing> scheme works the same).
+//   - reads a configuration file (docs/configuration.md) and connects like minimal-agent,
+//   - keeps a shadow replica (tether::shadow::Shadow) in a PosixKvStore directory, so a restart
+//     starts from what the previous run applied and reported,
+//   - desired `led` (true/false) is applied (`LED on` / `LED off`) and reported back; any other
+//     value is rejected with a reason (reported under reported.tether.rejected.led),
+//   - desired `interval_s` (an integer 1..3600) sets how often it reports `uptime_s` (seconds since
+//     it started; every 30 s until told otherwise); anything else is rejected with the range in the
+//     reason,
+//   - flushes the replica and exits cleanly on SIGINT or SIGTERM, or after --duration seconds.
+//
+// Usage: shadow-agent CONFIG.json [--state-dir DIR] [--shadow NAME] [--duration S]
+//   --state-dir DIR  the replica's PosixKvStore directory (its parent must exist); default
+//                    <offline_queue.directory>/shadow.replica when the configuration has an
+//                    offline_queue section (a stream directory never has a '.'), else required
+//   --shadow NAME    a named shadow (default: the classic shadow)
+//   --duration S     stop after S seconds (default: run until SIGINT/SIGTERM)
+//
+// stdout, one line per event, flushed at once (a test harness waits for them):
+//   SYNCED version=<n>                                       the shadow was fetched and reconciled
+//   DESIRED path=<path> value=<json> decision=accept         a desired value was applied
+//   DESIRED path=<path> value=<json> decision=reject reason=<text to the end of the line>
+//   LED on | LED off                                         the "hardware" changed
+//   REPORTED version=<n> reported=<json>                     the service accepted an update
+// stderr: the agent's and the shadow's log.
+// Exit codes: 0 clean stop, 1 bad usage or configuration, 2 the agent, the store or the shadow
+// could not start (the error says which).
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "tether/agent.hpp"
+#include "tether/json.hpp"
+#include "tether/port/paho/paho_mqtt_client.hpp"
+#include "tether/port/posix/config_file.hpp"
+#include "tether/port/posix/posix_clock.hpp"
+#include "tether/port/posix/posix_kv_store.hpp"
+#include "tether/port/posix/stderr_log_sink.hpp"
+#include "tether/shadow/document.hpp"
+#include "tether/shadow/shadow.hpp"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void on_signal(int) { g_stop = 1; }
+
+constexpr std::int64_t kMinInterval = 1;
+constexpr std::int64_t kMaxInterval = 3600;
+constexpr std::int64_t kDefaultInterval = 30;
+
+struct Options {
+  const char* config = nullptr;
+  std::string state_dir;
+  const char* shadow = nullptr;
+  long duration_s = -1;  // < 0: until a signal
+};
+
+bool parse_options(int argc, char** argv, Options* o) {
+  for (int i = 1; i < argc; ++i) {
+    const char* arg = argv[i];
+    const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (std::strcmp(arg, "--state-dir") == 0 && value != nullptr && *value != '\0') {
+      o->state_dir = value;
+      ++i;
+    } else if (std::strcmp(arg, "--shadow") == 0 && value != nullptr && *value != '\0') {
+      o->shadow = value;
+      ++i;
+    } else if (std::strcmp(arg, "--duration") == 0 && value != nullptr) {
+      char* end = nullptr;
+      errno = 0;
+      o->duration_s = std::strtol(value, &end, 10);
+      if (errno != 0 || *end != '\0' || end == value || o->duration_s < 0) return false;
+      ++i;
+    } else if (arg[0] == '-' || o->config != nullptr) {
+      return false;
+    } else {
+      o->config = arg;
+    }
+  }
+  return o->config != nullptr;
+}
+
+// The device's state and the shadow it reports through. Handlers hold at most four pointers'
+// worth of captures (no heap): they capture a pointer to this.
+struct Device {
+  tether::shadow::Shadow* shadow = nullptr;
+  const tether::port::Clock* clock = nullptr;
+  tether::Milliseconds started{0};  // uptime_s counts from here
+  bool led = false;
+  std::int64_t interval_s = kDefaultInterval;
+  bool interval_changed = false;  // the timer is restarted by the main loop, outside the handler
+
+  void set_led(bool on) {
+    led = on;
+    std::printf("LED %s\n", on ? "on" : "off");
+    std::fflush(stdout);
+  }
+
+  void report_uptime() {
+    const std::int64_t uptime_s = (clock->now() - started).count() / 1000;
+    tether::ErrorText why;
+    const tether::Status s = shadow->report_int("uptime_s", uptime_s, &why);
+    if (!s.ok()) std::fprintf(stderr, "shadow-agent: uptime_s not reported: %s\n", why.c_str());
+  }
+};
+
+// One DESIRED line; `value` printed as compact JSON.
+void print_decision(const tether::shadow::DesiredChange& change, const tether::shadow::DesiredResult& result) {
+  char buf[256];
+  tether::json::Writer writer(tether::Span<char>(buf, sizeof buf));
+  tether::shadow::write_value(writer, change.value);
+  const tether::Result<std::string_view> value = writer.finish();
+  const std::string_view text = value.ok() ? value.value() : std::string_view("\"(too long to print)\"");
+  std::printf("DESIRED path=%.*s value=%.*s decision=%s", static_cast<int>(change.path.size()), change.path.data(),
+              static_cast<int>(text.size()), text.data(),
+              result.decision == tether::shadow::Decision::kAccept ? "accept" : "reject");
+  if (result.decision == tether::shadow::Decision::kReject) {
+    std::printf(" reason=%.*s", static_cast<int>(result.reason.size()), result.reason.data());
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+// A desired value the device acts on: `check` decides (no side effects), `apply` acts on an
+// accepted value.
+struct Setting {
+  const char* path;
+  tether::shadow::DesiredResult (*check)(const tether::json::Value& value);
+  void (*apply)(Device& device, const tether::json::Value& value);
+};
+
+const Setting kSettings[] = {
+    {"led",
+     [](const tether::json::Value& v) {
+       return v.as_bool().ok() ? tether::shadow::DesiredResult::accept()
+                               : tether::shadow::DesiredResult::reject("led must be true or false");
+     },
+     [](Device& d, const tether::json::Value& v) { d.set_led(v.as_bool().value()); }},
+    {"interval_s",
+     [](const tether::json::Value& v) {
+       const tether::Result<std::int64_t> seconds = v.as_int();
+       return seconds.ok() && seconds.value() >= kMinInterval && seconds.value() <= kMaxInterval
+                  ? tether::shadow::DesiredResult::accept()
+                  : tether::shadow::DesiredResult::reject("interval_s must be an integer from 1 to 3600");
+     },
+     [](Device& d, const tether::json::Value& v) {
+       d.interval_s = v.as_int().value();
+       d.interval_changed = true;
+     }},
+};
+
+// The handler of every setting: decide, say so on stdout, apply.
+tether::shadow::DesiredResult decide(Device& device, const Setting& setting,
+                                     const tether::shadow::DesiredChange& change) {
+  const tether::shadow::DesiredResult result = setting.check(change.value);
+  print_decision(change, result);
+  if (result.decision == tether::shadow::Decision::kAccept) setting.apply(device, change.value);
+  return result;
+}
+
+// After a restart the replica holds what the previous run applied (decided values are not handed
+// to the handlers again): take the device state from it.
+void restore_from_replica(Device& device) {
+  const std::string_view reported = device.shadow->reported();
+  tether::json::parse(reported, tether::shadow::kStateBytes, [&device](const tether::json::Value& root) {
+    for (const Setting& setting : kSettings) {
+      const tether::json::Value value = tether::shadow::find(root, setting.path);
+      if (value.valid() && setting.check(value).decision == tether::shadow::Decision::kAccept) {
+        setting.apply(device, value);
+      }
+    }
+    return tether::Status();
+  }).ignore();  // an empty or unreadable replica leaves the defaults
+}
+
+void on_shadow_event(tether::Logger& logger, const tether::shadow::Shadow& shadow,
+                     const tether::shadow::ShadowEvent& e) {
+  switch (e.type) {
+    case tether::shadow::ShadowEventType::kSynced:
+      std::printf("SYNCED version=%" PRId64 "\n", e.version);
+      break;
+    case tether::shadow::ShadowEventType::kUpdateAccepted: {
+      const std::string_view reported = shadow.reported();
+      std::printf("REPORTED version=%" PRId64 " reported=%.*s\n", e.version, static_cast<int>(reported.size()),
+                  reported.data());
+      break;
+    }
+    default:
+      TETHER_LOG_WARN(logger, tether::Origin::kApp, e.reason, "shadow: %s%s%.*s", tether::shadow::to_string(e.type),
+                      e.message.empty() ? "" : ": ", static_cast<int>(e.message.size()), e.message.data());
+      break;
+  }
+  std::fflush(stdout);
+}
+
+int run(int argc, char** argv) {
+  Options options;
+  if (!parse_options(argc, argv, &options)) {
+    std::fprintf(stderr, "usage: %s CONFIG.json [--state-dir DIR] [--shadow NAME] [--duration S]\n", argv[0]);
+    return 1;
+  }
+
+  tether::AgentConfig config;
+  tether::ErrorText error;
+  if (!tether::port::load_config_file(options.config, config, &error).ok()) {
+    std::fprintf(stderr, "shadow-agent: %s\n", error.c_str());
+    return 1;
+  }
+  if (options.state_dir.empty()) {
+    if (!config.offline_queue.enabled) {
+      std::fprintf(stderr,
+                   "shadow-agent: %s has no offline_queue directory: pass --state-dir DIR for the shadow replica\n",
+                   options.config);
+      return 1;
+    }
+    // The queue's directory holds one sub-directory per stream; a stream name has no '.'.
+    const std::string root = config.offline_queue.directory.c_str();
+    if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) {
+      std::fprintf(stderr, "shadow-agent: %s: cannot create the directory: %s\n", root.c_str(), std::strerror(errno));
+      return 2;
+    }
+    options.state_dir = root + "/shadow.replica";
+  }
+
+  tether::port::PosixKvStoreSettings store_settings;
+  store_settings.directory = options.state_dir;
+  tether::port::PosixKvStore store(store_settings);
+  const tether::Status opened = store.open();
+  if (!opened.ok()) {
+    char status[64];
+    std::fprintf(stderr, "shadow-agent: cannot open the replica store %s: %s (%s)\n", options.state_dir.c_str(),
+                 tether::format_status(opened, status, sizeof status), store.last_error());
+    return 2;
+  }
+
+  tether::port::StderrLogSink log;
+  tether::port::PosixClock clock;
+  tether::port::PahoSettings settings = tether::port::PahoSettings::from_config(config.broker);
+  settings.log_level = config.log_level;
+  tether::port::PahoMqttClient mqtt(settings, &log);
+  tether::Agent agent(mqtt, clock, config, &log, tether::port::random_seed());
+  tether::Logger& logger = agent.logger();
+
+  tether::shadow::ShadowSettings shadow_settings;
+  if (options.shadow != nullptr) shadow_settings.name = options.shadow;  // argv outlives the shadow
+  // About 55 KB of inline buffers: on the heap rather than the stack.
+  auto shadow = std::make_unique<tether::shadow::Shadow>(agent, &store, shadow_settings, tether::port::random_seed());
+
+  Device device;
+  device.shadow = shadow.get();
+  device.clock = &clock;
+  device.started = clock.now();
+  for (const Setting& setting : kSettings) {
+    const tether::Status status = shadow->on_desired(
+        setting.path,
+        [d = &device, s = &setting](const tether::shadow::DesiredChange& c) { return decide(*d, *s, c); }, &error);
+    if (!status.ok()) {
+      std::fprintf(stderr, "shadow-agent: %s\n", error.c_str());
+      return 2;
+    }
+  }
+  shadow->set_event_handler([l = &logger, s = shadow.get()](const tether::shadow::ShadowEvent& e) {
+    on_shadow_event(*l, *s, e);
+  });
+  if (!shadow->start(&error).ok()) {
+    std::fprintf(stderr, "shadow-agent: the shadow did not start: %s\n", error.c_str());
+    return 2;
+  }
+  restore_from_replica(device);
+
+  agent.set_event_handler([&logger](const tether::AgentEvent& e) {
+    if (e.type == tether::AgentEventType::kNeedsAttention) {
+      TETHER_LOG_ERROR(logger, tether::Origin::kApp, e.reason,
+                       "operator attention needed; the agent keeps retrying every few minutes");
+    }
+  });
+
+  const auto start_uptime_timer = [&agent, &device]() -> tether::Result<tether::TimerId> {
+    return agent.start_timer(std::chrono::seconds(device.interval_s), [d = &device] { d->report_uptime(); });
+  };
+  tether::Result<tether::TimerId> timer = start_uptime_timer();
+  if (!timer.ok()) return 2;
+  device.interval_changed = false;
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  if (!agent.start().ok()) return 2;
+  TETHER_LOG_INFO(logger, tether::Origin::kApp, "replica in %s; reporting uptime_s every %" PRId64 " s",
+                  options.state_dir.c_str(), device.interval_s);
+  const tether::Milliseconds deadline = clock.now() + std::chrono::seconds(options.duration_s);
+  bool stopping = false;
+  for (;;) {
+    const bool timed_out = options.duration_s >= 0 && clock.now() >= deadline;
+    if ((g_stop || timed_out) && !stopping) {
+      stopping = true;
+      TETHER_LOG_INFO(logger, tether::Origin::kApp, "%s: stopping", g_stop ? "signal received" : "--duration reached");
+      agent.stop().ignore();
+    }
+    const tether::Status s = agent.run_once(std::chrono::milliseconds(200));
+    if (s.code() == tether::StatusCode::kCancelled) break;
+    if (device.interval_changed && !stopping) {
+      device.interval_changed = false;
+      agent.cancel_timer(timer.value()).ignore();  // running, unless the agent lost it: either way a new one
+      timer = start_uptime_timer();
+      if (!timer.ok()) return 2;
+      TETHER_LOG_INFO(logger, tether::Origin::kApp, "reporting uptime_s every %" PRId64 " s", device.interval_s);
+    }
+  }
+  // What the disconnect put back (a report still in flight) is in the replica too.
+  const tether::Status flushed = shadow->flush();
+  if (!flushed.ok()) {
+    TETHER_LOG_ERROR(logger, tether::Origin::kApp, flushed, "the shadow replica could not be written: %s",
+                     store.last_error());
+  }
+  const tether::shadow::ShadowStats& st = shadow->stats();
+  TETHER_LOG_INFO(logger, tether::Origin::kApp,
+                  "bye (shadow version %" PRId64 "; %u sync(s), %u update(s) accepted, %u desired value(s) rejected)",
+                  shadow->version(), static_cast<unsigned>(st.syncs), static_cast<unsigned>(st.updates_accepted),
+                  static_cast<unsigned>(st.rejected_values));
+  return flushed.ok() ? 0 : 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int code = run(argc, argv);  // every Tether and Paho object is destroyed when it returns
+  // Leave without atexit handlers: Paho C's worker threads can outlive MQTTAsync_destroy for a
+  // moment (eclipse-paho/paho.mqtt.c#1669), and OpenSSL's exit-time cleanup would free state under
+  // them (seen as a use-after-free by ThreadSanitizer). Nothing of ours needs atexit.
+  std::fflush(nullptr);
+  std::_Exit(code);
+}
