@@ -3,8 +3,8 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(_tether_targets tether_core tether_offline tether_shadow tether_tether)
-set(_tether_components core offline shadow)
+set(_tether_targets tether_core tether_offline tether_shadow tether_commands tether_tether)
+set(_tether_components core offline shadow commands)
 foreach(_t testing port_posix port_paho port_mbedtls)
   if(TARGET tether_${_t})
     list(APPEND _tether_targets tether_${_t})
@@ -37,7 +37,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/TetherConfig.cmake ${CMAKE_CURRENT_BIN
   cmake/TetherCJSON.cmake cmake/FindMbedTLS.cmake DESTINATION ${TETHER_INSTALL_CMAKEDIR})
 
 # pkg-config: one file for the whole SDK as built.
-set(_pc_libs "-ltether_shadow -ltether_offline -ltether_core")
+set(_pc_libs "-ltether_commands -ltether_shadow -ltether_offline -ltether_core")
 set(_pc_requires "libcjson")
 if(TARGET tether_port_posix)
   set(_pc_libs "-ltether_port_posix ${_pc_libs}")

@@ -11,6 +11,7 @@
 #include "tether/port/posix/posix_clock.hpp"
 #include "tether/port/posix/stderr_log_sink.hpp"
 #include "tether/port/testing/fake_mqtt_client.hpp"
+#include "tether/commands/inbox.hpp"
 #include "tether/shadow/shadow.hpp"
 
 int main() {
@@ -34,6 +35,11 @@ int main() {
   static tether::shadow::Shadow shadow(agent, nullptr);
   if (!shadow.start().ok() || !shadow.report_int("consumer", 1).ok()) {
     std::fprintf(stderr, "consumer: the shadow did not start\n");
+    return 1;
+  }
+  static tether::commands::Inbox inbox(agent, nullptr);
+  if (!inbox.on_command("noop", [](const tether::commands::CommandContext&) {}).ok() || !inbox.start().ok()) {
+    std::fprintf(stderr, "consumer: the command inbox did not start\n");
     return 1;
   }
   tether::mbedtls::MbedCrypto crypto;
