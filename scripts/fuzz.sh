@@ -4,7 +4,7 @@
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET ...]
 #
 #   SECONDS_PER_TARGET  how long each fuzzer runs (default: 30)
-#   TARGET              config, json, topics, record, shadow, jobs (default: all of them)
+#   TARGET              config, json, topics, record, shadow, commands, jobs (default: all of them)
 #
 # Each fuzzer starts from a scratch copy of its seed corpus tests/fuzz/corpus/<target>/ (the repo
 # is never written) and runs single-process. A crash, a sanitizer report or a broken invariant
@@ -23,7 +23,7 @@ cd "${root}"
 die() { echo "fuzz.sh: error: $*" >&2; exit 1; }
 say() { printf '\n=== %s\n' "$*"; }
 
-all_targets=(config json topics record shadow jobs)
+all_targets=(config json topics record shadow commands jobs)
 seconds=${1:-30}
 [[ ${seconds} =~ ^[1-9][0-9]*$ ]] || die "SECONDS_PER_TARGET must be a positive integer, got '${seconds}'"
 shift $(( $# > 0 ? 1 : 0 ))
@@ -43,6 +43,7 @@ max_len_of() {
     topics) echo 1024 ;;
     record) echo 4096 ;;
     shadow) echo 4096 ;;
+    commands) echo 4096 ;;
     jobs) echo 4096 ;;
   esac
 }
