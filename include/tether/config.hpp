@@ -23,7 +23,30 @@
 #include "tether/port/mqtt_client.hpp"
 #include "tether/topics.hpp"
 
+#ifndef TETHER_MAX_RUN_COMMANDS
+#if defined(__unix__) || defined(__APPLE__)
+#define TETHER_MAX_RUN_COMMANDS 8  ///< entries of the `commands.run` allow-list (0 without processes)
+#else
+#define TETHER_MAX_RUN_COMMANDS 0  ///< a microcontroller has no processes to run
+#endif
+#endif
+#ifndef TETHER_MAX_RUN_ARGS
+#define TETHER_MAX_RUN_ARGS 8  ///< fixed arguments of an allow-list entry, and extra arguments of a request
+#endif
+#ifndef TETHER_MAX_RUN_ARG
+#define TETHER_MAX_RUN_ARG 64  ///< bytes of one argument
+#endif
+#ifndef TETHER_COMMANDS_MAX_RUNNING
+#define TETHER_COMMANDS_MAX_RUNNING 4  ///< commands running at once (`commands.max_running`, InboxSettings)
+#endif
+
 namespace tether {
+
+inline constexpr std::size_t kMaxRunCommands = TETHER_MAX_RUN_COMMANDS;
+inline constexpr std::size_t kMaxRunArgs = TETHER_MAX_RUN_ARGS;
+inline constexpr std::size_t kMaxRunArg = TETHER_MAX_RUN_ARG;
+/// Names of allow-list entries (`commands.run[].name`): 1..32 of `[A-Za-z0-9._-]`.
+inline constexpr std::size_t kMaxRunName = 32;
 
 /// Where and how to reach the broker (used by the MqttClient implementation).
 struct BrokerSettings {
@@ -77,6 +100,35 @@ struct OfflineQueueConfig {
   std::size_t stream_count = 0;
 };
 
+/// One program the `run` command may start ("commands.run[]"): never anything else, never a shell.
+struct RunCommandConfig {
+  FixedString<kMaxRunName> name;                        ///< "name" (required): what a request names
+  FixedString<kMaxPath> path;                           ///< "path" (required): absolute, normalized
+  std::array<FixedString<kMaxRunArg>, kMaxRunArgs> args{};  ///< "args": fixed argv prefix (after argv[0])
+  std::size_t arg_count = 0;
+  bool extra_args = false;                              ///< "extra_args": a request may append arguments
+  std::uint32_t timeout_s = 60;                         ///< "timeout_s": 1..86400, then killed
+};
+
+/// The command inbox and its built-in operations (feature section "commands"; docs/commands.md).
+struct CommandsConfig {
+  bool enabled = false;            ///< true when the section is present ("enabled" can turn it off)
+  std::uint8_t max_running = 1;    ///< "max_running": 1..TETHER_COMMANDS_MAX_RUNNING
+  std::uint32_t heartbeat_s = 60;  ///< "heartbeat_s": 0..86400, IN_PROGRESS (with output) this often
+  bool reboot = false;             ///< "reboot": the `reboot` operation
+  bool set_config = false;         ///< "set_config": the `set-config` operation
+  std::array<RunCommandConfig, kMaxRunCommands> run{};  ///< "run": the allow-list of `run`
+  std::size_t run_count = 0;
+
+  /// The allow-list entry called `name`, or null.
+  const RunCommandConfig* find_run(std::string_view name) const {
+    for (std::size_t i = 0; i < run_count && i < kMaxRunCommands; ++i) {
+      if (run[i].name == name) return &run[i];
+    }
+    return nullptr;
+  }
+};
+
 struct AgentConfig {
   FixedString<kMaxThingName> thing_name;   ///< "thing_name" (required; validated for `profile`)
   FixedString<kMaxClientId> client_id;     ///< "client_id" (default: the thing name)
@@ -87,6 +139,7 @@ struct AgentConfig {
   LogLevel log_level = LogLevel::kInfo;    ///< "log.level": error|warn|info|debug|trace
   HeartbeatSettings heartbeat;
   OfflineQueueConfig offline_queue;
+  CommandsConfig commands;
 };
 
 /// Parses `json` (at most kMaxJsonInput bytes) into `out`, starting from the defaults (whatever `out`

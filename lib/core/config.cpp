@@ -26,6 +26,9 @@ constexpr std::int64_t kMaxBackoffMs = 86400000;  // one day
 constexpr std::int64_t kMinHeartbeatS = 1;
 constexpr std::int64_t kMaxHeartbeatS = 86400;
 constexpr std::size_t kMaxHostLabel = 63;
+constexpr std::int64_t kMaxCommandsHeartbeatS = 86400;
+constexpr std::int64_t kMinRunTimeoutS = 1;
+constexpr std::int64_t kMaxRunTimeoutS = 86400;
 
 constexpr std::uint16_t clamp16(std::size_t n) { return n > 0xFFFF ? 0xFFFF : static_cast<std::uint16_t>(n); }
 
@@ -299,6 +302,90 @@ Status check_client_id(const Ctx& ctx, std::string_view id, bool defaulted) {
   return ok_status();
 }
 
+// ---------------------------------------------------------------------------------------------
+// The `commands` section
+
+bool is_run_name_char(char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; }
+
+// "commands.run[<index>]", the section of an allow-list entry in error texts.
+struct RunSection {
+  char text[32];
+};
+
+RunSection run_section(std::size_t index) {
+  RunSection r{};
+  std::snprintf(r.text, sizeof r.text, "commands.run[%zu]", index);
+  return r;
+}
+
+Status check_run_name(const Ctx& ctx, std::string_view section, std::string_view name) {
+  if (name.empty()) return fail(ctx, StatusCode::kInvalidArgument, 0, section, "name", "must not be empty");
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (!is_run_name_char(name[i])) {
+      return fail(ctx, StatusCode::kInvalidArgument, clamp16(i), section, "name",
+                  "must be 1 to %zu of A-Z a-z 0-9 . _ -, got %s", kMaxRunName, quote(name).text);
+    }
+  }
+  return ok_status();
+}
+
+// An absolute, normalized path of printable ASCII without spaces: what is run is exactly what the
+// file says, with no room for "/usr/bin/../../tmp/x" or a relative name looked up somewhere.
+Status check_run_path(const Ctx& ctx, std::string_view section, std::string_view path) {
+  if (path.empty() || path.front() != '/') {
+    return fail(ctx, StatusCode::kInvalidArgument, 0, section, "path",
+                "must be an absolute path (start with '/'), got %s", quote(path).text);
+  }
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const auto b = static_cast<unsigned char>(path[i]);
+    if (b <= 0x20 || b >= 0x7F) {
+      return fail(ctx, StatusCode::kInvalidArgument, clamp16(i), section, "path",
+                  "byte 0x%02X at byte %zu is not allowed (printable ASCII without spaces only)",
+                  static_cast<unsigned>(b), i);
+    }
+  }
+  std::size_t start = 1;  // each component between slashes
+  for (std::size_t i = 1; i <= path.size(); ++i) {
+    if (i < path.size() && path[i] != '/') continue;
+    const std::string_view part = path.substr(start, i - start);
+    if (part.empty() || part == "." || part == "..") {
+      return fail(ctx, StatusCode::kInvalidArgument, clamp16(start), section, "path",
+                  "must name a file by a normalized path (no empty, \".\" or \"..\" component), got %s",
+                  quote(path).text);
+    }
+    start = i + 1;
+  }
+  return ok_status();
+}
+
+Status check_commands(const Ctx& ctx, const CommandsConfig& c) {
+  TETHER_RETURN_IF_ERROR(check_range(ctx, "commands", "max_running", c.max_running, 1,
+                                     static_cast<std::int64_t>(TETHER_COMMANDS_MAX_RUNNING)));
+  TETHER_RETURN_IF_ERROR(check_range(ctx, "commands", "heartbeat_s", c.heartbeat_s, 0, kMaxCommandsHeartbeatS));
+  if (c.run_count > kMaxRunCommands) {
+    return fail(ctx, StatusCode::kOutOfRange, 0, "commands", "run",
+                "must list at most %zu entries (TETHER_MAX_RUN_COMMANDS)", kMaxRunCommands);
+  }
+  for (std::size_t i = 0; i < c.run_count && i < kMaxRunCommands; ++i) {
+    const RunCommandConfig& r = c.run[i];
+    const RunSection section = run_section(i);
+    TETHER_RETURN_IF_ERROR(check_run_name(ctx, section.text, r.name.view()));
+    for (std::size_t j = 0; j < i; ++j) {
+      if (c.run[j].name == r.name.view()) {
+        return fail(ctx, StatusCode::kInvalidArgument, 0, section.text, "name", "%s is used by commands.run[%zu] too",
+                    quote(r.name.view()).text, j);
+      }
+    }
+    TETHER_RETURN_IF_ERROR(check_run_path(ctx, section.text, r.path.view()));
+    if (r.arg_count > kMaxRunArgs) {
+      return fail(ctx, StatusCode::kOutOfRange, 0, section.text, "args",
+                  "must hold at most %zu arguments (TETHER_MAX_RUN_ARGS)", kMaxRunArgs);
+    }
+    TETHER_RETURN_IF_ERROR(check_range(ctx, section.text, "timeout_s", r.timeout_s, kMinRunTimeoutS, kMaxRunTimeoutS));
+  }
+  return ok_status();
+}
+
 Status validate(const Ctx& ctx, AgentConfig& config) {
   if (config.profile != TopicProfile::kAws && config.profile != TopicProfile::kNeutral) {
     return fail(ctx, StatusCode::kInvalidArgument, 0, {}, "profile", "must be \"aws\" or \"neutral\"");
@@ -367,6 +454,8 @@ Status validate(const Ctx& ctx, AgentConfig& config) {
                   kMaxQueueInflight);
     }
   }
+
+  if (config.commands.enabled) TETHER_RETURN_IF_ERROR(check_commands(ctx, config.commands));
 
   if (defaulted) config.client_id.assign(client_id).ignore();  // checked to fit above
   return ok_status();
@@ -473,6 +562,8 @@ class Reader {
   Status read_heartbeat(const json::Value& heartbeat);
   Status read_offline_queue(const json::Value& queue);
   Status read_stream(const json::Value& stream, QueueStreamConfig* out);
+  Status read_commands(const json::Value& commands);
+  Status read_run_entry(const json::Value& entry, std::size_t index, RunCommandConfig* out);
 
   // Reads a string that must be one of `names` into `*out` (the matching entry of `values`).
   template <typename T, std::size_t N>
@@ -532,8 +623,9 @@ Status Reader::root(const json::Value& doc) {
   if (const json::Value v = doc["log"]; v.valid()) TETHER_RETURN_IF_ERROR(read_log(v));
   if (const json::Value v = doc["heartbeat"]; v.valid()) TETHER_RETURN_IF_ERROR(read_heartbeat(v));
   if (const json::Value v = doc["offline_queue"]; v.valid()) TETHER_RETURN_IF_ERROR(read_offline_queue(v));
+  if (const json::Value v = doc["commands"]; v.valid()) TETHER_RETURN_IF_ERROR(read_commands(v));
   // Feature sections: later versions validate their content; for now they only have to be objects.
-  for (std::string_view feature : {"shadow", "commands", "metrics"}) {
+  for (std::string_view feature : {"shadow", "metrics"}) {
     if (const json::Value v = doc[feature]; v.valid()) TETHER_RETURN_IF_ERROR(expect_object(v, feature));
   }
   return ok_status();
@@ -704,6 +796,75 @@ Status Reader::read_stream(const json::Value& stream, QueueStreamConfig* out) {
   TETHER_RETURN_IF_ERROR(read_int(stream, kSection, "segment_bytes", 4096, 1073741824, &out->segment_bytes));
   return read_int(stream, kSection, "max_segments", 2, static_cast<std::int64_t>(kMaxQueueSegments),
                   &out->max_segments);
+}
+
+Status Reader::read_commands(const json::Value& commands) {
+  constexpr std::string_view kSection = "commands";
+  TETHER_RETURN_IF_ERROR(expect_object(commands, kSection));
+  static constexpr std::string_view kKeys[] = {"enabled", "max_running", "heartbeat_s", "reboot", "set_config", "run"};
+  TETHER_RETURN_IF_ERROR(check_keys(commands, kSection, kKeys, count_of(kKeys)));
+  CommandsConfig& c = out_.commands;
+  c.enabled = true;
+  TETHER_RETURN_IF_ERROR(read_bool(commands, kSection, "enabled", &c.enabled));
+  TETHER_RETURN_IF_ERROR(read_int(commands, kSection, "max_running", 1,
+                                  static_cast<std::int64_t>(TETHER_COMMANDS_MAX_RUNNING), &c.max_running));
+  TETHER_RETURN_IF_ERROR(read_int(commands, kSection, "heartbeat_s", 0, kMaxCommandsHeartbeatS, &c.heartbeat_s));
+  TETHER_RETURN_IF_ERROR(read_bool(commands, kSection, "reboot", &c.reboot));
+  TETHER_RETURN_IF_ERROR(read_bool(commands, kSection, "set_config", &c.set_config));
+  const json::Value run = commands["run"];
+  if (!run.valid()) return ok_status();
+  if (!run.is_array()) {
+    return fail(ctx_, StatusCode::kInvalidArgument, 0, kSection, "run", "must be an array of objects, got %s",
+                describe(run).text);
+  }
+  if (run.size() > kMaxRunCommands) {
+    return fail(ctx_, StatusCode::kOutOfRange, clamp16(run.size()), kSection, "run",
+                "must hold at most %zu entries (TETHER_MAX_RUN_COMMANDS), got %zu", kMaxRunCommands, run.size());
+  }
+  c.run_count = run.size();
+  for (std::size_t i = 0; i < c.run_count; ++i) TETHER_RETURN_IF_ERROR(read_run_entry(run.at(i), i, &c.run[i]));
+  return ok_status();
+}
+
+Status Reader::read_run_entry(const json::Value& entry, std::size_t index, RunCommandConfig* out) {
+  const RunSection section = run_section(index);
+  if (!entry.is_object()) {
+    return fail(ctx_, StatusCode::kInvalidArgument, 0, section.text, {}, "must be an object, got %s",
+                describe(entry).text);
+  }
+  static constexpr std::string_view kKeys[] = {"name", "path", "args", "extra_args", "timeout_s"};
+  TETHER_RETURN_IF_ERROR(check_keys(entry, section.text, kKeys, count_of(kKeys)));
+  TETHER_RETURN_IF_ERROR(require(entry, section.text, "name"));
+  TETHER_RETURN_IF_ERROR(require(entry, section.text, "path"));
+  TETHER_RETURN_IF_ERROR(read_string(entry, section.text, "name", out->name));
+  TETHER_RETURN_IF_ERROR(read_string(entry, section.text, "path", out->path));
+  TETHER_RETURN_IF_ERROR(read_bool(entry, section.text, "extra_args", &out->extra_args));
+  TETHER_RETURN_IF_ERROR(read_int(entry, section.text, "timeout_s", kMinRunTimeoutS, kMaxRunTimeoutS, &out->timeout_s));
+  const json::Value args = entry["args"];
+  if (!args.valid()) return ok_status();
+  if (!args.is_array()) {
+    return fail(ctx_, StatusCode::kInvalidArgument, 0, section.text, "args", "must be an array of strings, got %s",
+                describe(args).text);
+  }
+  if (args.size() > kMaxRunArgs) {
+    return fail(ctx_, StatusCode::kOutOfRange, clamp16(args.size()), section.text, "args",
+                "must hold at most %zu arguments (TETHER_MAX_RUN_ARGS), got %zu", kMaxRunArgs, args.size());
+  }
+  out->arg_count = args.size();
+  for (std::size_t i = 0; i < out->arg_count; ++i) {
+    const json::Value a = args.at(i);
+    const Result<std::string_view> text = a.as_string();
+    if (!text.ok()) {
+      return fail(ctx_, StatusCode::kInvalidArgument, clamp16(i), section.text, "args",
+                  "element %zu must be a string, got %s", i, describe(a).text);
+    }
+    if (text->size() > kMaxRunArg) {
+      return fail(ctx_, StatusCode::kOutOfRange, clamp16(text->size()), section.text, "args",
+                  "element %zu is too long (%zu bytes, at most %zu: TETHER_MAX_RUN_ARG)", i, text->size(), kMaxRunArg);
+    }
+    out->args[i].assign(*text).ignore();  // fits: checked above
+  }
+  return ok_status();
 }
 
 }  // namespace

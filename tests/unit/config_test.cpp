@@ -99,7 +99,17 @@ TEST_CASE("a full configuration file sets every field") {
     ]
   },
   "shadow": {},
-  "commands": {},
+  "commands": {
+    "max_running": 2,
+    "heartbeat_s": 30,
+    "reboot": true,
+    "set_config": true,
+    "run": [
+      { "name": "restart-modem", "path": "/usr/bin/systemctl", "args": ["restart", "ModemManager.service"],
+        "timeout_s": 60 },
+      { "name": "ping", "path": "/usr/bin/ping", "args": ["-c", "3", "-W", "2"], "extra_args": true, "timeout_s": 20 }
+    ]
+  },
   "metrics": {}
 })";
   const Parsed p = parse(json);
@@ -127,6 +137,21 @@ TEST_CASE("a full configuration file sets every field") {
   CHECK(c.log_level == LogLevel::kDebug);
   CHECK_FALSE(c.heartbeat.enabled);
   CHECK(c.heartbeat.interval_s == 120);
+  CHECK(c.commands.enabled);
+  CHECK(c.commands.max_running == 2);
+  CHECK(c.commands.heartbeat_s == 30);
+  CHECK(c.commands.reboot);
+  CHECK(c.commands.set_config);
+  REQUIRE(c.commands.run_count == 2);
+  const RunCommandConfig* ping = c.commands.find_run("ping");
+  REQUIRE(ping == &c.commands.run[1]);
+  CHECK(ping->path == "/usr/bin/ping");
+  REQUIRE(ping->arg_count == 4);
+  CHECK(ping->args[3] == "2");
+  CHECK(ping->extra_args);
+  CHECK(ping->timeout_s == 20);
+  CHECK_FALSE(c.commands.run[0].extra_args);
+  CHECK(c.commands.find_run("sh") == nullptr);
 }
 
 // The second example of docs/configuration.md, verbatim.
@@ -173,6 +198,8 @@ TEST_CASE("a minimal configuration gets the documented defaults") {
   CHECK(c.log_level == LogLevel::kInfo);
   CHECK(c.heartbeat.enabled);
   CHECK(c.heartbeat.interval_s == 30);
+  CHECK_FALSE(c.commands.enabled);
+  CHECK(c.commands.run_count == 0);
 }
 
 TEST_CASE("parse_config starts from the defaults rather than from what out held") {
@@ -574,4 +601,113 @@ TEST_CASE("an encrypting stream needs the queue's key file") {
   REQUIRE(p.status.ok());
   CHECK(p.config.offline_queue.key_file == "/etc/tether/queue.key");
   CHECK(p.config.offline_queue.streams[0].settings.encrypt);
+}
+
+TEST_CASE("an empty commands section turns commands on with every built-in operation off") {
+  const Parsed p = parse(minimal(R"("commands": {})"));
+  REQUIRE(p.status.ok());
+  const CommandsConfig& c = p.config.commands;
+  CHECK(c.enabled);
+  CHECK(c.max_running == 1);
+  CHECK(c.heartbeat_s == 60);
+  CHECK_FALSE(c.reboot);
+  CHECK_FALSE(c.set_config);
+  CHECK(c.run_count == 0);
+  CHECK_FALSE(parse(minimal(R"("commands": {"enabled": false, "reboot": true})")).config.commands.enabled);
+}
+
+TEST_CASE("an allow-list entry gets the documented defaults") {
+  const Parsed p = parse(minimal(R"("commands": {"run": [{"name": "df", "path": "/bin/df"}]})"));
+  REQUIRE(p.status.ok());
+  const RunCommandConfig& r = p.config.commands.run[0];
+  CHECK(r.name == "df");
+  CHECK(r.arg_count == 0);
+  CHECK_FALSE(r.extra_args);
+  CHECK(r.timeout_s == 60);
+}
+
+TEST_CASE("commands mistakes are named with their key") {
+  const auto commands = [](const std::string& inside) { return error_of(minimal(R"("commands": {)" + inside + "}")); };
+  const auto entry = [&](const std::string& inside) {
+    return commands(R"("run": [{"name": "x", "path": "/bin/x"}, {)" + inside + "}]");
+  };
+  CHECK(commands(R"("reboots": true)") == R"(agent.json: commands: unknown key "reboots")");
+  CHECK(commands(R"("max_running": 0)") ==
+        "agent.json: commands.max_running: must be an integer between 1 and 4, got 0");
+  CHECK(commands(R"("max_running": 5)") ==
+        "agent.json: commands.max_running: must be an integer between 1 and 4, got 5");
+  CHECK(commands(R"("heartbeat_s": -1)") ==
+        "agent.json: commands.heartbeat_s: must be an integer between 0 and 86400, got -1");
+  CHECK(commands(R"("reboot": "yes")") == R"(agent.json: commands.reboot: must be true or false, got string "yes")");
+  CHECK(commands(R"("run": {"name": "x"})") == "agent.json: commands.run: must be an array of objects, got an object");
+  CHECK(commands(R"("run": ["/bin/x"])") == R"(agent.json: commands.run[0]: must be an object, got string "/bin/x")");
+  CHECK(entry(R"("path": "/bin/y")") == R"(agent.json: commands.run[1]: missing required key "name")");
+  CHECK(entry(R"("name": "y")") == R"(agent.json: commands.run[1]: missing required key "path")");
+  CHECK(entry(R"("name": "y", "path": "/bin/y", "shell": true)") ==
+        R"(agent.json: commands.run[1]: unknown key "shell")");
+  CHECK(entry(R"("name": "x", "path": "/bin/y")") ==
+        R"(agent.json: commands.run[1].name: "x" is used by commands.run[0] too)");
+  CHECK(entry(R"("name": "a b", "path": "/bin/y")") ==
+        R"(agent.json: commands.run[1].name: must be 1 to 32 of A-Z a-z 0-9 . _ -, got "a b")");
+  CHECK(entry(R"("name": "", "path": "/bin/y")") == "agent.json: commands.run[1].name: must not be empty");
+  CHECK(entry(R"("name": ")" + std::string(33, 'n') + R"(", "path": "/bin/y")") ==
+        "agent.json: commands.run[1].name: too long (33 bytes, at most 32)");
+  CHECK(entry(R"("name": "y", "path": "bin/y")") ==
+        R"(agent.json: commands.run[1].path: must be an absolute path (start with '/'), got "bin/y")");
+  CHECK(entry(R"("name": "y", "path": "")") ==
+        R"(agent.json: commands.run[1].path: must be an absolute path (start with '/'), got "")");
+  for (const char* path : {"/usr/bin/../../tmp/y", "/usr//bin/y", "/usr/./bin/y", "/usr/bin/", "/"}) {
+    INFO(path);
+    CHECK(entry(R"("name": "y", "path": ")" + std::string(path) + "\"") ==
+          "agent.json: commands.run[1].path: must name a file by a normalized path "
+          R"((no empty, "." or ".." component), got ")" + std::string(path) + "\"");
+  }
+  CHECK(entry(R"("name": "y", "path": "/bin/my prog")") ==
+        "agent.json: commands.run[1].path: byte 0x20 at byte 7 is not allowed (printable ASCII without spaces only)");
+  CHECK(entry(R"("name": "y", "path": "/bin/y", "args": "-a")") ==
+        R"(agent.json: commands.run[1].args: must be an array of strings, got string "-a")");
+  CHECK(entry(R"("name": "y", "path": "/bin/y", "args": ["-a", 2])") ==
+        "agent.json: commands.run[1].args: element 1 must be a string, got 2");
+  CHECK(entry(R"("name": "y", "path": "/bin/y", "args": [")" + std::string(65, 'a') + R"("])") ==
+        "agent.json: commands.run[1].args: element 0 is too long (65 bytes, at most 64: TETHER_MAX_RUN_ARG)");
+  CHECK(entry(R"("name": "y", "path": "/bin/y", "args": ["1","2","3","4","5","6","7","8","9"])") ==
+        "agent.json: commands.run[1].args: must hold at most 8 arguments (TETHER_MAX_RUN_ARGS), got 9");
+  CHECK(entry(R"("name": "y", "path": "/bin/y", "timeout_s": 0)") ==
+        "agent.json: commands.run[1].timeout_s: must be an integer between 1 and 86400, got 0");
+  std::string many;
+  for (std::size_t i = 0; i <= kMaxRunCommands; ++i) {
+    many += std::string(i ? ", " : "") + R"({"name": "n)" + std::to_string(i) + R"(", "path": "/bin/x"})";
+  }
+  const Parsed too_many = parse(minimal(R"("commands": {"run": [)" + many + "]}"));
+  CHECK(too_many.status == config_error(StatusCode::kOutOfRange, static_cast<std::uint16_t>(kMaxRunCommands + 1)));
+  CHECK(too_many.error == "agent.json: commands.run: must hold at most " + std::to_string(kMaxRunCommands) +
+                              " entries (TETHER_MAX_RUN_COMMANDS), got " + std::to_string(kMaxRunCommands + 1));
+  // The commands section is only checked when it is on.
+  CHECK(parse(minimal(R"("commands": {"enabled": false, "run": [{"name": "y", "path": "y"}]})")).status.ok());
+}
+
+TEST_CASE("validate_config checks the commands section of a config built in code") {
+  AgentConfig c = coded();
+  c.commands.enabled = true;
+  c.commands.run_count = 1;
+  REQUIRE(c.commands.run[0].name.assign("df").ok());
+  REQUIRE(c.commands.run[0].path.assign("/bin/df").ok());
+  ErrorText error;
+  CHECK(validate_config(c, "code", &error).ok());
+  c.commands.run[0].path.assign("df").ignore();
+  CHECK(validate_error(c, config_error(StatusCode::kInvalidArgument)) ==
+        R"(code: commands.run[0].path: must be an absolute path (start with '/'), got "df")");
+  c.commands.run[0].path.assign("/bin/df").ignore();
+  c.commands.run[0].timeout_s = 0;
+  CHECK(validate_error(c, config_error(StatusCode::kOutOfRange)) ==
+        "code: commands.run[0].timeout_s: must be an integer between 1 and 86400, got 0");
+  c.commands.run[0].timeout_s = 1;
+  c.commands.max_running = 9;
+  CHECK(validate_error(c, config_error(StatusCode::kOutOfRange)) ==
+        "code: commands.max_running: must be an integer between 1 and 4, got 9");
+  c.commands.max_running = 1;
+  c.commands.run_count = kMaxRunCommands + 1;
+  CHECK(validate_error(c, config_error(StatusCode::kOutOfRange)) == "code: commands.run: must list at most " +
+                                                                      std::to_string(kMaxRunCommands) +
+                                                                      " entries (TETHER_MAX_RUN_COMMANDS)");
 }
