@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "commands_test_support.hpp"
 #include "test_support.hpp"
 #include "tether/agent.hpp"
 #include "tether/commands/inbox.hpp"
@@ -17,63 +18,11 @@
 
 using namespace tether;
 using namespace tether::commands;
+using namespace tether::test;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
-
-struct Sent {
-  std::string id;
-  ExecStatus status;
-  std::string reason_code;
-  std::string details;
-};
-
-// An adapter whose protocol is a list: what it sent, and deliveries the test makes.
-class ScriptedAdapter final : public Adapter {
- public:
-  explicit ScriptedAdapter(Source source, bool pulls = false) : source_(source), pulls_(pulls) {}
-  Source source() const override { return source_; }
-  Status start(Inbox& inbox, ErrorText*) override {
-    inbox_ = &inbox;
-    return Status();
-  }
-  Status send_status(std::string_view id, const StatusReport& r) override {
-    if (fail_sends > 0) {
-      --fail_sends;
-      return Status(StatusCode::kUnavailable, Origin::kAgent);
-    }
-    sent.push_back({std::string(id), r.status, std::string(r.reason_code), std::string(r.details)});
-    return Status();
-  }
-  void on_slot_free() override { ++slot_free_calls; }
-  bool pulls_work() const override { return pulls_; }
-
-  Delivery deliver(const std::string& id, const std::string& operation, Milliseconds deadline = Milliseconds::max()) {
-    Incoming in;
-    in.id = id;
-    in.operation = operation;
-    in.deadline = deadline;
-    return inbox_->deliver(*this, in);
-  }
-  void answer(const std::string& id, StatusAnswer a) { inbox_->status_answered(*this, id, a); }
-  std::vector<ExecStatus> statuses_of(const std::string& id) const {
-    std::vector<ExecStatus> out;
-    for (const Sent& s : sent) {
-      if (s.id == id) out.push_back(s.status);
-    }
-    return out;
-  }
-
-  std::vector<Sent> sent;
-  int fail_sends = 0;
-  int slot_free_calls = 0;
-
- private:
-  Source source_;
-  bool pulls_;
-  Inbox* inbox_ = nullptr;
-};
 
 class Rig {
  public:
