@@ -483,6 +483,10 @@ void Inbox::on_agent_event(const AgentEvent& event) {
   }
 }
 
+void Inbox::on_agent_subscribed(std::string_view filter, Status result) {
+  for (Adapter* a : adapters_) a->on_agent_subscribed(filter, result);
+}
+
 void Inbox::on_agent_tick(Milliseconds now) {
   for (Entry& e : entries_) {
     if (!e.used) continue;

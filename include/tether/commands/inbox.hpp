@@ -107,6 +107,12 @@ class Adapter {
   virtual Status send_status(std::string_view id, const StatusReport& report) = 0;
   /// Every agent event (connected: pull adapters ask for work; disconnected: forget requests).
   virtual void on_agent_event(const AgentEvent& event) { (void)event; }
+  /// The broker answered a SUBSCRIBE (forwarded AgentComponent::on_agent_subscribed): an adapter
+  /// that must not send requests before its answer topics are subscribed waits for these.
+  virtual void on_agent_subscribed(std::string_view filter, Status result) {
+    (void)filter;
+    (void)result;
+  }
   /// A slot became free: a pull adapter (Jobs start-next) may ask for the next command.
   virtual void on_slot_free() {}
   virtual void on_tick(Milliseconds now) { (void)now; }
@@ -276,6 +282,7 @@ class Inbox final : public AgentComponent {
 
   // AgentComponent
   void on_agent_event(const AgentEvent& event) override;
+  void on_agent_subscribed(std::string_view filter, Status result) override;
   void on_agent_tick(Milliseconds now) override;
   Milliseconds next_tick_due() const override;
 
