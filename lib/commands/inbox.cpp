@@ -12,6 +12,7 @@ namespace {
 
 constexpr char kMagic[4] = {'T', 'C', 'J', '1'};
 constexpr Milliseconds kAckWriteInterval{5000};
+constexpr std::string_view kEndedByService = "ENDED_BY_SERVICE";
 
 Status commands_error(StatusCode code, std::uint16_t detail = 0) { return Status(code, Origin::kCommands, detail); }
 
@@ -348,7 +349,10 @@ Inbox::Entry* Inbox::running(Execution execution, Status& error) {
   Entry& entry = entries_[execution.slot_];
   if (!entry.used || entry.generation != execution.generation_ || (entry.flags & kRunning) == 0) {
     const bool timed_out = entry.used && entry.status == ExecStatus::kTimedOut && entry.generation == 0;
-    error = commands_error(timed_out ? StatusCode::kDeadlineExceeded : StatusCode::kNotFound);
+    const bool ended = entry.used && entry.generation == 0 && entry.reason_code == kEndedByService;
+    error = commands_error(timed_out ? StatusCode::kDeadlineExceeded
+                           : ended  ? StatusCode::kCancelled
+                                    : StatusCode::kNotFound);
     return nullptr;
   }
   return &entry;
@@ -467,6 +471,18 @@ void Inbox::status_answered(Adapter& adapter, std::string_view id, StatusAnswer 
     entry->flags = static_cast<std::uint8_t>(entry->flags & ~kUnacked);
     if (is_terminal(entry->status)) journal_dirty_ = true;
   }
+  if (answer == StatusAnswer::kFinal && (entry->flags & kRunning) != 0) {
+    // The service ended it (timed out, canceled) while it ran here: stop heartbeats, free the slot;
+    // the handler's completion gets kCancelled.
+    entry->status = ExecStatus::kFailed;
+    entry->flags = static_cast<std::uint8_t>(entry->flags & ~(kRunning | kAwaitingResume | kRebootPending | kUnacked));
+    entry->reason_code.assign(kEndedByService).ignore();
+    entry->reason.assign("the service ended the command while it ran").ignore();
+    entry->generation = 0;
+    ++stats_.failed;
+    if (!persist().ok()) journal_dirty_ = true;
+    for (Adapter* a : adapters_) a->on_slot_free();
+  }
 }
 
 // ---- agent hooks ---------------------------------------------------------------------------------
@@ -502,6 +518,7 @@ void Inbox::on_agent_tick(Milliseconds now) {
     const bool heartbeat = (e.flags & kRunning) != 0 && settings_.heartbeat.count() > 0 &&
                            now - e.last_sent >= settings_.heartbeat;
     const bool retry = (e.flags & kUnacked) != 0 && now - e.last_sent >= settings_.status_retry;
+    if (retry) e.answers_due = 0;  // an answer that did not come in status_retry is taken as lost
     if (heartbeat || retry) send(e);
   }
   if (journal_dirty_ && now - last_write_ >= kAckWriteInterval) persist().ignore();
@@ -583,7 +600,9 @@ const Inbox::Operation* Inbox::operation(std::string_view name) const {
 
 std::size_t Inbox::running_count() const {
   std::size_t n = 0;
-  for (const Entry& e : entries_) n += e.used && (e.flags & kRunning) != 0 ? 1 : 0;
+  // A command waiting after a restart to be handed out again holds no slot: the service may never
+  // hand it back (canceled meanwhile), and it must not block other commands forever.
+  for (const Entry& e : entries_) n += e.used && (e.flags & kRunning) != 0 && (e.flags & kAwaitingResume) == 0 ? 1 : 0;
   return n;
 }
 

@@ -269,3 +269,32 @@ TEST_CASE("inbox: completion arguments are validated") {
   CHECK(rig.inbox->on_command("bad name", [](const CommandContext&) {}).code() == StatusCode::kInvalidArgument);
   CHECK(rig.inbox->on_command("blink", [](const CommandContext&) {}).code() == StatusCode::kAlreadyExists);
 }
+
+TEST_CASE("inbox: a running command the service ended for good stops its heartbeats and frees its slot") {
+  Rig rig;
+  rig.settings.heartbeat = seconds(10);
+  rig.boot();
+  REQUIRE(rig.adapter->deliver("c-1", "blink") == Delivery::kStarted);
+  rig.adapter->answer("c-1", StatusAnswer::kFinal);  // e.g. the job timed out on the service
+  CHECK(rig.inbox->free_slots() == 1);
+  const std::size_t sent = rig.adapter->sent.size();
+  rig.run(seconds(35));
+  CHECK(rig.adapter->sent.size() == sent);
+  CHECK(rig.inbox->succeed(rig.executions[0]).code() == StatusCode::kCancelled);
+  CHECK(rig.adapter->deliver("c-2", "blink") == Delivery::kStarted);
+}
+
+TEST_CASE("inbox: an answer lost on the way does not make a status unacknowledgeable") {
+  Rig rig;
+  rig.settings.status_retry = seconds(5);
+  rig.settings.heartbeat = milliseconds(0);
+  rig.boot();
+  REQUIRE(rig.adapter->deliver("c-1", "blink") == Delivery::kStarted);  // IN_PROGRESS: answer lost
+  REQUIRE(rig.inbox->succeed(rig.executions[0]).ok());
+  rig.adapter->answer("c-1", StatusAnswer::kAccepted);  // answers SUCCEEDED, but one answer is still "due"
+  rig.run(seconds(6));                                   // the retry sends SUCCEEDED again
+  rig.adapter->answer("c-1", StatusAnswer::kAccepted);
+  const std::size_t sent = rig.adapter->sent.size();
+  rig.run(seconds(30));
+  CHECK(rig.adapter->sent.size() == sent);
+}

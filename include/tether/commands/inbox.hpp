@@ -12,7 +12,8 @@
 ///     known id, running ............... IN_PROGRESS sent again
 ///     deadline already passed ......... TIMED_OUT, not started
 ///     no handler for the operation .... REJECTED (reason UNKNOWN_OPERATION)
-///     no free slot (max_running) ...... REJECTED (reason BUSY); pull adapters (Jobs) wait instead
+///     no free slot (max_running) ...... REJECTED (reason BUSY); a pull adapter (Jobs) must not
+///                                       deliver without free_slots(): it leaves work queued instead
 ///     otherwise: journaled as IN_PROGRESS (KvStore put) *before* the handler runs, IN_PROGRESS sent
 ///  handler(context) returns at once; the application later calls, with context.execution:
 ///     progress(details)  -> IN_PROGRESS (repeatable; also repeated every `heartbeat`)
@@ -26,7 +27,9 @@
 /// Every status is kept until the service acknowledges it (adapters call status_answered()); an
 /// unacknowledged status is sent again after a reconnect and every `status_retry`. A refusal that
 /// retrying cannot fix (terminal state reached, version mismatch, invalid request) ends the retries
-/// with a log line and a counter, never a loop.
+/// with a log line and a counter, never a loop; for a command still running it also ends the
+/// command here (FAILED ENDED_BY_SERVICE, slot freed, later completions return kCancelled). A
+/// command waiting after a restart to be handed out again (resumable) holds no slot.
 ///
 /// Single-threaded like the Agent. Heap-free; the journal is one KvStore record.
 
