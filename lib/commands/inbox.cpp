@@ -466,8 +466,10 @@ void Inbox::status_answered(Adapter& adapter, std::string_view id, StatusAnswer 
                     "the service refused the %s status of %s command \"%s\" for good; not sent again",
                     to_string(entry->status), to_string(entry->source), entry->id.c_str());
   }
-  // Answers come in order: the last one due answers the status sent last, the current one.
-  if (entry->answers_due == 0 || answer == StatusAnswer::kFinal) {
+  // Answers come in order: the last one due answers the status sent last, the current one (a final
+  // refusal of an earlier status, e.g. IN_PROGRESS after the service timed the command out, does
+  // not acknowledge a later SUCCEEDED).
+  if (entry->answers_due == 0) {
     entry->flags = static_cast<std::uint8_t>(entry->flags & ~kUnacked);
     if (is_terminal(entry->status)) journal_dirty_ = true;
   }
