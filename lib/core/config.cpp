@@ -309,7 +309,7 @@ bool is_run_name_char(char c) { return is_alnum(c) || c == '.' || c == '_' || c 
 
 // "commands.run[<index>]", the section of an allow-list entry in error texts.
 struct RunSection {
-  char text[32];
+  char text[48];  // "commands.run[" + up to 20 digits + "]"
 };
 
 RunSection run_section(std::size_t index) {
