@@ -231,9 +231,31 @@ class PahoMqttClient::Impl {
   bool woken_ = false;              // guarded by mutex_
   bool closing_ = false;            // guarded by mutex_
   bool closed_ = false;             // guarded by mutex_: the destructor's DISCONNECT completed
+  // SUBSCRIBE/UNSUBSCRIBE requests Paho has not completed yet (guarded by mutex_). The destructor
+  // lets them finish before its DISCONNECT: Paho 1.3.11/1.3.12 leaks the MQTT 5 properties of an
+  // UNSUBACK that arrives while its client is being destroyed.
+  std::size_t open_requests_ = 0;
+
+  void add_open_request(int delta) noexcept;
 };
 
 // ---- Paho threads --------------------------------------------------------------------------------
+
+void PahoMqttClient::Impl::add_open_request(int delta) noexcept {
+  try {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (delta > 0) {
+        ++open_requests_;
+      } else if (open_requests_ > 0) {
+        --open_requests_;
+      }
+    }
+    cv_.notify_all();
+  } catch (...) {
+    // Locking a healthy mutex does not fail; if it did, the destructor waits its bounded time.
+  }
+}
 
 void PahoMqttClient::Impl::push(Event&& event) noexcept {
   try {
@@ -306,6 +328,7 @@ void PahoMqttClient::Impl::on_action(ActionKind kind, const mqtt::token& token, 
         break;
       case ActionKind::kSubscribe:
       case ActionKind::kUnsubscribe: {
+        add_open_request(-1);
         const bool subscribe = kind == ActionKind::kSubscribe;
         event.kind = subscribe ? EventKind::kSubscribeDone : EventKind::kUnsubscribeDone;
         event.token = context;
@@ -426,9 +449,15 @@ PahoMqttClient::Impl::~Impl() {
   }
   stop_probe();
   if (client_ && (state_ == State::kConnected || state_ == State::kDisconnecting)) {
-    // Send DISCONNECT and wait (bounded) for it on our own condition variable; Paho's token is
-    // neither kept nor waited on.
+    // Let SUBSCRIBE/UNSUBSCRIBE requests in flight complete (bounded), then send DISCONNECT and
+    // wait (bounded) for it on our own condition variable; Paho's token is neither kept nor waited on.
     try {
+      if (state_ == State::kConnected) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        const bool answered =
+            cv_.wait_for(lock, settings_.disconnect_timeout, [this] { return open_requests_ == 0; });
+        static_cast<void>(answered);  // unanswered after the timeout: disconnect anyway
+      }
       client_->disconnect(static_cast<int>(settings_.disconnect_timeout.count()), to_context(kClosingContext),
                           disconnect_listener_);
       std::unique_lock<std::mutex> lock(mutex_);
@@ -445,6 +474,11 @@ PahoMqttClient::Impl::~Impl() {
 void PahoMqttClient::Impl::destroy_client() noexcept {
   try {
     client_.reset();  // MQTTAsync_destroy: closes the socket, frees Paho's pending requests
+  } catch (...) {
+  }
+  try {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open_requests_ = 0;  // a destroyed client completes nothing more
   } catch (...) {
   }
   client_id_.clear();
@@ -755,13 +789,16 @@ Result<PacketToken> PahoMqttClient::Impl::subscribe(std::string_view filter, Qos
   if (state_ != State::kConnected) return port_status(StatusCode::kFailedPrecondition);
   if (!paho_detail::valid_topic_filter(filter)) return Status(StatusCode::kInvalidArgument, Origin::kTopic, 0);
   const PacketToken token = next_token();
+  add_open_request(+1);  // before the call: Paho may complete it on its thread at once
   try {
     client_->subscribe(std::string(filter), to_paho_qos(qos), to_context(token), subscribe_listener_);
   } catch (const mqtt::exception& e) {
+    add_open_request(-1);
     Status status = paho_detail::status_from_paho_rc(e.get_return_code());
     if (status.ok()) status = port_status(StatusCode::kUnavailable);
     return status;
   } catch (const std::exception&) {
+    add_open_request(-1);
     return port_status(StatusCode::kUnavailable);
   }
   return track(Op::kSubscribe, token);
@@ -771,13 +808,16 @@ Result<PacketToken> PahoMqttClient::Impl::unsubscribe(std::string_view filter) {
   if (state_ != State::kConnected) return port_status(StatusCode::kFailedPrecondition);
   if (!paho_detail::valid_topic_filter(filter)) return Status(StatusCode::kInvalidArgument, Origin::kTopic, 0);
   const PacketToken token = next_token();
+  add_open_request(+1);  // before the call: Paho may complete it on its thread at once
   try {
     client_->unsubscribe(std::string(filter), to_context(token), unsubscribe_listener_);
   } catch (const mqtt::exception& e) {
+    add_open_request(-1);
     Status status = paho_detail::status_from_paho_rc(e.get_return_code());
     if (status.ok()) status = port_status(StatusCode::kUnavailable);
     return status;
   } catch (const std::exception&) {
+    add_open_request(-1);
     return port_status(StatusCode::kUnavailable);
   }
   return track(Op::kUnsubscribe, token);
