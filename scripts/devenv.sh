@@ -21,7 +21,7 @@
 #   env                   shell-sourceable exports: TETHER_BROKER_HOST/PORT,
 #                         TETHER_CA_FILE, TETHER_THINGS, TETHER_THING_<NAME>_CERT
 #                         /_KEY/_CONFIG, CLOUDSIM_API, SOFTHSM2_CONF (if any)
-#   agent-<thing>.json    ready examples/minimal-agent configuration
+#   agent-<thing>.json    ready examples/minimal-agent configuration (command-agent too)
 #   broker/               scripts/test-broker.sh directory (CA, certificates, log)
 #   cloudsim.pid/.log/.db/.ready   the emulator
 #   softhsm/              SOFTHSM2_CONF, tokens, user.pin and so.pin (0600)
@@ -307,6 +307,15 @@ config = {
     "reconnect": {"initial_ms": 500, "max_ms": 5000},
     "heartbeat": {"interval_s": 5},
     "log": {"level": "info"},
+    # examples/command-agent: reboot (exit 75), set-config of this file, and two allow-listed programs
+    "commands": {
+        "reboot": True,
+        "set_config": True,
+        "run": [
+            {"name": "uptime", "path": "/usr/bin/uptime"},
+            {"name": "df", "path": "/usr/bin/df", "args": ["-h"], "extra_args": True},
+        ],
+    },
 }
 with open(out, "w", encoding="utf-8") as f:
     json.dump(config, f, indent=2)

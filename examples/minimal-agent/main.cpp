@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "example_support.hpp"
 #include "tether/agent.hpp"
 #include "tether/json.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
@@ -23,10 +24,6 @@
 #include "tether/port/posix/stderr_log_sink.hpp"
 
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-
-void on_signal(int) { g_stop = 1; }
 
 int run(int argc, char** argv) {
   if (argc != 2 || std::strcmp(argv[1], "--help") == 0) {
@@ -93,30 +90,10 @@ int run(int argc, char** argv) {
     if (!agent.start_timer(period, [hb = &heartbeat_state] { hb->beat(); }).ok()) return 2;
   }
 
-  agent.set_event_handler([&logger](const tether::AgentEvent& e) {
-    if (e.type == tether::AgentEventType::kNeedsAttention) {
-      TETHER_LOG_ERROR(logger, tether::Origin::kApp, e.reason,
-                       "operator attention needed; the agent keeps retrying every few minutes");
-    }
-  });
-
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-
+  agent.set_event_handler([&logger](const tether::AgentEvent& e) { tether::examples::log_attention(logger, e); });
+  tether::examples::install_stop_signals();
   if (!agent.start().ok()) return 2;
-  bool stopping = false;
-  for (;;) {
-    if (g_stop && !stopping) {
-      stopping = true;
-      TETHER_LOG_INFO(logger, tether::Origin::kApp, "signal received: stopping");
-      agent.stop().ignore();
-    }
-    const tether::Status s = agent.run_once(std::chrono::milliseconds(200));
-    if (s.code() == tether::StatusCode::kCancelled) break;
-  }
+  tether::examples::run_until_stopped(agent, clock, -1);
   TETHER_LOG_INFO(logger, tether::Origin::kApp, "bye (%llu heartbeats)", static_cast<unsigned long long>(heartbeat_state.sequence));
   return 0;
 }
@@ -124,10 +101,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int code = run(argc, argv);  // every Tether and Paho object is destroyed when it returns
-  // Leave without atexit handlers: Paho C's worker threads can outlive MQTTAsync_destroy for a
-  // moment (eclipse-paho/paho.mqtt.c#1669), and OpenSSL's exit-time cleanup would free state under
-  // them (seen as a use-after-free by ThreadSanitizer). Nothing of ours needs atexit.
-  std::fflush(nullptr);
-  std::_Exit(code);
+  tether::examples::exit_now(run(argc, argv));  // every Tether and Paho object is destroyed by then
 }

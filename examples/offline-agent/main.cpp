@@ -44,6 +44,7 @@
 #include <optional>
 #include <string>
 
+#include "example_support.hpp"
 #include "tether/agent.hpp"
 #include "tether/offline/offline_queue.hpp"
 #if TETHER_EXAMPLE_HAVE_MBEDTLS
@@ -56,10 +57,6 @@
 #include "tether/port/posix/stderr_log_sink.hpp"
 
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-
-void on_signal(int) { g_stop = 1; }
 
 struct Options {
   const char* config = nullptr;
@@ -204,12 +201,9 @@ int run(int argc, char** argv) {
     stores[i].emplace(ss);
   }
 
-  tether::port::StderrLogSink log;
-  tether::port::PosixClock clock;
-  tether::port::PahoSettings settings = tether::port::PahoSettings::from_config(config.broker);
-  settings.log_level = config.log_level;
-  tether::port::PahoMqttClient mqtt(settings, &log);
-  tether::Agent agent(mqtt, clock, config, &log, tether::port::random_seed());
+  tether::examples::LinuxAgent linux_agent(config);
+  tether::Agent& agent = linux_agent.agent;
+  const tether::port::Clock& clock = linux_agent.clock;
   tether::Logger& logger = agent.logger();
 
   tether::QueueSettings queue_settings = qc.queue;
@@ -260,17 +254,9 @@ int run(int argc, char** argv) {
   bool ever_connected = false;
   agent.set_event_handler([&logger, &ever_connected](const tether::AgentEvent& e) {
     if (e.type == tether::AgentEventType::kConnected) ever_connected = true;
-    if (e.type == tether::AgentEventType::kNeedsAttention) {
-      TETHER_LOG_ERROR(logger, tether::Origin::kApp, e.reason,
-                       "operator attention needed; the agent keeps retrying every few minutes");
-    }
+    tether::examples::log_attention(logger, e);
   });
-
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  tether::examples::install_stop_signals();
 
   if (!agent.start().ok()) return 2;
 
@@ -294,7 +280,7 @@ int run(int argc, char** argv) {
   };
 
   for (;;) {
-    if (g_stop && !stopping) {
+    if (tether::examples::stop_requested() && !stopping) {
       TETHER_LOG_INFO(logger, tether::Origin::kApp, "signal received: stopping");
       stop("signal");
     }
@@ -339,10 +325,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int code = run(argc, argv);  // every Tether and Paho object is destroyed when it returns
-  // Leave without atexit handlers: Paho C's worker threads can outlive MQTTAsync_destroy for a
-  // moment (eclipse-paho/paho.mqtt.c#1669), and OpenSSL's exit-time cleanup would free state under
-  // them (seen as a use-after-free by ThreadSanitizer). Nothing of ours needs atexit.
-  std::fflush(nullptr);
-  std::_Exit(code);
+  tether::examples::exit_now(run(argc, argv));  // every Tether and Paho object is destroyed by then
 }

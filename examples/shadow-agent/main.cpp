@@ -29,11 +29,8 @@
 // Exit codes: 0 clean stop, 1 bad usage or configuration, 2 the agent, the store or the shadow
 // could not start (the error says which).
 
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <cinttypes>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -41,10 +38,10 @@
 #include <memory>
 #include <string>
 
+#include "example_support.hpp"
 #include "tether/agent.hpp"
 #include "tether/json.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
-#include "tether/port/posix/config_file.hpp"
 #include "tether/port/posix/posix_clock.hpp"
 #include "tether/port/posix/posix_kv_store.hpp"
 #include "tether/port/posix/stderr_log_sink.hpp"
@@ -52,10 +49,6 @@
 #include "tether/shadow/shadow.hpp"
 
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-
-void on_signal(int) { g_stop = 1; }
 
 constexpr std::int64_t kMinInterval = 1;
 constexpr std::int64_t kMaxInterval = 3600;
@@ -214,44 +207,21 @@ int run(int argc, char** argv) {
   }
 
   tether::AgentConfig config;
+  if (!tether::examples::load_config("shadow-agent", options.config, config)) return 1;
+  const int dir_error = tether::examples::resolve_state_dir("shadow-agent", options.config, config, "shadow.replica",
+                                                            "the shadow replica", options.state_dir);
+  if (dir_error != 0) return dir_error;
   tether::ErrorText error;
-  if (!tether::port::load_config_file(options.config, config, &error).ok()) {
-    std::fprintf(stderr, "shadow-agent: %s\n", error.c_str());
-    return 1;
-  }
-  if (options.state_dir.empty()) {
-    if (!config.offline_queue.enabled) {
-      std::fprintf(stderr,
-                   "shadow-agent: %s has no offline_queue directory: pass --state-dir DIR for the shadow replica\n",
-                   options.config);
-      return 1;
-    }
-    // The queue's directory holds one sub-directory per stream; a stream name has no '.'.
-    const std::string root = config.offline_queue.directory.c_str();
-    if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) {
-      std::fprintf(stderr, "shadow-agent: %s: cannot create the directory: %s\n", root.c_str(), std::strerror(errno));
-      return 2;
-    }
-    options.state_dir = root + "/shadow.replica";
-  }
 
   tether::port::PosixKvStoreSettings store_settings;
   store_settings.directory = options.state_dir;
   tether::port::PosixKvStore store(store_settings);
-  const tether::Status opened = store.open();
-  if (!opened.ok()) {
-    char status[64];
-    std::fprintf(stderr, "shadow-agent: cannot open the replica store %s: %s (%s)\n", options.state_dir.c_str(),
-                 tether::format_status(opened, status, sizeof status), store.last_error());
-    return 2;
-  }
+  const int store_error = tether::examples::open_kv_store("shadow-agent", "the replica store", store);
+  if (store_error != 0) return store_error;
 
-  tether::port::StderrLogSink log;
-  tether::port::PosixClock clock;
-  tether::port::PahoSettings settings = tether::port::PahoSettings::from_config(config.broker);
-  settings.log_level = config.log_level;
-  tether::port::PahoMqttClient mqtt(settings, &log);
-  tether::Agent agent(mqtt, clock, config, &log, tether::port::random_seed());
+  tether::examples::LinuxAgent linux_agent(config);
+  tether::Agent& agent = linux_agent.agent;
+  const tether::port::Clock& clock = linux_agent.clock;
   tether::Logger& logger = agent.logger();
 
   tether::shadow::ShadowSettings shadow_settings;
@@ -281,12 +251,7 @@ int run(int argc, char** argv) {
   }
   restore_from_replica(device);
 
-  agent.set_event_handler([&logger](const tether::AgentEvent& e) {
-    if (e.type == tether::AgentEventType::kNeedsAttention) {
-      TETHER_LOG_ERROR(logger, tether::Origin::kApp, e.reason,
-                       "operator attention needed; the agent keeps retrying every few minutes");
-    }
-  });
+  agent.set_event_handler([&logger](const tether::AgentEvent& e) { tether::examples::log_attention(logger, e); });
 
   const auto start_uptime_timer = [&agent, &device]() -> tether::Result<tether::TimerId> {
     return agent.start_timer(std::chrono::seconds(device.interval_s), [d = &device] { d->report_uptime(); });
@@ -295,34 +260,24 @@ int run(int argc, char** argv) {
   if (!timer.ok()) return 2;
   device.interval_changed = false;
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-
+  tether::examples::install_stop_signals();
   if (!agent.start().ok()) return 2;
   TETHER_LOG_INFO(logger, tether::Origin::kApp, "replica in %s; reporting uptime_s every %" PRId64 " s",
                   options.state_dir.c_str(), device.interval_s);
-  const tether::Milliseconds deadline = clock.now() + std::chrono::seconds(options.duration_s);
-  bool stopping = false;
-  for (;;) {
-    const bool timed_out = options.duration_s >= 0 && clock.now() >= deadline;
-    if ((g_stop || timed_out) && !stopping) {
-      stopping = true;
-      TETHER_LOG_INFO(logger, tether::Origin::kApp, "%s: stopping", g_stop ? "signal received" : "--duration reached");
+  bool timer_lost = false;
+  tether::examples::run_until_stopped(agent, clock, options.duration_s, [&](bool stopping) {
+    if (!device.interval_changed || stopping || timer_lost) return;
+    device.interval_changed = false;
+    agent.cancel_timer(timer.value()).ignore();  // running, unless the agent lost it: either way a new one
+    timer = start_uptime_timer();
+    if (!timer.ok()) {
+      timer_lost = true;
+      TETHER_LOG_ERROR(logger, tether::Origin::kApp, timer.status(), "no timer for uptime_s: stopping");
       agent.stop().ignore();
+      return;
     }
-    const tether::Status s = agent.run_once(std::chrono::milliseconds(200));
-    if (s.code() == tether::StatusCode::kCancelled) break;
-    if (device.interval_changed && !stopping) {
-      device.interval_changed = false;
-      agent.cancel_timer(timer.value()).ignore();  // running, unless the agent lost it: either way a new one
-      timer = start_uptime_timer();
-      if (!timer.ok()) return 2;
-      TETHER_LOG_INFO(logger, tether::Origin::kApp, "reporting uptime_s every %" PRId64 " s", device.interval_s);
-    }
-  }
+    TETHER_LOG_INFO(logger, tether::Origin::kApp, "reporting uptime_s every %" PRId64 " s", device.interval_s);
+  });
   // What the disconnect put back (a report still in flight) is in the replica too.
   const tether::Status flushed = shadow->flush();
   if (!flushed.ok()) {
@@ -334,16 +289,11 @@ int run(int argc, char** argv) {
                   "bye (shadow version %" PRId64 "; %u sync(s), %u update(s) accepted, %u desired value(s) rejected)",
                   shadow->version(), static_cast<unsigned>(st.syncs), static_cast<unsigned>(st.updates_accepted),
                   static_cast<unsigned>(st.rejected_values));
-  return flushed.ok() ? 0 : 2;
+  return flushed.ok() && !timer_lost ? 0 : 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int code = run(argc, argv);  // every Tether and Paho object is destroyed when it returns
-  // Leave without atexit handlers: Paho C's worker threads can outlive MQTTAsync_destroy for a
-  // moment (eclipse-paho/paho.mqtt.c#1669), and OpenSSL's exit-time cleanup would free state under
-  // them (seen as a use-after-free by ThreadSanitizer). Nothing of ours needs atexit.
-  std::fflush(nullptr);
-  std::_Exit(code);
+  tether::examples::exit_now(run(argc, argv));  // every Tether and Paho object is destroyed by then
 }

@@ -424,6 +424,7 @@ Status Inbox::finish(Entry& entry, ExecStatus status, std::string_view code, std
   switch (status) {
     case ExecStatus::kSucceeded: ++stats_.succeeded; break;
     case ExecStatus::kTimedOut: ++stats_.expired; break;
+    case ExecStatus::kRejected: ++stats_.rejected; break;  // by its handler (a bad document, say)
     default: ++stats_.failed; break;
   }
   TETHER_LOG_INFO(agent_.logger(), Origin::kCommands, "%s command \"%s\" (%s) %s%s%s", to_string(entry.source),

@@ -101,12 +101,29 @@ StatusAnswer answer_for(ErrorCode code) {
 // rules, so one bad member is left out rather than the whole status.
 class DetailList {
  public:
-  DetailList(Logger& log, std::string_view job_id, std::uint32_t& dropped) : log_(log), job_id_(job_id), dropped_(dropped) {}
+  // `scratch` holds values made here: non-string members as JSON text, values with characters
+  // replaced.
+  DetailList(Logger& log, std::string_view job_id, std::uint32_t& dropped, Span<char> scratch)
+      : log_(log), job_id_(job_id), dropped_(dropped), scratch_(scratch) {}
+
+  // Room for a value made by the caller; commit() keeps what was written.
+  Span<char> scratch() { return Span<char>(scratch_.data() + used_, scratch_.size() - used_); }
+  void commit(std::size_t bytes) { used_ += bytes; }
 
   void add(std::string_view key, std::string_view value) {
     value = cut_chars(value, jobs::kMaxStatusDetailValue);
     const char* problem = nullptr;
     ErrorText why;
+    std::size_t replaced = 0;
+    const Result<std::string_view> clean = jobs::sanitize_status_detail_value(value, scratch(), &replaced);
+    if (clean.ok() && replaced > 0) {
+      // The service refuses control characters (a program's newlines, say): keep the text.
+      TETHER_LOG_DEBUG(log_, Origin::kCommands, "jobs status of \"%.*s\": %zu character(s) of \"%.*s\" replaced",
+                       static_cast<int>(job_id_.size()), job_id_.data(), replaced,
+                       static_cast<int>(cut_chars(key, 40).size()), key.data());
+      value = clean.value();
+      commit(value.size());
+    }
     if (count_ == kMaxDetailMembers) {
       problem = "too many members";
     } else {
@@ -137,6 +154,8 @@ class DetailList {
   std::uint32_t& dropped_;
   jobs::StatusDetail items_[kMaxDetailMembers];
   std::size_t count_ = 0;
+  Span<char> scratch_;
+  std::size_t used_ = 0;
 };
 
 }  // namespace
@@ -642,21 +661,20 @@ Status JobsAdapter::send_status(std::string_view id, const StatusReport& report)
   }
   const bool terminal = is_terminal(report.status);
   if (terminal && running_ == id) running_.clear();
-  DetailList details(log, id, stats_.details_dropped);
+  DetailList details(log, id, stats_.details_dropped, Span<char>(value_buffer_, sizeof value_buffer_));
   if (!reason_code.empty()) details.add("reasonCode", reason_code);
   if (!report.reason.empty()) details.add("reason", report.reason);
   if (report.details.empty()) return publish_update(id, status, details.span(), terminal);
-  std::size_t used = 0;
   bool parsed = false;
   s = json::parse(report.details, kMaxDetails, [&](const json::Value& root) -> Status {
     parsed = true;
     for (json::Value m = root.first_child(); m.valid() && root.is_object(); m = m.next()) {
       std::string_view value = m.as_string().value_or({});
       if (!m.is_string()) {
-        json::Writer writer(Span<char>(value_buffer_ + used, sizeof value_buffer_ - used));
+        json::Writer writer(details.scratch());
         write_json(writer, m);
         value = writer.finish().value_or({});
-        used += value.size();
+        details.commit(value.size());
       }
       details.add(m.key(), value);
     }

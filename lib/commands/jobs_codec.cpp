@@ -559,6 +559,28 @@ Status validate_client_token(std::string_view token, ErrorText* why) {
   return Status();
 }
 
+Result<std::string_view> sanitize_status_detail_value(std::string_view value, Span<char> out,
+                                                      std::size_t* replaced) {
+  if (replaced != nullptr) *replaced = 0;
+  // Each replacement is one byte in place of one or more: the copy is never longer than `value`.
+  if (out.size() < value.size()) return Status(StatusCode::kResourceExhausted, Origin::kCommands, 0);
+  std::size_t used = 0;
+  for (std::size_t i = 0; i < value.size();) {
+    std::uint32_t cp = 0;
+    std::size_t n = utf8_at(value, i, cp);
+    if (n != 0 && !is_other_category(cp)) {
+      for (std::size_t k = 0; k < n; ++k) out[used++] = value[i + k];
+      i += n;
+      continue;
+    }
+    if (n == 0) n = 1;  // one ill-formed byte at a time
+    out[used++] = cp == '\t' || cp == '\n' || cp == '\r' ? ' ' : '?';
+    if (replaced != nullptr) ++*replaced;
+    i += n;
+  }
+  return std::string_view(out.data(), used);
+}
+
 Status validate_status_details(Span<const StatusDetail> details, ErrorText* why) {
   for (std::size_t i = 0; i < details.size(); ++i) {
     TETHER_RETURN_IF_ERROR(check_detail_key(details[i].key, i, why));

@@ -268,6 +268,11 @@ TEST_CASE("inbox: completion arguments are validated") {
   CHECK(rig.inbox->succeed(Execution()).code() == StatusCode::kNotFound);
   CHECK(rig.inbox->on_command("bad name", [](const CommandContext&) {}).code() == StatusCode::kInvalidArgument);
   CHECK(rig.inbox->on_command("blink", [](const CommandContext&) {}).code() == StatusCode::kAlreadyExists);
+  // A handler's refusal counts as rejected, not failed.
+  REQUIRE(rig.inbox->reject(e, "INVALID_DOCUMENT", "times must be 1..100").ok());
+  CHECK(rig.inbox->stats().rejected == 1);
+  CHECK(rig.inbox->stats().failed == 0);
+  CHECK(rig.adapter->sent.back().status == ExecStatus::kRejected);
 }
 
 TEST_CASE("inbox: a running command the service ended for good stops its heartbeats and frees its slot") {

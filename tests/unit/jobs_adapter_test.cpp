@@ -575,14 +575,18 @@ TEST_CASE("jobs adapter: statusDetails hold the reason and the details flattened
   rig.run(seconds(1));
   CHECK(rig.service.find("job-1")->details ==
         std::map<std::string, std::string>{{"step", "1/2"}, {"pct", "50"}, {"ok", "true"}, {"o", R"({"a":[1,2.5,null]})"}});
-  // Members the service would refuse are left out, loudly; the rest goes.
-  REQUIRE(rig.inbox->succeed(rig.executions[0], R"({"bad key":1,"empty":"","ctl":"a\u0001b","reason":"mine","fine":"yes"})")
+  // Members the service would refuse are left out, loudly; the rest goes. Characters it refuses in
+  // a value (controls: a program's output lines) are replaced, the value kept.
+  REQUIRE(rig.inbox->succeed(rig.executions[0],
+                             R"({"bad key":1,"empty":"","ctl":"a\u0001b","out":"line 1\nline 2\n","reason":"mine","fine":"yes"})")
               .ok());
   rig.run(seconds(1));
   CHECK(rig.service.status_of("job-1") == "SUCCEEDED");
-  CHECK(rig.service.find("job-1")->details == std::map<std::string, std::string>{{"reason", "mine"}, {"fine", "yes"}});
-  CHECK(rig.adapter->stats().details_dropped == 3);
-  CHECK(rig.log.count(LogLevel::kWarn, "left out") == 3);
+  CHECK(rig.service.find("job-1")->details ==
+        std::map<std::string, std::string>{
+            {"ctl", "a?b"}, {"out", "line 1 line 2 "}, {"reason", "mine"}, {"fine", "yes"}});
+  CHECK(rig.adapter->stats().details_dropped == 2);
+  CHECK(rig.log.count(LogLevel::kWarn, "left out") == 2);
 }
 
 TEST_CASE("jobs adapter: over-long statusDetails values are cut to 1024 characters") {

@@ -1210,3 +1210,37 @@ TEST_CASE("an encoded update decodes back: status, details and token through the
   CHECK(as_state.state->status == JobStatus::kFailed);
   CHECK(as_state.state->details == Details{{"reason", "disk \"full\""}, {"code:x", "\xe2\x82\xac"}});
 }
+
+TEST_CASE("sanitizing a status detail value replaces what the service refuses and keeps the rest") {
+  char out[64];
+  std::size_t replaced = 99;
+  struct Case {
+    std::string_view in;
+    std::string_view expected;
+    std::size_t replaced;
+  };
+  const Case cases[] = {
+      {"hello from run\n", "hello from run ", 1},
+      {"a\tb\r\nc", "a b  c", 3},
+      {"\x7f\xc2\x85x", "??x", 2},                          // DEL, C1 NEL (two bytes, one '?')
+      {"\xe4\xb8\xad\xe2\x80\x8b\xf0\x9f\x98\x80", "\xe4\xb8\xad?\xf0\x9f\x98\x80", 1},  // ZWSP between kept
+      {"ab\xff\xc0\xaf", "ab???", 3},                       // each ill-formed byte
+      {"fine", "fine", 0},
+      {"", "", 0},
+  };
+  for (const Case& c : cases) {
+    INFO("case " << (&c - cases));
+    const Result<std::string_view> clean = sanitize_status_detail_value(c.in, Span<char>(out, sizeof out), &replaced);
+    REQUIRE(clean.ok());
+    CHECK(clean.value() == c.expected);
+    CHECK(replaced == c.replaced);
+    if (!clean.value().empty()) {
+      const StatusDetail one{"k", clean.value()};
+      CHECK(validate_status_details(Span<const StatusDetail>(&one, 1)).ok());
+    }
+  }
+  // Never longer than the input: a buffer of the input's size is enough, a shorter one is refused.
+  CHECK(sanitize_status_detail_value("a\nb", Span<char>(out, 3)).ok());
+  CHECK(sanitize_status_detail_value("a\nb", Span<char>(out, 2)).status() ==
+        Status(StatusCode::kResourceExhausted, Origin::kCommands, 0));
+}

@@ -190,7 +190,7 @@ struct InboxStats {
   std::uint32_t delivered = 0;
   std::uint32_t started = 0;
   std::uint32_t duplicates = 0;   ///< redelivered ids answered from the journal
-  std::uint32_t rejected = 0;     ///< unknown operation, busy, invalid
+  std::uint32_t rejected = 0;     ///< unknown operation, busy, invalid; or reject() by the handler
   std::uint32_t expired = 0;      ///< deadline passed before or while running
   std::uint32_t succeeded = 0;
   std::uint32_t failed = 0;

@@ -196,7 +196,9 @@ class JobsAdapter final : public Adapter {
   FixedVector<PendingUpdate, kMaxPendingUpdates> updates_;
   JobsAdapterStats stats_;
   char request_buffer_[kMaxRequest];
-  char value_buffer_[kMaxDetails + 64];  // statusDetails values written as JSON text
+  // statusDetails values made here: non-string members as JSON text, values with characters
+  // replaced (reasonCode, reason and the details' values, each at most once)
+  char value_buffer_[kMaxDetails + kMaxReasonCode + kMaxReason + 64];
 };
 
 }  // namespace tether::commands

@@ -482,4 +482,12 @@ Result<std::string_view> encode_update(const UpdateRequest& request, Span<char> 
 /// Checks a statusDetails map to send (the key and value rules of the encode functions).
 Status validate_status_details(Span<const StatusDetail> details, ErrorText* why = nullptr);
 
+/// Copies a statusDetails value into `out` with every character the service refuses in a value
+/// (see validate_status_details) replaced: tab, line feed and carriage return by a space, any other
+/// (and each byte of ill-formed UTF-8) by `?`. A program's output, say, keeps its text instead of
+/// being left out. `replaced` (optional) counts the replacements. Returns the copy (a view into
+/// `out`), or kResourceExhausted/kCommands when `out` is shorter than `value`.
+Result<std::string_view> sanitize_status_detail_value(std::string_view value, Span<char> out,
+                                                      std::size_t* replaced = nullptr);
+
 }  // namespace tether::commands::jobs

@@ -1,0 +1,143 @@
+// Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+// What every example program does the same way on Linux: stop on SIGINT/SIGTERM, load the
+// configuration file, pick a state directory, run the agent until told to stop, and leave without
+// atexit handlers. Header-only, for the examples (not part of the SDK's API).
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "tether/agent.hpp"
+#include "tether/port/paho/paho_mqtt_client.hpp"
+#include "tether/port/posix/config_file.hpp"
+#include "tether/port/posix/posix_clock.hpp"
+#include "tether/port/posix/posix_kv_store.hpp"
+#include "tether/port/posix/stderr_log_sink.hpp"
+
+namespace tether::examples {
+
+namespace detail {
+inline volatile std::sig_atomic_t g_stop = 0;
+inline void on_stop_signal(int) { g_stop = 1; }
+}  // namespace detail
+
+/// SIGINT and SIGTERM ask the program to stop (stop_requested()); nothing else happens in the
+/// signal handler.
+inline void install_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = detail::on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+inline bool stop_requested() { return detail::g_stop != 0; }
+
+/// Loads `path` (docs/configuration.md) into `config`; on failure prints "<program>: <the
+/// parser's error, naming the file and the key>" to stderr and returns false.
+inline bool load_config(const char* program, const char* path, AgentConfig& config) {
+  ErrorText error;
+  if (port::load_config_file(path, config, &error).ok()) return true;
+  std::fprintf(stderr, "%s: %s\n", program, error.c_str());
+  return false;
+}
+
+/// Where a program keeps its state (`what`: "the shadow replica", ...): `dir` when given, else
+/// `<offline_queue.directory>/<leaf>` (the queue's directory is created if needed; a stream
+/// directory never has a '.', so a leaf with one cannot clash). Returns 0, or the exit code after
+/// printing why: 1 (no directory given and none configured), 2 (the directory cannot be created).
+inline int resolve_state_dir(const char* program, const char* config_path, const AgentConfig& config,
+                             const char* leaf, const char* what, std::string& dir) {
+  if (!dir.empty()) return 0;
+  if (!config.offline_queue.enabled) {
+    std::fprintf(stderr, "%s: %s has no offline_queue directory: pass --state-dir DIR for %s\n", program, config_path,
+                 what);
+    return 1;
+  }
+  const std::string root = config.offline_queue.directory.c_str();
+  if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) {
+    std::fprintf(stderr, "%s: %s: cannot create the directory: %s\n", program, root.c_str(), std::strerror(errno));
+    return 2;
+  }
+  dir = root + "/" + leaf;
+  return 0;
+}
+
+/// An agent on Linux: log to stderr, the monotonic clock, Paho with the configuration's broker
+/// settings (examples/minimal-agent spells the same out). `config` must outlive it.
+struct LinuxAgent {
+  explicit LinuxAgent(const AgentConfig& config)
+      : mqtt(paho_settings(config), &log), agent(mqtt, clock, config, &log, port::random_seed()) {}
+
+  static port::PahoSettings paho_settings(const AgentConfig& config) {
+    port::PahoSettings settings = port::PahoSettings::from_config(config.broker);
+    settings.log_level = config.log_level;
+    return settings;
+  }
+
+  port::StderrLogSink log;
+  port::PosixClock clock;
+  port::PahoMqttClient mqtt;
+  Agent agent;
+};
+
+/// Opens the PosixKvStore in `dir` (`what`: "the command journal", ...). Returns 0, or 2 after
+/// printing why (the store's own text names the file and the step).
+inline int open_kv_store(const char* program, const char* what, port::PosixKvStore& store) {
+  const Status opened = store.open();
+  if (opened.ok()) return 0;
+  char status[64];
+  std::fprintf(stderr, "%s: cannot open %s %s: %s (%s)\n", program, what, store.settings().directory.c_str(),
+               format_status(opened, status, sizeof status), store.last_error());
+  return 2;
+}
+
+/// Logs what an operator must act on (kNeedsAttention: refused credentials, say). Call it from
+/// the agent's event handler.
+inline void log_attention(Logger& logger, const AgentEvent& e) {
+  if (e.type == AgentEventType::kNeedsAttention) {
+    TETHER_LOG_ERROR(logger, Origin::kApp, e.reason, "operator attention needed; the agent keeps retrying every few minutes");
+  }
+}
+
+/// Runs the started agent until a stop signal or, when `duration_s` >= 0, that many seconds; then
+/// stops it (DISCONNECT when connected) and runs it until it has stopped. `each(stopping)` runs
+/// after every turn of the loop.
+template <typename Each>
+void run_until_stopped(Agent& agent, const port::Clock& clock, long duration_s, Each&& each) {
+  const Milliseconds deadline = clock.now() + std::chrono::seconds(duration_s < 0 ? 0 : duration_s);
+  bool stopping = false;
+  for (;;) {
+    const bool timed_out = duration_s >= 0 && clock.now() >= deadline;
+    if ((stop_requested() || timed_out) && !stopping) {
+      stopping = true;
+      TETHER_LOG_INFO(agent.logger(), Origin::kApp, "%s: stopping",
+                      stop_requested() ? "signal received" : "--duration reached");
+      agent.stop().ignore();
+    }
+    const Status s = agent.run_once(std::chrono::milliseconds(200));
+    if (s.code() == StatusCode::kCancelled) return;
+    each(stopping);
+  }
+}
+
+inline void run_until_stopped(Agent& agent, const port::Clock& clock, long duration_s) {
+  run_until_stopped(agent, clock, duration_s, [](bool) {});
+}
+
+/// Ends the process with `code` without atexit handlers: Paho C's worker threads can outlive
+/// MQTTAsync_destroy for a moment (eclipse-paho/paho.mqtt.c#1669), and OpenSSL's exit-time cleanup
+/// would free state under them (seen as a use-after-free by ThreadSanitizer). Call it after every
+/// Tether and Paho object is destroyed; nothing of ours needs atexit.
+[[noreturn]] inline void exit_now(int code) {
+  std::fflush(nullptr);
+  std::_Exit(code);
+}
+
+}  // namespace tether::examples
