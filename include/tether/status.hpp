@@ -56,6 +56,7 @@ enum class Origin : std::uint8_t {
   kQueue,     ///< offline queue (detail: documented by the call)
   kShadow,    ///< shadow sync (detail: the service's error code, e.g. 409)
   kCommands,  ///< command inbox (detail: documented by the call)
+  kMetrics,   ///< metrics collection and reports (detail: documented by the call)
 };
 
 /// A compact, trivially copyable result of an operation.

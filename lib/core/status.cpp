@@ -50,6 +50,7 @@ const char* to_string(Origin origin) {
     case Origin::kQueue: return "queue";
     case Origin::kShadow: return "shadow";
     case Origin::kCommands: return "commands";
+    case Origin::kMetrics: return "metrics";
   }
   return "invalid_origin";
 }
