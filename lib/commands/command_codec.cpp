@@ -6,6 +6,7 @@
 #include <initializer_list>
 
 #include "tether/contract.hpp"
+#include "tether/utf8.hpp"
 
 namespace tether::commands {
 namespace {
@@ -25,40 +26,6 @@ Status invalid(CodecDetail detail) { return failure(StatusCode::kInvalidArgument
 constexpr std::uint16_t clamp16(std::size_t n) { return n > 0xFFFF ? 0xFFFF : static_cast<std::uint16_t>(n); }
 
 // ---- text ------------------------------------------------------------------------------------------
-
-// Length (1..4) of the well-formed UTF-8 sequence at `s[i]` with its code point in `*cp`, or 0.
-std::size_t utf8_at(std::string_view s, std::size_t i, std::uint32_t* cp) {
-  const auto at = [&](std::size_t k) { return static_cast<std::uint8_t>(s[k]); };
-  const std::uint8_t b0 = at(i);
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  // Lead byte → sequence length, payload bits and the range of the second byte (Unicode Table 3-7).
-  struct Lead {
-    std::uint8_t first, last, length, mask, low, high;
-  };
-  static constexpr Lead kLeads[] = {
-      {0xC2, 0xDF, 2, 0x1F, 0x80, 0xBF}, {0xE0, 0xE0, 3, 0x0F, 0xA0, 0xBF}, {0xE1, 0xEC, 3, 0x0F, 0x80, 0xBF},
-      {0xED, 0xED, 3, 0x0F, 0x80, 0x9F}, {0xEE, 0xEF, 3, 0x0F, 0x80, 0xBF}, {0xF0, 0xF0, 4, 0x07, 0x90, 0xBF},
-      {0xF1, 0xF3, 4, 0x07, 0x80, 0xBF}, {0xF4, 0xF4, 4, 0x07, 0x80, 0x8F},
-  };
-  for (const Lead& lead : kLeads) {
-    if (b0 < lead.first || b0 > lead.last) continue;
-    if (s.size() - i < lead.length) return 0;
-    std::uint32_t value = b0 & lead.mask;
-    for (std::size_t k = 1; k < lead.length; ++k) {
-      const std::uint8_t b = at(i + k);
-      const std::uint8_t low = k == 1 ? lead.low : 0x80;
-      const std::uint8_t high = k == 1 ? lead.high : 0xBF;
-      if (b < low || b > high) return 0;
-      value = (value << 6) | (b & 0x3Fu);
-    }
-    *cp = value;
-    return lead.length;
-  }
-  return 0;
-}
 
 bool is_control(std::uint32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
 
@@ -88,11 +55,8 @@ FixedString<80> shown(std::string_view s) {
 
 // At most `max` bytes of `text`, not cutting a UTF-8 sequence; `*cut` set when shortened.
 std::string_view utf8_prefix(std::string_view text, std::size_t max, bool* cut) {
-  if (text.size() <= max) return text;
-  *cut = true;
-  std::size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-  return text.substr(0, n);
+  if (text.size() > max) *cut = true;
+  return utf8::prefix_bytes(text, max);
 }
 
 bool is_execution_id_char(char c) {
@@ -312,7 +276,7 @@ class BodyWriter {
 std::size_t first_bad_char(std::string_view s, bool controls) {
   for (std::size_t i = 0; i < s.size();) {
     std::uint32_t cp = 0;
-    const std::size_t n = utf8_at(s, i, &cp);
+    const std::size_t n = utf8::decode(s, i, &cp);
     if (n == 0 || cp == 0 || (controls && is_control(cp))) return i;
     i += n;
   }
@@ -323,7 +287,7 @@ Status check_reason_description(std::string_view text, ErrorText* why) {
   std::size_t utf16_units = 0;
   for (std::size_t i = 0; i < text.size();) {
     std::uint32_t cp = 0;
-    const std::size_t n = utf8_at(text, i, &cp);
+    const std::size_t n = utf8::decode(text, i, &cp);
     if (n == 0) {
       set_error_text(why, "reasonDescription has invalid UTF-8 at byte %u", static_cast<unsigned>(i));
       return invalid(CodecDetail::kReasonDescription);
@@ -590,7 +554,7 @@ Status CommandTopics::init_client(std::string_view client_id, ErrorText* why) {
       return Status(StatusCode::kInvalidArgument, Origin::kTopic, clamp16(i));
     }
     std::uint32_t cp = 0;
-    const std::size_t n = utf8_at(client_id, i, &cp);
+    const std::size_t n = utf8::decode(client_id, i, &cp);
     if (n == 0 || is_control(cp) || is_noncharacter(cp)) {
       set_error_text(why, "%s at byte %u is not allowed in a client id used in a topic",
                      n == 0 ? "invalid UTF-8" : "a control character or noncharacter", static_cast<unsigned>(i));

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "tether/log.hpp"
+#include "tether/utf8.hpp"
 
 namespace tether::commands {
 namespace {
@@ -43,17 +44,9 @@ Status check_details(std::string_view details) {
   });
 }
 
-// At most `max` bytes of `text`, not cutting a UTF-8 sequence.
-std::string_view utf8_prefix(std::string_view text, std::size_t max) {
-  if (text.size() <= max) return text;
-  std::size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-  return text.substr(0, n);
-}
-
 template <std::size_t N>
 void assign_cut(FixedString<N>& out, std::string_view text) {
-  out.assign(utf8_prefix(text, N)).ignore();
+  out.assign(utf8::prefix_bytes(text, N)).ignore();
 }
 
 // Little-endian record writer / reader over a char buffer.
@@ -249,7 +242,7 @@ Delivery Inbox::deliver(Adapter& adapter, const Incoming& command) {
   if (op == nullptr) {
     ++stats_.rejected;
     ErrorText text;
-    set_error_text(&text, "no handler for operation \"%.*s\"", static_cast<int>(utf8_prefix(command.operation, 64).size()),
+    set_error_text(&text, "no handler for operation \"%.*s\"", static_cast<int>(utf8::prefix_bytes(command.operation, 64).size()),
                    command.operation.data());
     return refuse(adapter, command, ExecStatus::kRejected, "UNKNOWN_OPERATION", text.view());
   }

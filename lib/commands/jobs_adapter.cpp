@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "tether/log.hpp"
+#include "tether/utf8.hpp"
 
 namespace tether::commands {
 namespace {
@@ -41,16 +42,6 @@ std::uint32_t mix_seed(std::uint64_t seed, const port::Clock& clock) {
   Prng prng(seed ^ static_cast<std::uint64_t>(clock.wall_time_ms().value_or(0)) ^
             static_cast<std::uint64_t>(clock.now().count()) * 0xD1B54A32D192ED03ull);
   return static_cast<std::uint32_t>(prng.next());
-}
-
-// At most `max` UTF-8 characters of `text` (a lead byte starts a character).
-std::string_view cut_chars(std::string_view text, std::size_t max) {
-  std::size_t chars = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
-    if (chars++ == max) return text.substr(0, i);
-  }
-  return text;
 }
 
 // Compact JSON of a parsed value (numbers that are integers as integers).
@@ -111,7 +102,7 @@ class DetailList {
   void commit(std::size_t bytes) { used_ += bytes; }
 
   void add(std::string_view key, std::string_view value) {
-    value = cut_chars(value, jobs::kMaxStatusDetailValue);
+    value = utf8::prefix_chars(value, jobs::kMaxStatusDetailValue);
     const char* problem = nullptr;
     ErrorText why;
     std::size_t replaced = 0;
@@ -120,7 +111,7 @@ class DetailList {
       // The service refuses control characters (a program's newlines, say): keep the text.
       TETHER_LOG_DEBUG(log_, Origin::kCommands, "jobs status of \"%.*s\": %zu character(s) of \"%.*s\" replaced",
                        static_cast<int>(job_id_.size()), job_id_.data(), replaced,
-                       static_cast<int>(cut_chars(key, 40).size()), key.data());
+                       static_cast<int>(utf8::prefix_chars(key, 40).size()), key.data());
       value = clean.value();
       commit(value.size());
     }
@@ -139,7 +130,7 @@ class DetailList {
       ++dropped_;
       TETHER_LOG_WARN(log_, Origin::kCommands, commands_error(StatusCode::kInvalidArgument),
                       "jobs status of \"%.*s\": statusDetails member \"%.*s\" left out: %s",
-                      static_cast<int>(job_id_.size()), job_id_.data(), static_cast<int>(cut_chars(key, 40).size()),
+                      static_cast<int>(job_id_.size()), job_id_.data(), static_cast<int>(utf8::prefix_chars(key, 40).size()),
                       key.data(), problem);
       return;
     }
@@ -438,7 +429,7 @@ Status JobsAdapter::on_execution_answer(Topic topic, std::string_view payload, E
     if (request_ != kind || r.client_token != request_token_.view()) {
       ++stats_.foreign_answers;
       TETHER_LOG_DEBUG(agent_->logger(), Origin::kCommands, "ignored jobs answer (clientToken \"%.*s\" not awaited)",
-                       static_cast<int>(cut_chars(r.client_token, 64).size()), r.client_token.data());
+                       static_cast<int>(utf8::prefix_chars(r.client_token, 64).size()), r.client_token.data());
       return Status();
     }
     request_ = RequestKind::kNone;
@@ -494,7 +485,7 @@ void JobsAdapter::deliver(std::string_view job_id, std::string_view thing, const
     ++stats_.malformed;
     TETHER_LOG_WARN(log, Origin::kCommands, commands_error(StatusCode::kPermissionDenied),
                     "jobs: execution of \"%.*s\" names another thing (\"%.*s\"): dropped", static_cast<int>(job_id.size()),
-                    job_id.data(), static_cast<int>(cut_chars(thing, 64).size()), thing.data());
+                    job_id.data(), static_cast<int>(utf8::prefix_chars(thing, 64).size()), thing.data());
     want_next_ = true;
     schedule_retry(true);
     return;
@@ -563,8 +554,8 @@ Status JobsAdapter::on_request_rejected(std::string_view payload, ErrorText* why
         TETHER_LOG_WARN(agent_->logger(), Origin::kCommands,
                         commands_error(transient ? StatusCode::kUnavailable : StatusCode::kFailedPrecondition),
                         "jobs %s rejected: %.*s %.*s; retrying", kind == RequestKind::kStartNext ? "start-next" : "$next/get",
-                        static_cast<int>(cut_chars(r.code_text, 40).size()), r.code_text.data(),
-                        static_cast<int>(cut_chars(r.message, 120).size()), r.message.data());
+                        static_cast<int>(utf8::prefix_chars(r.code_text, 40).size()), r.code_text.data(),
+                        static_cast<int>(utf8::prefix_chars(r.message, 120).size()), r.message.data());
         schedule_retry(!transient);
         return Status();
       },
@@ -582,7 +573,7 @@ Status JobsAdapter::on_update_answer(Topic topic, std::string_view job_id, std::
     }
     ++stats_.foreign_answers;
     TETHER_LOG_DEBUG(agent_->logger(), Origin::kCommands, "ignored jobs update answer for \"%.*s\" (clientToken \"%.*s\")",
-                     static_cast<int>(job_id.size()), job_id.data(), static_cast<int>(cut_chars(token, 64).size()),
+                     static_cast<int>(job_id.size()), job_id.data(), static_cast<int>(utf8::prefix_chars(token, 64).size()),
                      token.data());
     return false;
   };
@@ -606,8 +597,8 @@ Status JobsAdapter::on_update_answer(Topic topic, std::string_view job_id, std::
         TETHER_LOG_WARN(agent_->logger(), Origin::kCommands,
                         commands_error(answer == StatusAnswer::kRetry ? StatusCode::kUnavailable : StatusCode::kFailedPrecondition),
                         "jobs status of \"%s\" rejected: %.*s %.*s (execution %s)%s", update.job_id.c_str(),
-                        static_cast<int>(cut_chars(r.code_text, 40).size()), r.code_text.data(),
-                        static_cast<int>(cut_chars(r.message, 120).size()), r.message.data(), state,
+                        static_cast<int>(utf8::prefix_chars(r.code_text, 40).size()), r.code_text.data(),
+                        static_cast<int>(utf8::prefix_chars(r.message, 120).size()), r.message.data(), state,
                         answer == StatusAnswer::kRetry ? "; sent again later" : "");
         answered(update, answer);
         return Status();
@@ -641,7 +632,7 @@ Status JobsAdapter::send_status(std::string_view id, const StatusReport& report)
     case ExecStatus::kQueued:
       TETHER_LOG_ERROR(log, Origin::kCommands, commands_error(StatusCode::kInvalidArgument),
                        "jobs status QUEUED of \"%.*s\" not sent: a device never sets it",
-                       static_cast<int>(cut_chars(id, 64).size()), id.data());
+                       static_cast<int>(utf8::prefix_chars(id, 64).size()), id.data());
       return commands_error(StatusCode::kInvalidArgument);
     case ExecStatus::kInProgress: status = JobStatus::kInProgress; break;
     case ExecStatus::kSucceeded: status = JobStatus::kSucceeded; break;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "tether/contract.hpp"
+#include "tether/utf8.hpp"
 
 namespace tether::commands::jobs {
 namespace {
@@ -142,35 +143,6 @@ Status check_job_id(std::string_view id, std::string_view label, ErrorText* why)
   return Status();
 }
 
-// Decodes the UTF-8 sequence at `s[i]`: its length (0 when ill-formed: stray continuation byte,
-// overlong form, surrogate, above U+10FFFF, cut short) and the code point.
-std::size_t utf8_at(std::string_view s, std::size_t i, std::uint32_t& cp) {
-  const auto lead = static_cast<unsigned char>(s[i]);
-  if (lead < 0x80) {
-    cp = lead;
-    return 1;
-  }
-  std::size_t n = 0;
-  std::uint32_t min = 0;
-  if ((lead & 0xE0) == 0xC0) {
-    n = 2, cp = lead & 0x1F, min = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    n = 3, cp = lead & 0x0F, min = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    n = 4, cp = lead & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (s.size() - i < n) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
 // Unicode general category Cf (format characters), Unicode 15.
 struct Range {
   std::uint32_t first;
@@ -216,7 +188,7 @@ Status check_detail_value(std::string_view key, std::string_view value, ErrorTex
   std::size_t chars = 0;
   for (std::size_t i = 0; i < value.size(); ++chars) {
     std::uint32_t cp = 0;
-    const std::size_t n = utf8_at(value, i, cp);
+    const std::size_t n = utf8::decode(value, i, &cp);
     if (n == 0) {
       set_error_text(why, "statusDetails value of \"%.*s\": invalid UTF-8 at byte %u", static_cast<int>(key.size()),
                      key.data(), static_cast<unsigned>(i));
@@ -567,7 +539,7 @@ Result<std::string_view> sanitize_status_detail_value(std::string_view value, Sp
   std::size_t used = 0;
   for (std::size_t i = 0; i < value.size();) {
     std::uint32_t cp = 0;
-    std::size_t n = utf8_at(value, i, cp);
+    std::size_t n = utf8::decode(value, i, &cp);
     if (n != 0 && !is_other_category(cp)) {
       for (std::size_t k = 0; k < n; ++k) out[used++] = value[i + k];
       i += n;

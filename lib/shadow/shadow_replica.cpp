@@ -13,6 +13,7 @@
 #include "shadow_internal.hpp"
 #include "tether/crc32c.hpp"
 #include "tether/shadow/shadow.hpp"
+#include "tether/utf8.hpp"
 
 namespace tether::shadow {
 namespace {
@@ -35,14 +36,6 @@ std::uint64_t get_le(const char* p, int bytes) {
   std::uint64_t v = 0;
   for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
   return v;
-}
-
-// At most `max` bytes of `text`, not cutting a UTF-8 sequence.
-std::string_view utf8_prefix(std::string_view text, std::size_t max) {
-  if (text.size() <= max) return text;
-  std::size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-  return text.substr(0, n);
 }
 
 }  // namespace
@@ -387,7 +380,7 @@ Status Shadow::write_status_patch(std::string_view path, std::string_view reason
   if (clear) {
     writer.null();
   } else {
-    writer.begin_object().key("reason").string(utf8_prefix(reason, kMaxReason)).key("version").number(version).end_object();
+    writer.begin_object().key("reason").string(utf8::prefix_bytes(reason, kMaxReason)).key("version").number(version).end_object();
   }
   writer.end_object().end_object().end_object();
   Result<std::string_view> patch = writer.finish();
