@@ -59,7 +59,9 @@ Status FakeMqttClient::do_connect(const ConnectOptions& options) {
     return Status();
   }
   ScriptedConnect next{Status(), false};
-  if (!connect_script_.empty()) {
+  if (!unreachable_.ok()) {
+    next.outcome = unreachable_;  // the script waits until the broker is reachable again
+  } else if (!connect_script_.empty()) {
     next = connect_script_.front();
     connect_script_.pop_front();
   }

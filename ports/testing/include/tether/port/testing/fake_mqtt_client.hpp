@@ -57,6 +57,9 @@ class FakeMqttClient final : public port::MqttClient {
   void hang_next_connect() { hang_next_connect_ = true; }
   /// Ends the connection as the network or the broker would (kDisconnected with `reason`).
   void drop_connection(Status reason);
+  /// While `reason` is not ok every connect attempt fails with it (the broker is unreachable);
+  /// set_unreachable(Status()) makes it reachable again.
+  void set_unreachable(Status reason) { unreachable_ = reason; }
   /// Queues an inbound message for delivery on the next poll().
   void inject_message(const FakeMessage& message);
   void inject_message(std::string_view topic, std::string_view payload, Qos qos = Qos::k1);
@@ -126,6 +129,7 @@ class FakeMqttClient final : public port::MqttClient {
   std::map<std::string, Status> refused_subscriptions_;
   std::vector<PacketToken> pending_acks_;
   Status connect_call_error_;
+  Status unreachable_;
   Status publish_call_error_;
   bool hang_next_connect_ = false;
   bool connecting_ = false;

@@ -1,0 +1,335 @@
+// Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+// The metrics reporter: snapshots on a schedule, Device Defender reports, on-device rules and
+// their alerts.
+
+#include "tether/metrics/reporter.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "tether/json.hpp"
+#include "tether/log.hpp"
+#include "tether/topics.hpp"
+#include "tether/utf8.hpp"
+
+namespace tether::metrics {
+namespace {
+
+Status metrics_error(StatusCode code) { return Status(code, Origin::kMetrics, 0); }
+
+// Appends `parts` to `out` (kMaxTopic bytes); false when they do not fit.
+bool build_topic(char* out, std::size_t& size, std::initializer_list<std::string_view> parts) {
+  size = 0;
+  for (std::string_view p : parts) {
+    if (p.size() > kMaxTopic - 1 - size) return false;
+    std::memcpy(out + size, p.data(), p.size());
+    size += p.size();
+  }
+  out[size] = '\0';
+  return true;
+}
+
+}  // namespace
+
+const char* to_string(ReporterEventType type) {
+  switch (type) {
+    case ReporterEventType::kReportSent: return "report sent";
+    case ReporterEventType::kReportSkipped: return "report skipped";
+    case ReporterEventType::kReportFailed: return "report failed";
+    case ReporterEventType::kAccepted: return "report accepted";
+    case ReporterEventType::kRejected: return "report rejected";
+    case ReporterEventType::kRuleRaised: return "rule raised";
+    case ReporterEventType::kRuleCleared: return "rule cleared";
+  }
+  return "?";
+}
+
+Reporter::Reporter(Agent& agent, port::MetricsSource& source, const ReporterSettings& settings)
+    : agent_(agent), source_(source), settings_(settings) {}
+
+Reporter::~Reporter() {
+  if (!attached_) return;
+  agent_.unsubscribe(accepted_filter_).ignore();
+  agent_.unsubscribe(rejected_filter_).ignore();
+  agent_.detach(*this).ignore();
+}
+
+Status Reporter::start(ErrorText* why) {
+  if (started_) return metrics_error(StatusCode::kFailedPrecondition);
+  const AgentConfig& config = agent_.config();
+  const bool aws = config.profile == TopicProfile::kAws;
+  if (aws && !settings_.allow_short_interval && settings_.interval < kMinReportInterval) {
+    set_error_text(why, "metrics interval %lld ms is below the 300 s the AWS service allows (allow_short_interval lifts it)",
+                   static_cast<long long>(settings_.interval.count()));
+    return metrics_error(StatusCode::kInvalidArgument);
+  }
+  if (settings_.interval.count() < 1 || settings_.rules_interval.count() < 0) {
+    set_error_text(why, "metrics interval must be at least 1 ms and rules_interval 0 or more");
+    return metrics_error(StatusCode::kInvalidArgument);
+  }
+  if (settings_.format == ReportFormat::kCbor && !cbor_reports_available()) {
+    set_error_text(why, "CBOR reports need libcbor, and this build has none: use a JSON format");
+    return metrics_error(StatusCode::kUnimplemented);
+  }
+  const std::string_view thing = settings_.thing.empty() ? config.thing_name.view() : settings_.thing;
+  ErrorText thing_why;
+  if (!validate_thing_name(thing, config.profile, &thing_why).ok()) {
+    set_error_text(why, "metrics thing \"%.*s\": %s", static_cast<int>(utf8::prefix_bytes(thing, 64).size()),
+                   thing.data(), thing_why.c_str());
+    return metrics_error(StatusCode::kInvalidArgument);
+  }
+  const std::string_view suffix = topic_suffix(settings_.format);
+  const std::string_view head = aws ? "$aws/things/" : "things/";
+  const std::string_view tail = aws ? "/defender/metrics/" : "/metrics/";
+  std::size_t size = 0;
+  if (!build_topic(topic_, topic_size_, {head, thing, tail, suffix}) ||
+      !build_topic(accepted_filter_, size, {head, thing, tail, suffix, "/accepted"}) ||
+      !build_topic(rejected_filter_, size, {head, thing, tail, suffix, "/rejected"})) {
+    set_error_text(why, "metrics topics for thing \"%.*s\" are longer than %u bytes",
+                   static_cast<int>(utf8::prefix_bytes(thing, 64).size()), thing.data(), static_cast<unsigned>(kMaxTopic));
+    return metrics_error(StatusCode::kInvalidArgument);
+  }
+  if (!settings_.alert_topic.empty()) {
+    ErrorText topic_why;
+    const Status valid = validate_topic_name(settings_.alert_topic, config.profile, &topic_why);
+    if (!valid.ok()) {
+      set_error_text(why, "metrics alert_topic \"%.*s\": %s",
+                     static_cast<int>(utf8::prefix_bytes(settings_.alert_topic, 64).size()), settings_.alert_topic.data(),
+                     topic_why.c_str());
+      return valid;
+    }
+  }
+  Status s = agent_.subscribe(accepted_filter_, Qos::k1, [this](const InboundMessage& m) { on_answer(true, m.payload); });
+  if (s.ok()) {
+    s = agent_.subscribe(rejected_filter_, Qos::k1, [this](const InboundMessage& m) { on_answer(false, m.payload); });
+    if (!s.ok()) agent_.unsubscribe(accepted_filter_).ignore();
+  }
+  if (s.ok()) {
+    s = agent_.attach(*this);
+    if (!s.ok()) {
+      agent_.unsubscribe(accepted_filter_).ignore();
+      agent_.unsubscribe(rejected_filter_).ignore();
+    }
+  }
+  if (!s.ok()) {
+    set_error_text(why, "metrics: the agent refused the answer subscriptions or the component");
+    return s;
+  }
+  attached_ = true;
+  started_ = true;
+  const Milliseconds now = agent_.clock().now();
+  next_report_ = now + settings_.interval;
+  next_rules_ = now;  // a rule check at once: a device that boots with a violation says so
+  TETHER_LOG_INFO(agent_.logger(), Origin::kMetrics, "metrics: %s reports to %s every %lld s%s%s",
+                  to_string(settings_.format), topic_, static_cast<long long>(settings_.interval.count() / 1000),
+                  settings_.queue != nullptr ? " (through the offline queue)" : "",
+                  rules_.rules().empty() ? "" : "; on-device rules on");
+  return Status();
+}
+
+Milliseconds Reporter::next_tick_due() const {
+  if (!started_) return Milliseconds::max();
+  Milliseconds due = next_report_;
+  if (settings_.rules_interval.count() > 0 && next_rules_ < due) due = next_rules_;
+  return due;
+}
+
+void Reporter::on_agent_event(const AgentEvent& event) {
+  if (event.type == AgentEventType::kConnected) flush_alerts();
+}
+
+void Reporter::on_agent_tick(Milliseconds now) {
+  if (!started_) return;
+  if (now >= next_report_) {
+    next_report_ = now + settings_.interval;
+    if (settings_.rules_interval.count() > 0) next_rules_ = now + settings_.rules_interval;
+    send_report(now).ignore();
+    return;
+  }
+  if (settings_.rules_interval.count() > 0 && now >= next_rules_) {
+    next_rules_ = now + settings_.rules_interval;
+    if (take_snapshot(current_).ok()) check_rules(current_, have_rules_snapshot_ ? &rules_previous_ : nullptr);
+  }
+}
+
+Status Reporter::report_now() {
+  if (!started_) return metrics_error(StatusCode::kFailedPrecondition);
+  const Milliseconds now = agent_.clock().now();
+  next_report_ = now + settings_.interval;
+  return send_report(now);
+}
+
+Status Reporter::take_snapshot(Snapshot& out) {
+  ++stats_.snapshots;
+  const Status s = source_.snapshot(out);
+  if (!s.ok()) {
+    ++stats_.snapshot_errors;
+    // A partial snapshot is still used (a malformed line skipped, say); the error is reported.
+    TETHER_LOG_WARN(agent_.logger(), Origin::kMetrics, s, "metrics: the snapshot is incomplete");
+  }
+  if (out.taken_at.count() == 0) out.taken_at = agent_.clock().now();
+  return s.code() == StatusCode::kDataLoss || s.ok() ? Status() : s;
+}
+
+void Reporter::check_rules(const Snapshot& now, const Snapshot* previous) {
+  if (rules_.rules().empty()) return;
+  RuleEvent events[kMaxPendingAlerts];
+  const Evaluation e = rules_.evaluate(now, previous, Span<RuleEvent>(events, kMaxPendingAlerts));
+  for (std::size_t i = 0; i < e.events; ++i) {
+    ReporterEvent event;
+    event.type = events[i].raised ? ReporterEventType::kRuleRaised : ReporterEventType::kRuleCleared;
+    event.rule = &events[i];
+    TETHER_LOG_WARN(agent_.logger(), Origin::kMetrics, Status(), "metrics: rule %s %s",
+                    to_string(events[i].violation.kind), events[i].raised ? "violated" : "satisfied again");
+    emit(event);
+    publish_alert(events[i]);
+  }
+  rules_previous_ = now;
+  have_rules_snapshot_ = true;
+}
+
+void Reporter::publish_alert(const RuleEvent& event) {
+  if (settings_.alert_topic.empty()) return;
+  if (!agent_.connected() || !pending_alerts_.empty()) {
+    if (pending_alerts_.size() == kMaxPendingAlerts) {
+      pending_alerts_.erase(0);  // the oldest goes
+      ++stats_.alerts_dropped;
+    }
+    static_cast<void>(pending_alerts_.push_back(event));
+    if (agent_.connected()) flush_alerts();
+    return;
+  }
+  char buf[512];
+  const std::string_view thing = settings_.thing.empty() ? agent_.config().thing_name.view() : settings_.thing;
+  std::int64_t wall = agent_.clock().wall_time_ms().value_or(0);
+  const Result<std::string_view> text = encode_alert(thing, event, wall, Span<char>(buf, sizeof buf));
+  if (!text.ok()) return;
+  const Result<PacketToken> sent = agent_.publish(settings_.alert_topic, as_bytes(text.value()), Qos::k1);
+  if (sent.ok()) {
+    ++stats_.alerts_sent;
+  } else if (!pending_alerts_.push_back(event)) {
+    ++stats_.alerts_dropped;
+  }
+}
+
+void Reporter::flush_alerts() {
+  while (!pending_alerts_.empty() && agent_.connected()) {
+    const RuleEvent event = pending_alerts_[0];
+    pending_alerts_.erase(0);
+    const std::size_t before = pending_alerts_.size();
+    publish_alert(event);
+    if (pending_alerts_.size() > before) break;  // it went back: the agent refused it, try later
+  }
+}
+
+Status Reporter::send_report(Milliseconds now) {
+  Status s = take_snapshot(current_);
+  if (!s.ok()) {
+    ++stats_.reports_failed;
+    ReporterEvent event;
+    event.type = ReporterEventType::kReportFailed;
+    event.status = s;
+    event.message = "the metrics source failed";
+    emit(event);
+    return s;
+  }
+  check_rules(current_, have_rules_snapshot_ ? &rules_previous_ : nullptr);
+
+  // report_id: wall seconds when known, strictly increasing either way.
+  const Result<std::int64_t> wall = agent_.clock().wall_time_ms();
+  std::int64_t id = wall.ok() && wall.value() > 0 ? wall.value() / 1000 : now.count() / 1000;
+  if (id <= last_report_id_) id = last_report_id_ + 1;
+
+  ReportInput input;
+  input.report_id = id;
+  input.snapshot = &current_;
+  input.previous = have_reported_ ? &reported_ : nullptr;
+  if (custom_) input.custom = custom_();
+  ErrorText why;
+  const Result<Span<std::uint8_t>> body =
+      encode_report(input, settings_.format, Span<std::uint8_t>(buffer_, sizeof buffer_), &why);
+  if (!body.ok()) {
+    ++stats_.reports_failed;
+    TETHER_LOG_ERROR(agent_.logger(), Origin::kMetrics, body.status(), "metrics: report %" PRId64 " not written: %s",
+                     id, why.c_str());
+    ReporterEvent event;
+    event.type = ReporterEventType::kReportFailed;
+    event.report_id = id;
+    event.status = body.status();
+    event.message = why.view();
+    emit(event);
+    return body.status();
+  }
+  const Span<const std::uint8_t> payload(body.value().data(), body.value().size());
+  PublishProperties properties;
+  if (agent_.config().mqtt.version == MqttVersion::k5) {
+    properties.content_type = settings_.format == ReportFormat::kCbor ? "application/cbor" : "application/json";
+  }
+  if (settings_.queue != nullptr) {
+    const Result<std::uint64_t> queued =
+        settings_.queue->publish(settings_.stream, report_topic(), payload, properties, Qos::k1);
+    s = queued.status();
+  } else if (!agent_.connected()) {
+    s = Status(StatusCode::kUnavailable, Origin::kAgent, 0);
+  } else {
+    s = agent_.publish(report_topic(), payload, Qos::k1, properties).status();
+  }
+  ReporterEvent event;
+  event.report_id = id;
+  event.bytes = payload.size();
+  event.status = s;
+  if (!s.ok()) {
+    ++stats_.reports_skipped;
+    event.type = ReporterEventType::kReportSkipped;
+    TETHER_LOG_WARN(agent_.logger(), Origin::kMetrics, s,
+                    "metrics: report %" PRId64 " skipped (%s); the next report covers this period", id,
+                    agent_.connected() ? "the publish was refused" : "offline, no queue");
+    emit(event);
+    return s;
+  }
+  // Handed on: its snapshot is the base of the next deltas.
+  last_report_id_ = id;
+  reported_ = current_;
+  have_reported_ = true;
+  ++stats_.reports_sent;
+  stats_.last_report_bytes = payload.size();
+  event.type = ReporterEventType::kReportSent;
+  TETHER_LOG_DEBUG(agent_.logger(), Origin::kMetrics, "metrics: report %" PRId64 " (%zu bytes) to %s", id,
+                   payload.size(), topic_);
+  emit(event);
+  return Status();
+}
+
+void Reporter::on_answer(bool accepted, Span<const std::uint8_t> payload) {
+  ReporterEvent event;
+  event.type = accepted ? ReporterEventType::kAccepted : ReporterEventType::kRejected;
+  if (accepted) {
+    ++stats_.accepted;
+    emit(event);
+    return;
+  }
+  ++stats_.rejected;
+  char text[200] = "";
+  if (settings_.format != ReportFormat::kCbor) {
+    const std::string_view body(reinterpret_cast<const char*>(payload.data()), payload.size());
+    json::parse(body, 4096, [&](const json::Value& root) {
+      const json::Value details = root["statusDetails"];
+      const std::string_view code = details["ErrorCode"].as_string().value_or("?");
+      const std::string_view message = details["ErrorMessage"].as_string().value_or("");
+      std::snprintf(text, sizeof text, "%.*s: %.*s", static_cast<int>(utf8::prefix_bytes(code, 60).size()), code.data(),
+                    static_cast<int>(utf8::prefix_bytes(message, 120).size()), message.data());
+      return Status();
+    }).ignore();
+  }
+  TETHER_LOG_WARN(agent_.logger(), Origin::kMetrics, metrics_error(StatusCode::kInvalidArgument),
+                  "metrics: a report was rejected: %s", text[0] != '\0' ? text : "(no details)");
+  event.message = text;
+  emit(event);
+}
+
+void Reporter::emit(const ReporterEvent& event) {
+  if (handler_) handler_(event);
+}
+
+}  // namespace tether::metrics
