@@ -236,9 +236,10 @@ Status Reporter::send_report(Milliseconds now) {
   }
   check_rules(current_, have_rules_snapshot_ ? &rules_previous_ : nullptr);
 
-  // report_id: wall seconds when known, strictly increasing either way.
+  // report_id: wall milliseconds when known (epoch time, as documented; milliseconds so that a
+  // restart within the same second does not repeat an id), strictly increasing either way.
   const Result<std::int64_t> wall = agent_.clock().wall_time_ms();
-  std::int64_t id = wall.ok() && wall.value() > 0 ? wall.value() / 1000 : now.count() / 1000;
+  std::int64_t id = wall.ok() && wall.value() > 0 ? wall.value() : now.count();
   if (id <= last_report_id_) id = last_report_id_ + 1;
 
   ReportInput input;

@@ -13,6 +13,8 @@
 #include "tether/agent.hpp"
 #include "tether/json.hpp"
 #include "tether/metrics/reporter.hpp"
+#include "tether/offline/offline_queue.hpp"
+#include "tether/offline/ram_log_store.hpp"
 #include "tether/port/testing/capturing_log_sink.hpp"
 #include "tether/port/testing/fake_metrics_source.hpp"
 #include "tether/port/testing/fake_mqtt_client.hpp"
@@ -160,7 +162,7 @@ TEST_CASE("metrics reporter: reports go out every interval with increasing ids a
   auto reports = rig.sent(kTopic);
   REQUIRE(reports.size() == 1);
   const std::int64_t first_id = int_at(reports[0], {"header", "report_id"});
-  CHECK(first_id >= 1'800'000'000);  // wall clock seconds
+  CHECK(first_id >= 1'800'000'000'000);  // wall clock milliseconds
   CHECK_FALSE(has(reports[0], {"metrics", "network_stats"}));  // no previous snapshot
   CHECK(rig.count(ReporterEventType::kReportSent) == 1);
 
@@ -270,4 +272,39 @@ TEST_CASE("metrics reporter: custom metrics from the provider go into the report
   CHECK(rig.sent(kTopic).size() == 1);
   CHECK(rig.count(ReporterEventType::kReportFailed) == 1);
   CHECK(rig.log.count(LogLevel::kError, "bad name!") == 1);
+}
+
+TEST_CASE("metrics reporter: through an offline queue, reports made offline are delivered in order after the reconnect") {
+  Rig rig;
+  QueueSettings qs;
+  qs.boot_id = 0xB007;
+  OfflineQueue queue(*rig.agent, qs);
+  std::vector<std::uint8_t> buffer(64 * 1024);
+  offline::RamLogStore store(Span<std::uint8_t>(buffer.data(), buffer.size()), 8);
+  StreamSettings stream;
+  stream.name = "metrics";
+  const Result<StreamId> id = queue.add_stream(stream, store);
+  REQUIRE(id.ok());
+  rig.settings.queue = &queue;
+  rig.settings.stream = id.value();
+  rig.add_interface("eth0", 0, 0);
+  rig.mqtt.set_unreachable(Status(StatusCode::kUnavailable, Origin::kSocket));
+  rig.start(false);
+  REQUIRE(rig.agent->start().ok());
+  rig.run(seconds(1));
+  REQUIRE_FALSE(rig.agent->connected());
+
+  REQUIRE(rig.reporter->report_now().ok());
+  rig.run(seconds(1));
+  rig.source.device.interfaces[0].bytes_in = 700;
+  REQUIRE(rig.reporter->report_now().ok());
+  CHECK(rig.sent(kTopic).empty());
+  CHECK(rig.reporter->stats().reports_sent == 2);  // handed to the queue
+
+  rig.mqtt.set_unreachable(Status());
+  rig.run(seconds(30));
+  const auto reports = rig.sent(kTopic);
+  REQUIRE(reports.size() == 2);
+  CHECK(int_at(reports[0], {"header", "report_id"}) < int_at(reports[1], {"header", "report_id"}));
+  CHECK(int_at(reports[1], {"metrics", "network_stats", "bytes_in"}) == 700);
 }

@@ -11,8 +11,10 @@
 ///   agent's thing; a gateway reports for another thing by naming it).
 /// - The interval is at least 300 s on the AWS profile (the service throttles faster reporting);
 ///   `allow_short_interval` lifts the floor (tests, the neutral profile's own services).
-/// - report_id: the wall clock in seconds when it is known (the documented recommendation), kept
-///   strictly increasing across reports (and across restarts when the wall clock is right).
+/// - report_id: the wall clock in milliseconds since the epoch when it is known (the documented
+///   recommendation is an epoch time; milliseconds so that a restart within a second does not
+///   repeat an id), kept strictly increasing across reports (and across restarts when the wall
+///   clock is right; the monotonic clock otherwise).
 /// - network_stats are the deltas since the snapshot of the last report that was handed on
 ///   (published, or queued): a report that could not go keeps its traffic for the next one.
 /// - While the agent is offline: with an OfflineQueue stream in the settings, reports go into the
