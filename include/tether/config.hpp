@@ -129,6 +129,38 @@ struct CommandsConfig {
   }
 };
 
+/// Report formats of the "metrics" section (tether::metrics::ReportFormat, in the same order).
+enum class MetricsFormat : std::uint8_t { kJsonLong, kJsonShort, kCbor };
+
+/// Longest entry of "metrics.rules.remote_networks": an IPv6 address with an embedded IPv4 and "/128".
+inline constexpr std::size_t kMaxCidrText = 49;
+/// Longest entry of "metrics.rules.inactive_hardware": a kind, a space and a name prefix.
+inline constexpr std::size_t kMaxHardwareRuleText = 56;
+
+/// Device metrics and on-device rules (feature section "metrics"; docs/metrics.md). The metrics
+/// library turns it into reporter settings and a rule set (metrics::settings_from_config).
+struct MetricsConfig {
+  bool enabled = false;                          ///< true when the section is present ("enabled" can turn it off)
+  MetricsFormat format = MetricsFormat::kJsonShort;  ///< "format": "json-long", "json-short", "cbor"
+  std::uint32_t interval_s = 300;                ///< "interval_s": 1..86400; >= 300 on "aws" unless allowed
+  bool allow_short_interval = false;             ///< "allow_short_interval": lift the 300 s AWS floor
+  std::uint32_t rules_interval_s = 10;           ///< "rules_interval_s": 0..3600 (0: rules checked with reports only)
+  FixedString<kMaxTopic> alert_topic;            ///< "alert_topic": rule changes published here (optional)
+  bool check_tcp_ports = false;                  ///< "rules.tcp_ports" present: only these may listen
+  std::array<std::uint16_t, kMaxMetricsRuleItems> tcp_ports{};
+  std::size_t tcp_port_count = 0;
+  bool check_udp_ports = false;                  ///< "rules.udp_ports" present
+  std::array<std::uint16_t, kMaxMetricsRuleItems> udp_ports{};
+  std::size_t udp_port_count = 0;
+  bool check_remote_networks = false;            ///< "rules.remote_networks" present: CIDR text
+  std::array<FixedString<kMaxCidrText>, kMaxMetricsRuleItems> remote_networks{};
+  std::size_t remote_network_count = 0;
+  std::array<FixedString<kMaxHardwareRuleText>, kMaxMetricsRuleItems> inactive_hardware{};  ///< "rules.inactive_hardware"
+  std::size_t inactive_hardware_count = 0;
+  std::uint64_t max_bytes_in_per_s = 0;          ///< "rules.max_bytes_in_per_s": 0 = no ceiling
+  std::uint64_t max_bytes_out_per_s = 0;         ///< "rules.max_bytes_out_per_s"
+};
+
 struct AgentConfig {
   FixedString<kMaxThingName> thing_name;   ///< "thing_name" (required; validated for `profile`)
   FixedString<kMaxClientId> client_id;     ///< "client_id" (default: the thing name)
@@ -140,6 +172,7 @@ struct AgentConfig {
   HeartbeatSettings heartbeat;
   OfflineQueueConfig offline_queue;
   CommandsConfig commands;
+  MetricsConfig metrics;
 };
 
 /// Parses `json` (at most kMaxJsonInput bytes) into `out`, starting from the defaults (whatever `out`

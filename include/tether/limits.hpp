@@ -35,6 +35,9 @@
 #ifndef TETHER_LOG_LINE
 #define TETHER_LOG_LINE 256        ///< bytes of one formatted log message
 #endif
+#ifndef TETHER_METRICS_MAX_RULE_ITEMS
+#define TETHER_METRICS_MAX_RULE_ITEMS 16  ///< entries per allow-list of the on-device metrics rules
+#endif
 
 #include <cstddef>
 
@@ -49,4 +52,5 @@ inline constexpr std::size_t kMaxHost = TETHER_MAX_HOST;
 inline constexpr std::size_t kMaxJsonInput = TETHER_MAX_JSON_INPUT;
 inline constexpr std::size_t kLogLine = TETHER_LOG_LINE;
 inline constexpr std::size_t kMaxUserProperties = TETHER_MAX_USER_PROPERTIES;
+inline constexpr std::size_t kMaxMetricsRuleItems = TETHER_METRICS_MAX_RULE_ITEMS;
 }  // namespace tether

@@ -1,47 +1,17 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 #include "tether/config.hpp"
 
-#include <cstdarg>
 #include <cstdio>
 #include <new>
 #include <type_traits>
 
+#include "config_internal.hpp"
 #include "tether/json.hpp"
 #include "text_util.hpp"
 
-#if defined(__GNUC__)
-#define TETHER_CONFIG_PRINTF_(fmt_index, args_index) __attribute__((format(printf, fmt_index, args_index)))
-#else
-#define TETHER_CONFIG_PRINTF_(fmt_index, args_index)
-#endif
-
 namespace tether {
-namespace {
+namespace config_detail {
 
-// Ranges that the field types alone do not enforce (docs/configuration.md).
-constexpr std::int64_t kMinConnectTimeoutMs = 100;
-constexpr std::int64_t kMaxConnectTimeoutMs = 600000;
-constexpr std::int64_t kMinBackoffMs = 1;
-constexpr std::int64_t kMaxBackoffMs = 86400000;  // one day
-constexpr std::int64_t kMinHeartbeatS = 1;
-constexpr std::int64_t kMaxHeartbeatS = 86400;
-constexpr std::size_t kMaxHostLabel = 63;
-constexpr std::int64_t kMaxCommandsHeartbeatS = 86400;
-constexpr std::int64_t kMinRunTimeoutS = 1;
-constexpr std::int64_t kMaxRunTimeoutS = 86400;
-
-constexpr std::uint16_t clamp16(std::size_t n) { return n > 0xFFFF ? 0xFFFF : static_cast<std::uint16_t>(n); }
-
-int as_int(std::size_t n) { return n > 0x7FFF ? 0x7FFF : static_cast<int>(n); }
-
-struct Ctx {
-  std::string_view source;
-  ErrorText* error;
-};
-
-// Returns code/kConfig/detail and writes "<source>: <section>.<key>: <problem>" (empty parts left
-// out) into ctx.error.
-TETHER_CONFIG_PRINTF_(6, 7)
 Status fail(const Ctx& ctx, StatusCode code, std::uint16_t detail, std::string_view section, std::string_view key,
             const char* format, ...) {
   if (ctx.error != nullptr) {
@@ -64,12 +34,6 @@ Status fail(const Ctx& ctx, StatusCode code, std::uint16_t detail, std::string_v
   return Status(code, Origin::kConfig, detail);
 }
 
-// `"text"` for an error message: at most 32 bytes, non-printable and non-ASCII bytes shown as '?'
-// (error texts end up in logs; they must stay one printable line).
-struct Quoted {
-  char text[48];
-};
-
 Quoted quote(std::string_view s) {
   Quoted q{};
   constexpr std::size_t kShown = 32;
@@ -86,11 +50,6 @@ Quoted quote(std::string_view s) {
   q.text[n] = '\0';
   return q;
 }
-
-// What a JSON value is, for "got ..." in error texts.
-struct Described {
-  char text[64];
-};
 
 Described describe(const json::Value& v) {
   Described d{};
@@ -117,13 +76,6 @@ Described describe(const json::Value& v) {
   }
   return d;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Host names and IP literals
-
-bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 bool valid_ipv4(std::string_view s) {
   std::size_t parts = 0;
@@ -193,6 +145,32 @@ bool valid_ipv6(std::string_view s) {
 }
 
 // Checks a broker address and strips the brackets of "[IPv6]". Errors name `endpoint`.
+
+Status check_range(const Ctx& ctx, std::string_view section, std::string_view key, std::int64_t value,
+                   std::int64_t min, std::int64_t max) {
+  if (value >= min && value <= max) return ok_status();
+  return fail(ctx, StatusCode::kOutOfRange, 0, section, key, "must be an integer between %lld and %lld, got %lld",
+              static_cast<long long>(min), static_cast<long long>(max), static_cast<long long>(value));
+}
+
+}  // namespace config_detail
+
+namespace {
+
+using namespace config_detail;
+
+// Ranges that the field types alone do not enforce (docs/configuration.md).
+constexpr std::int64_t kMinConnectTimeoutMs = 100;
+constexpr std::int64_t kMaxConnectTimeoutMs = 600000;
+constexpr std::int64_t kMinBackoffMs = 1;
+constexpr std::int64_t kMaxBackoffMs = 86400000;  // one day
+constexpr std::int64_t kMinHeartbeatS = 1;
+constexpr std::int64_t kMaxHeartbeatS = 86400;
+constexpr std::size_t kMaxHostLabel = 63;
+
+// ---------------------------------------------------------------------------------------------
+// Host names and IP literals
+
 Status check_endpoint(const Ctx& ctx, FixedString<kMaxHost>& endpoint) {
   std::string_view host = endpoint.view();
   if (host.empty()) return fail(ctx, StatusCode::kInvalidArgument, 0, {}, "endpoint", "must not be empty");
@@ -272,13 +250,6 @@ Status check_path(const Ctx& ctx, std::string_view key, std::string_view path) {
   return ok_status();
 }
 
-Status check_range(const Ctx& ctx, std::string_view section, std::string_view key, std::int64_t value,
-                   std::int64_t min, std::int64_t max) {
-  if (value >= min && value <= max) return ok_status();
-  return fail(ctx, StatusCode::kOutOfRange, 0, section, key, "must be an integer between %lld and %lld, got %lld",
-              static_cast<long long>(min), static_cast<long long>(max), static_cast<long long>(value));
-}
-
 // Client ids: printable ASCII without spaces (what every broker accepts and logs can show).
 Status check_client_id(const Ctx& ctx, std::string_view id, bool defaulted) {
   const char* origin = defaulted ? "defaults to the thing name, but " : "";
@@ -298,90 +269,6 @@ Status check_client_id(const Ctx& ctx, std::string_view id, bool defaulted) {
     return fail(ctx, StatusCode::kInvalidArgument, clamp16(i), {}, "client_id",
                 "%sbyte 0x%02X at byte %zu is not allowed (printable ASCII without spaces only)%s", origin,
                 static_cast<unsigned>(b), i, hint);
-  }
-  return ok_status();
-}
-
-// ---------------------------------------------------------------------------------------------
-// The `commands` section
-
-bool is_run_name_char(char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; }
-
-// "commands.run[<index>]", the section of an allow-list entry in error texts.
-struct RunSection {
-  char text[48];  // "commands.run[" + up to 20 digits + "]"
-};
-
-RunSection run_section(std::size_t index) {
-  RunSection r{};
-  std::snprintf(r.text, sizeof r.text, "commands.run[%zu]", index);
-  return r;
-}
-
-Status check_run_name(const Ctx& ctx, std::string_view section, std::string_view name) {
-  if (name.empty()) return fail(ctx, StatusCode::kInvalidArgument, 0, section, "name", "must not be empty");
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    if (!is_run_name_char(name[i])) {
-      return fail(ctx, StatusCode::kInvalidArgument, clamp16(i), section, "name",
-                  "must be 1 to %zu of A-Z a-z 0-9 . _ -, got %s", kMaxRunName, quote(name).text);
-    }
-  }
-  return ok_status();
-}
-
-// An absolute, normalized path of printable ASCII without spaces: what is run is exactly what the
-// file says, with no room for "/usr/bin/../../tmp/x" or a relative name looked up somewhere.
-Status check_run_path(const Ctx& ctx, std::string_view section, std::string_view path) {
-  if (path.empty() || path.front() != '/') {
-    return fail(ctx, StatusCode::kInvalidArgument, 0, section, "path",
-                "must be an absolute path (start with '/'), got %s", quote(path).text);
-  }
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    const auto b = static_cast<unsigned char>(path[i]);
-    if (b <= 0x20 || b >= 0x7F) {
-      return fail(ctx, StatusCode::kInvalidArgument, clamp16(i), section, "path",
-                  "byte 0x%02X at byte %zu is not allowed (printable ASCII without spaces only)",
-                  static_cast<unsigned>(b), i);
-    }
-  }
-  std::size_t start = 1;  // each component between slashes
-  for (std::size_t i = 1; i <= path.size(); ++i) {
-    if (i < path.size() && path[i] != '/') continue;
-    const std::string_view part = path.substr(start, i - start);
-    if (part.empty() || part == "." || part == "..") {
-      return fail(ctx, StatusCode::kInvalidArgument, clamp16(start), section, "path",
-                  "must name a file by a normalized path (no empty, \".\" or \"..\" component), got %s",
-                  quote(path).text);
-    }
-    start = i + 1;
-  }
-  return ok_status();
-}
-
-Status check_commands(const Ctx& ctx, const CommandsConfig& c) {
-  TETHER_RETURN_IF_ERROR(check_range(ctx, "commands", "max_running", c.max_running, 1,
-                                     static_cast<std::int64_t>(TETHER_COMMANDS_MAX_RUNNING)));
-  TETHER_RETURN_IF_ERROR(check_range(ctx, "commands", "heartbeat_s", c.heartbeat_s, 0, kMaxCommandsHeartbeatS));
-  if (c.run_count > kMaxRunCommands) {
-    return fail(ctx, StatusCode::kOutOfRange, 0, "commands", "run",
-                "must list at most %zu entries (TETHER_MAX_RUN_COMMANDS)", kMaxRunCommands);
-  }
-  for (std::size_t i = 0; i < c.run_count && i < kMaxRunCommands; ++i) {
-    const RunCommandConfig& r = c.run[i];
-    const RunSection section = run_section(i);
-    TETHER_RETURN_IF_ERROR(check_run_name(ctx, section.text, r.name.view()));
-    for (std::size_t j = 0; j < i; ++j) {
-      if (c.run[j].name == r.name.view()) {
-        return fail(ctx, StatusCode::kInvalidArgument, 0, section.text, "name", "%s is used by commands.run[%zu] too",
-                    quote(r.name.view()).text, j);
-      }
-    }
-    TETHER_RETURN_IF_ERROR(check_run_path(ctx, section.text, r.path.view()));
-    if (r.arg_count > kMaxRunArgs) {
-      return fail(ctx, StatusCode::kOutOfRange, 0, section.text, "args",
-                  "must hold at most %zu arguments (TETHER_MAX_RUN_ARGS)", kMaxRunArgs);
-    }
-    TETHER_RETURN_IF_ERROR(check_range(ctx, section.text, "timeout_s", r.timeout_s, kMinRunTimeoutS, kMaxRunTimeoutS));
   }
   return ok_status();
 }
@@ -456,134 +343,15 @@ Status validate(const Ctx& ctx, AgentConfig& config) {
   }
 
   if (config.commands.enabled) TETHER_RETURN_IF_ERROR(check_commands(ctx, config.commands));
+  if (config.metrics.enabled) TETHER_RETURN_IF_ERROR(check_metrics(ctx, config.profile, config.metrics));
 
   if (defaulted) config.client_id.assign(client_id).ignore();  // checked to fit above
   return ok_status();
 }
 
-// ---------------------------------------------------------------------------------------------
-// Reading the JSON document
+}  // namespace
 
-class Reader {
- public:
-  Reader(const Ctx& ctx, AgentConfig& out) : ctx_(ctx), out_(out) {}
-
-  Status root(const json::Value& doc);
-
- private:
-  template <std::size_t N>
-  static constexpr std::size_t count_of(const std::string_view (&)[N]) {
-    return N;
-  }
-
-  // Unknown and duplicate keys are errors: a typo must not silently fall back to a default.
-  Status check_keys(const json::Value& object, std::string_view section, const std::string_view* known,
-                    std::size_t known_count) const {
-    std::size_t index = 0;
-    for (json::Value m = object.first_child(); m.valid(); m = m.next(), ++index) {
-      const std::string_view key = m.key();
-      json::Value earlier = object.first_child();
-      for (std::size_t j = 0; j < index; ++j, earlier = earlier.next()) {
-        if (earlier.key() == key) {
-          return fail(ctx_, StatusCode::kInvalidArgument, 0, section, {}, "duplicate key %s", quote(key).text);
-        }
-      }
-      bool is_known = false;
-      for (std::size_t k = 0; k < known_count && !is_known; ++k) is_known = known[k] == key;
-      if (!is_known) return fail(ctx_, StatusCode::kInvalidArgument, 0, section, {}, "unknown key %s", quote(key).text);
-    }
-    return ok_status();
-  }
-
-  Status require(const json::Value& object, std::string_view section, std::string_view key) const {
-    if (object[key].valid()) return ok_status();
-    return fail(ctx_, StatusCode::kInvalidArgument, 0, section, {}, "missing required key %s", quote(key).text);
-  }
-
-  Status expect_object(const json::Value& v, std::string_view key) const {
-    if (v.is_object()) return ok_status();
-    return fail(ctx_, StatusCode::kInvalidArgument, 0, {}, key, "must be an object, got %s", describe(v).text);
-  }
-
-  template <std::size_t N>
-  Status read_string(const json::Value& object, std::string_view section, std::string_view key,
-                     FixedString<N>& out) const {
-    const json::Value v = object[key];
-    if (!v.valid()) return ok_status();
-    const Result<std::string_view> s = v.as_string();
-    if (!s.ok()) return fail(ctx_, StatusCode::kInvalidArgument, 0, section, key, "must be a string, got %s", describe(v).text);
-    if (s->size() > N) {
-      return fail(ctx_, StatusCode::kOutOfRange, clamp16(s->size()), section, key, "too long (%zu bytes, at most %zu)",
-                  s->size(), N);
-    }
-    out.assign(*s).ignore();  // fits: checked above
-    return ok_status();
-  }
-
-  // Reads an integer in [min, max] into `*out` when the key is present.
-  template <typename T>
-  Status read_int(const json::Value& object, std::string_view section, std::string_view key, std::int64_t min,
-                  std::int64_t max, T* out) const {
-    const json::Value v = object[key];
-    if (!v.valid()) return ok_status();
-    const Result<std::int64_t> n = v.as_int();
-    if (!n.ok() || *n < min || *n > max) {
-      const StatusCode code = v.is_number() && n.status().code() != StatusCode::kInvalidArgument
-                                  ? StatusCode::kOutOfRange
-                                  : StatusCode::kInvalidArgument;
-      return fail(ctx_, code, 0, section, key, "must be an integer between %lld and %lld, got %s",
-                  static_cast<long long>(min), static_cast<long long>(max), describe(v).text);
-    }
-    *out = static_cast<T>(*n);
-    return ok_status();
-  }
-
-  Status read_ms(const json::Value& object, std::string_view section, std::string_view key, std::int64_t min,
-                 std::int64_t max, Milliseconds* out) const {
-    std::int64_t ms = out->count();
-    TETHER_RETURN_IF_ERROR(read_int(object, section, key, min, max, &ms));
-    *out = Milliseconds(ms);
-    return ok_status();
-  }
-
-  Status read_bool(const json::Value& object, std::string_view section, std::string_view key, bool* out) const {
-    const json::Value v = object[key];
-    if (!v.valid()) return ok_status();
-    const Result<bool> b = v.as_bool();
-    if (!b.ok()) return fail(ctx_, StatusCode::kInvalidArgument, 0, section, key, "must be true or false, got %s", describe(v).text);
-    *out = *b;
-    return ok_status();
-  }
-
-  Status read_tls(const json::Value& tls);
-  Status read_mqtt(const json::Value& mqtt);
-  Status read_reconnect(const json::Value& reconnect);
-  Status read_log(const json::Value& log);
-  Status read_heartbeat(const json::Value& heartbeat);
-  Status read_offline_queue(const json::Value& queue);
-  Status read_stream(const json::Value& stream, QueueStreamConfig* out);
-  Status read_commands(const json::Value& commands);
-  Status read_run_entry(const json::Value& entry, std::size_t index, RunCommandConfig* out);
-
-  // Reads a string that must be one of `names` into `*out` (the matching entry of `values`).
-  template <typename T, std::size_t N>
-  Status read_choice(const json::Value& object, std::string_view section, std::string_view key,
-                     const std::string_view (&names)[N], const T (&values)[N], const char* expected, T* out) const {
-    const json::Value v = object[key];
-    if (!v.valid()) return ok_status();
-    const std::string_view s = v.as_string().value_or("");
-    for (std::size_t i = 0; i < N; ++i) {
-      if (v.is_string() && s == names[i]) {
-        *out = values[i];
-        return ok_status();
-      }
-    }
-    return fail(ctx_, StatusCode::kInvalidArgument, 0, section, key, "must be %s, got %s", expected, describe(v).text);
-  }
-
-  const Ctx& ctx_;
-  AgentConfig& out_;
-};
+namespace config_detail {
 
 Status Reader::root(const json::Value& doc) {
   if (!doc.is_object()) {
@@ -624,10 +392,9 @@ Status Reader::root(const json::Value& doc) {
   if (const json::Value v = doc["heartbeat"]; v.valid()) TETHER_RETURN_IF_ERROR(read_heartbeat(v));
   if (const json::Value v = doc["offline_queue"]; v.valid()) TETHER_RETURN_IF_ERROR(read_offline_queue(v));
   if (const json::Value v = doc["commands"]; v.valid()) TETHER_RETURN_IF_ERROR(read_commands(v));
-  // Feature sections: later versions validate their content; for now they only have to be objects.
-  for (std::string_view feature : {"shadow", "metrics"}) {
-    if (const json::Value v = doc[feature]; v.valid()) TETHER_RETURN_IF_ERROR(expect_object(v, feature));
-  }
+  if (const json::Value v = doc["metrics"]; v.valid()) TETHER_RETURN_IF_ERROR(read_metrics(v));
+  // The shadow section: a later version validates its content; for now it only has to be an object.
+  if (const json::Value v = doc["shadow"]; v.valid()) TETHER_RETURN_IF_ERROR(expect_object(v, "shadow"));
   return ok_status();
 }
 
@@ -798,76 +565,10 @@ Status Reader::read_stream(const json::Value& stream, QueueStreamConfig* out) {
                   &out->max_segments);
 }
 
-Status Reader::read_commands(const json::Value& commands) {
-  constexpr std::string_view kSection = "commands";
-  TETHER_RETURN_IF_ERROR(expect_object(commands, kSection));
-  static constexpr std::string_view kKeys[] = {"enabled", "max_running", "heartbeat_s", "reboot", "set_config", "run"};
-  TETHER_RETURN_IF_ERROR(check_keys(commands, kSection, kKeys, count_of(kKeys)));
-  CommandsConfig& c = out_.commands;
-  c.enabled = true;
-  TETHER_RETURN_IF_ERROR(read_bool(commands, kSection, "enabled", &c.enabled));
-  TETHER_RETURN_IF_ERROR(read_int(commands, kSection, "max_running", 1,
-                                  static_cast<std::int64_t>(TETHER_COMMANDS_MAX_RUNNING), &c.max_running));
-  TETHER_RETURN_IF_ERROR(read_int(commands, kSection, "heartbeat_s", 0, kMaxCommandsHeartbeatS, &c.heartbeat_s));
-  TETHER_RETURN_IF_ERROR(read_bool(commands, kSection, "reboot", &c.reboot));
-  TETHER_RETURN_IF_ERROR(read_bool(commands, kSection, "set_config", &c.set_config));
-  const json::Value run = commands["run"];
-  if (!run.valid()) return ok_status();
-  if (!run.is_array()) {
-    return fail(ctx_, StatusCode::kInvalidArgument, 0, kSection, "run", "must be an array of objects, got %s",
-                describe(run).text);
-  }
-  if (run.size() > kMaxRunCommands) {
-    return fail(ctx_, StatusCode::kOutOfRange, clamp16(run.size()), kSection, "run",
-                "must hold at most %zu entries (TETHER_MAX_RUN_COMMANDS), got %zu", kMaxRunCommands, run.size());
-  }
-  c.run_count = run.size();
-  for (std::size_t i = 0; i < c.run_count; ++i) TETHER_RETURN_IF_ERROR(read_run_entry(run.at(i), i, &c.run[i]));
-  return ok_status();
-}
+}  // namespace config_detail
 
-Status Reader::read_run_entry(const json::Value& entry, std::size_t index, RunCommandConfig* out) {
-  const RunSection section = run_section(index);
-  if (!entry.is_object()) {
-    return fail(ctx_, StatusCode::kInvalidArgument, 0, section.text, {}, "must be an object, got %s",
-                describe(entry).text);
-  }
-  static constexpr std::string_view kKeys[] = {"name", "path", "args", "extra_args", "timeout_s"};
-  TETHER_RETURN_IF_ERROR(check_keys(entry, section.text, kKeys, count_of(kKeys)));
-  TETHER_RETURN_IF_ERROR(require(entry, section.text, "name"));
-  TETHER_RETURN_IF_ERROR(require(entry, section.text, "path"));
-  TETHER_RETURN_IF_ERROR(read_string(entry, section.text, "name", out->name));
-  TETHER_RETURN_IF_ERROR(read_string(entry, section.text, "path", out->path));
-  TETHER_RETURN_IF_ERROR(read_bool(entry, section.text, "extra_args", &out->extra_args));
-  TETHER_RETURN_IF_ERROR(read_int(entry, section.text, "timeout_s", kMinRunTimeoutS, kMaxRunTimeoutS, &out->timeout_s));
-  const json::Value args = entry["args"];
-  if (!args.valid()) return ok_status();
-  if (!args.is_array()) {
-    return fail(ctx_, StatusCode::kInvalidArgument, 0, section.text, "args", "must be an array of strings, got %s",
-                describe(args).text);
-  }
-  if (args.size() > kMaxRunArgs) {
-    return fail(ctx_, StatusCode::kOutOfRange, clamp16(args.size()), section.text, "args",
-                "must hold at most %zu arguments (TETHER_MAX_RUN_ARGS), got %zu", kMaxRunArgs, args.size());
-  }
-  out->arg_count = args.size();
-  for (std::size_t i = 0; i < out->arg_count; ++i) {
-    const json::Value a = args.at(i);
-    const Result<std::string_view> text = a.as_string();
-    if (!text.ok()) {
-      return fail(ctx_, StatusCode::kInvalidArgument, clamp16(i), section.text, "args",
-                  "element %zu must be a string, got %s", i, describe(a).text);
-    }
-    if (text->size() > kMaxRunArg) {
-      return fail(ctx_, StatusCode::kOutOfRange, clamp16(text->size()), section.text, "args",
-                  "element %zu is too long (%zu bytes, at most %zu: TETHER_MAX_RUN_ARG)", i, text->size(), kMaxRunArg);
-    }
-    out->args[i].assign(*text).ignore();  // fits: checked above
-  }
-  return ok_status();
-}
-
-}  // namespace
+using config_detail::Ctx;
+using config_detail::Reader;
 
 Status parse_config(std::string_view json, std::string_view source, AgentConfig& out, ErrorText* error) {
   const Ctx ctx{source, error};

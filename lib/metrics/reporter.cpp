@@ -333,4 +333,61 @@ void Reporter::emit(const ReporterEvent& event) {
   if (handler_) handler_(event);
 }
 
+Status settings_from_config(const AgentConfig& config, ReporterSettings* settings, RuleSet* rules, ErrorText* why) {
+  const MetricsConfig& m = config.metrics;
+  if (!m.enabled) {
+    set_error_text(why, "the configuration has no \"metrics\" section (or it is turned off)");
+    return metrics_error(StatusCode::kFailedPrecondition);
+  }
+  static constexpr ReportFormat kFormats[] = {ReportFormat::kJsonLong, ReportFormat::kJsonShort, ReportFormat::kCbor};
+  settings->format = kFormats[static_cast<std::size_t>(m.format) % 3];
+  settings->interval = std::chrono::seconds(m.interval_s);
+  settings->allow_short_interval = m.allow_short_interval;
+  settings->rules_interval = std::chrono::seconds(m.rules_interval_s);
+  settings->alert_topic = m.alert_topic.view();
+
+  RuleSet out;
+  out.check_tcp_ports = m.check_tcp_ports;
+  for (std::size_t i = 0; i < m.tcp_port_count && i < kMaxRuleItems; ++i) {
+    static_cast<void>(out.allowed_tcp_ports.push_back(m.tcp_ports[i]));
+  }
+  out.check_udp_ports = m.check_udp_ports;
+  for (std::size_t i = 0; i < m.udp_port_count && i < kMaxRuleItems; ++i) {
+    static_cast<void>(out.allowed_udp_ports.push_back(m.udp_ports[i]));
+  }
+  out.check_remote_networks = m.check_remote_networks;
+  for (std::size_t i = 0; i < m.remote_network_count && i < kMaxRuleItems; ++i) {
+    ErrorText cidr_why;
+    const Result<Cidr> cidr = parse_cidr(m.remote_networks[i].view(), &cidr_why);
+    if (!cidr.ok()) {
+      set_error_text(why, "metrics.rules.remote_networks[%zu]: %s", i, cidr_why.c_str());
+      return cidr.status();
+    }
+    static_cast<void>(out.allowed_remote_networks.push_back(cidr.value()));
+  }
+  for (std::size_t i = 0; i < m.inactive_hardware_count && i < kMaxRuleItems; ++i) {
+    const std::string_view text = m.inactive_hardware[i].view();
+    const std::size_t space = text.find(' ');
+    const std::string_view kind = text.substr(0, space);
+    HardwareRule rule;
+    bool known = false;
+    for (HardwareKind k : {HardwareKind::kSpi, HardwareKind::kI2c, HardwareKind::kUsb, HardwareKind::kSerial}) {
+      if (kind == to_string(k)) {
+        rule.kind = k;
+        known = true;
+      }
+    }
+    if (!known || (space != std::string_view::npos && !rule.name_prefix.assign(text.substr(space + 1)).ok())) {
+      set_error_text(why, "metrics.rules.inactive_hardware[%zu]: \"%.*s\" is not \"<spi|i2c|usb|serial>[ <name prefix>]\"",
+                     i, static_cast<int>(utf8::prefix_bytes(text, 64).size()), text.data());
+      return metrics_error(StatusCode::kInvalidArgument);
+    }
+    static_cast<void>(out.inactive_hardware.push_back(rule));
+  }
+  out.max_bytes_in_per_s = m.max_bytes_in_per_s;
+  out.max_bytes_out_per_s = m.max_bytes_out_per_s;
+  *rules = out;
+  return Status();
+}
+
 }  // namespace tether::metrics

@@ -308,3 +308,40 @@ TEST_CASE("metrics reporter: through an offline queue, reports made offline are 
   CHECK(int_at(reports[0], {"header", "report_id"}) < int_at(reports[1], {"header", "report_id"}));
   CHECK(int_at(reports[1], {"metrics", "network_stats", "bytes_in"}) == 700);
 }
+
+TEST_CASE("metrics reporter: settings and rules come from the configuration's metrics section") {
+  const char* json = R"({"thing_name": "dev-1", "endpoint": "broker.local",
+    "tls": {"ca_file": "ca.pem", "cert_file": "dev.crt", "key": "dev.key"},
+    "metrics": {"format": "json-long", "interval_s": 900, "rules_interval_s": 3, "alert_topic": "dt/dev-1/alerts",
+                "rules": {"tcp_ports": [22], "remote_networks": ["10.0.0.0/8"], "inactive_hardware": ["i2c i2c-1"],
+                          "max_bytes_out_per_s": 5000}}})";
+  AgentConfig config;
+  ErrorText why;
+  REQUIRE(parse_config(json, "agent.json", config, &why).ok());
+  ReporterSettings settings;
+  RuleSet rules;
+  REQUIRE(settings_from_config(config, &settings, &rules, &why).ok());
+  CHECK(settings.format == ReportFormat::kJsonLong);
+  CHECK(settings.interval == seconds(900));
+  CHECK(settings.rules_interval == seconds(3));
+  CHECK(settings.alert_topic == "dt/dev-1/alerts");
+  CHECK(rules.check_tcp_ports);
+  REQUIRE(rules.allowed_tcp_ports.size() == 1);
+  CHECK(rules.allowed_tcp_ports[0] == 22);
+  REQUIRE(rules.allowed_remote_networks.size() == 1);
+  CHECK(rules.allowed_remote_networks[0].contains(IpAddress::v4(10, 9, 8, 7)));
+  REQUIRE(rules.inactive_hardware.size() == 1);
+  CHECK(rules.inactive_hardware[0].kind == HardwareKind::kI2c);
+  CHECK(rules.inactive_hardware[0].name_prefix == "i2c-1");
+  CHECK(rules.max_bytes_out_per_s == 5000);
+  RuleEngine engine;
+  CHECK(engine.set_rules(rules).ok());
+
+  // Host bits below the prefix pass the parser's syntax check and are caught here, named.
+  REQUIRE(config.metrics.remote_networks[0].assign("10.1.0.0/8").ok());
+  CHECK(settings_from_config(config, &settings, &rules, &why).code() == StatusCode::kInvalidArgument);
+  CHECK(std::string(why.c_str()).find("metrics.rules.remote_networks[0]") == 0);
+  CHECK(std::string(why.c_str()).find("did you mean 10.0.0.0/8") != std::string::npos);
+  config.metrics.enabled = false;
+  CHECK(settings_from_config(config, &settings, &rules, &why).code() == StatusCode::kFailedPrecondition);
+}

@@ -36,6 +36,7 @@
 #include <string_view>
 
 #include "tether/agent.hpp"
+#include "tether/config.hpp"
 #include "tether/fixed_vector.hpp"
 #include "tether/inplace_function.hpp"
 #include "tether/metrics/report.hpp"
@@ -168,5 +169,14 @@ class Reporter final : public AgentComponent {
   ReporterStats stats_;
   std::uint8_t buffer_[kMaxReportBytes] = {};
 };
+
+/// The reporter settings and rules the "metrics" section of the configuration declares
+/// (docs/configuration.md): format, intervals, alert topic (viewed: `config` must outlive
+/// `settings`), rules (networks parsed with parse_cidr, hardware entries "<kind>[ <prefix>]").
+/// `queue`/`stream` and `thing` are left as they are. Returns ok, kFailedPrecondition/kMetrics
+/// (the section is absent or turned off), or kInvalidArgument/kMetrics naming the entry (a network
+/// with host bits below its prefix, which the configuration parser does not check).
+Status settings_from_config(const AgentConfig& config, ReporterSettings* settings, RuleSet* rules,
+                            ErrorText* why = nullptr);
 
 }  // namespace tether::metrics

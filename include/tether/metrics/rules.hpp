@@ -30,21 +30,19 @@
 
 #include "tether/error_text.hpp"
 #include "tether/fixed_vector.hpp"
+#include "tether/limits.hpp"
 #include "tether/metrics/snapshot.hpp"
 #include "tether/result.hpp"
 #include "tether/span.hpp"
 #include "tether/status.hpp"
 
-#ifndef TETHER_METRICS_MAX_RULE_ITEMS
-#define TETHER_METRICS_MAX_RULE_ITEMS 16  ///< entries per allow-list of a RuleSet
-#endif
 #ifndef TETHER_METRICS_MAX_VIOLATIONS
 #define TETHER_METRICS_MAX_VIOLATIONS 32  ///< violations tracked at once
 #endif
 
 namespace tether::metrics {
 
-inline constexpr std::size_t kMaxRuleItems = TETHER_METRICS_MAX_RULE_ITEMS;
+inline constexpr std::size_t kMaxRuleItems = kMaxMetricsRuleItems;  ///< TETHER_METRICS_MAX_RULE_ITEMS (limits.hpp)
 inline constexpr std::size_t kMaxActiveViolations = TETHER_METRICS_MAX_VIOLATIONS;
 
 /// An IPv4 or IPv6 network: `prefix` leading bits of `network` (0..32 or 0..128).
