@@ -307,6 +307,16 @@ config = {
     "reconnect": {"initial_ms": 500, "max_ms": 5000},
     "heartbeat": {"interval_s": 5},
     "log": {"level": "info"},
+    # examples/metrics-agent: a report every minute (the AWS floor lifted for the emulator), rules
+    # checked every 10 s, alerts on dt/<thing>/alerts
+    "metrics": {
+        "format": "json-short",
+        "interval_s": 60,
+        "allow_short_interval": True,
+        "rules_interval_s": 10,
+        "alert_topic": f"dt/{thing}/alerts",
+        "rules": {"max_bytes_out_per_s": 10000000},
+    },
     # examples/command-agent: reboot (exit 75), set-config of this file, and two allow-listed programs
     "commands": {
         "reboot": True,

@@ -121,7 +121,7 @@ Status Reporter::start(ErrorText* why) {
   const Milliseconds now = agent_.clock().now();
   next_report_ = now + settings_.interval;
   next_rules_ = now;  // a rule check at once: a device that boots with a violation says so
-  TETHER_LOG_INFO(agent_.logger(), Origin::kMetrics, "metrics: %s reports to %s every %lld s%s%s",
+  TETHER_LOG_INFO(agent_.logger(), Origin::kMetrics, "%s reports to %s every %lld s%s%s",
                   to_string(settings_.format), topic_, static_cast<long long>(settings_.interval.count() / 1000),
                   settings_.queue != nullptr ? " (through the offline queue)" : "",
                   rules_.rules().empty() ? "" : "; on-device rules on");
@@ -166,7 +166,7 @@ Status Reporter::take_snapshot(Snapshot& out) {
   if (!s.ok()) {
     ++stats_.snapshot_errors;
     // A partial snapshot is still used (a malformed line skipped, say); the error is reported.
-    TETHER_LOG_WARN(agent_.logger(), Origin::kMetrics, s, "metrics: the snapshot is incomplete");
+    TETHER_LOG_WARN(agent_.logger(), Origin::kMetrics, s, "the snapshot is incomplete");
   }
   if (out.taken_at.count() == 0) out.taken_at = agent_.clock().now();
   return s.code() == StatusCode::kDataLoss || s.ok() ? Status() : s;
@@ -180,7 +180,7 @@ void Reporter::check_rules(const Snapshot& now, const Snapshot* previous) {
     ReporterEvent event;
     event.type = events[i].raised ? ReporterEventType::kRuleRaised : ReporterEventType::kRuleCleared;
     event.rule = &events[i];
-    TETHER_LOG_WARN(agent_.logger(), Origin::kMetrics, Status(), "metrics: rule %s %s",
+    TETHER_LOG_WARN(agent_.logger(), Origin::kMetrics, Status(), "rule %s %s",
                     to_string(events[i].violation.kind), events[i].raised ? "violated" : "satisfied again");
     emit(event);
     publish_alert(events[i]);
@@ -191,35 +191,35 @@ void Reporter::check_rules(const Snapshot& now, const Snapshot* previous) {
 
 void Reporter::publish_alert(const RuleEvent& event) {
   if (settings_.alert_topic.empty()) return;
-  if (!agent_.connected() || !pending_alerts_.empty()) {
-    if (pending_alerts_.size() == kMaxPendingAlerts) {
-      pending_alerts_.erase(0);  // the oldest goes
-      ++stats_.alerts_dropped;
-    }
-    static_cast<void>(pending_alerts_.push_back(event));
-    if (agent_.connected()) flush_alerts();
-    return;
-  }
-  char buf[512];
-  const std::string_view thing = settings_.thing.empty() ? agent_.config().thing_name.view() : settings_.thing;
-  std::int64_t wall = agent_.clock().wall_time_ms().value_or(0);
-  const Result<std::string_view> text = encode_alert(thing, event, wall, Span<char>(buf, sizeof buf));
-  if (!text.ok()) return;
-  const Result<PacketToken> sent = agent_.publish(settings_.alert_topic, as_bytes(text.value()), Qos::k1);
-  if (sent.ok()) {
-    ++stats_.alerts_sent;
-  } else if (!pending_alerts_.push_back(event)) {
+  // In order: while older alerts wait, a new one waits behind them.
+  if (pending_alerts_.empty() && agent_.connected() && send_alert(event)) return;
+  if (pending_alerts_.size() == kMaxPendingAlerts) {
+    pending_alerts_.erase(0);  // the oldest goes
     ++stats_.alerts_dropped;
   }
+  static_cast<void>(pending_alerts_.push_back(event));  // room made above
+  flush_alerts();
+}
+
+bool Reporter::send_alert(const RuleEvent& event) {
+  char buf[512];
+  const std::string_view thing = settings_.thing.empty() ? agent_.config().thing_name.view() : settings_.thing;
+  const std::int64_t wall = agent_.clock().wall_time_ms().value_or(0);
+  const Result<std::string_view> text = encode_alert(thing, event, wall, Span<char>(buf, sizeof buf));
+  if (!text.ok()) {
+    // 512 bytes hold every alert (names and addresses are bounded); count it rather than retry.
+    ++stats_.alerts_dropped;
+    return true;
+  }
+  if (!agent_.publish(settings_.alert_topic, as_bytes(text.value()), Qos::k1).ok()) return false;
+  ++stats_.alerts_sent;
+  return true;
 }
 
 void Reporter::flush_alerts() {
   while (!pending_alerts_.empty() && agent_.connected()) {
-    const RuleEvent event = pending_alerts_[0];
+    if (!send_alert(pending_alerts_[0])) return;  // refused now (in-flight window full): next time
     pending_alerts_.erase(0);
-    const std::size_t before = pending_alerts_.size();
-    publish_alert(event);
-    if (pending_alerts_.size() > before) break;  // it went back: the agent refused it, try later
   }
 }
 
@@ -252,7 +252,7 @@ Status Reporter::send_report(Milliseconds now) {
       encode_report(input, settings_.format, Span<std::uint8_t>(buffer_, sizeof buffer_), &why);
   if (!body.ok()) {
     ++stats_.reports_failed;
-    TETHER_LOG_ERROR(agent_.logger(), Origin::kMetrics, body.status(), "metrics: report %" PRId64 " not written: %s",
+    TETHER_LOG_ERROR(agent_.logger(), Origin::kMetrics, body.status(), "report %" PRId64 " not written: %s",
                      id, why.c_str());
     ReporterEvent event;
     event.type = ReporterEventType::kReportFailed;
@@ -284,7 +284,7 @@ Status Reporter::send_report(Milliseconds now) {
     ++stats_.reports_skipped;
     event.type = ReporterEventType::kReportSkipped;
     TETHER_LOG_WARN(agent_.logger(), Origin::kMetrics, s,
-                    "metrics: report %" PRId64 " skipped (%s); the next report covers this period", id,
+                    "report %" PRId64 " skipped (%s); the next report covers this period", id,
                     agent_.connected() ? "the publish was refused" : "offline, no queue");
     emit(event);
     return s;
@@ -296,7 +296,7 @@ Status Reporter::send_report(Milliseconds now) {
   ++stats_.reports_sent;
   stats_.last_report_bytes = payload.size();
   event.type = ReporterEventType::kReportSent;
-  TETHER_LOG_DEBUG(agent_.logger(), Origin::kMetrics, "metrics: report %" PRId64 " (%zu bytes) to %s", id,
+  TETHER_LOG_DEBUG(agent_.logger(), Origin::kMetrics, "report %" PRId64 " (%zu bytes) to %s", id,
                    payload.size(), topic_);
   emit(event);
   return Status();
@@ -324,7 +324,7 @@ void Reporter::on_answer(bool accepted, Span<const std::uint8_t> payload) {
     }).ignore();
   }
   TETHER_LOG_WARN(agent_.logger(), Origin::kMetrics, metrics_error(StatusCode::kInvalidArgument),
-                  "metrics: a report was rejected: %s", text[0] != '\0' ? text : "(no details)");
+                  "a report was rejected: %s", text[0] != '\0' ? text : "(no details)");
   event.message = text;
   emit(event);
 }

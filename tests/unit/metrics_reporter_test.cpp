@@ -244,13 +244,21 @@ TEST_CASE("metrics reporter: a listener the rules do not allow raises an event a
   rig.source.device.tcp_listen.total = 1;
   rig.run(seconds(11));
   CHECK(rig.count(ReporterEventType::kRuleCleared) == 1);
+  // Two more while offline: three alerts wait, in order.
+  rig.add_listener(7000);
+  rig.add_listener(7001);
+  rig.run(seconds(11));
+  CHECK(rig.count(ReporterEventType::kRuleRaised) == 3);
   CHECK(rig.sent("dt/device-1/alerts").size() == 1);
   rig.mqtt.set_unreachable(Status());
   rig.run(seconds(30));
   alerts = rig.sent("dt/device-1/alerts");
-  REQUIRE(alerts.size() == 2);
-  CHECK(alerts[1].find(R"("state":"cleared")") != std::string::npos);
-  CHECK(rig.reporter->stats().alerts_sent == 2);
+  REQUIRE(alerts.size() == 4);
+  CHECK(alerts[1].find(R"("state":"cleared","port":2323)") != std::string::npos);
+  CHECK(alerts[2].find(R"("state":"raised","port":7000)") != std::string::npos);
+  CHECK(alerts[3].find(R"("state":"raised","port":7001)") != std::string::npos);
+  CHECK(rig.reporter->stats().alerts_sent == 4);
+  CHECK(rig.reporter->stats().alerts_dropped == 0);
 }
 
 TEST_CASE("metrics reporter: custom metrics from the provider go into the report, a bad one fails it loudly") {

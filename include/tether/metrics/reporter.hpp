@@ -140,6 +140,7 @@ class Reporter final : public AgentComponent {
   Status take_snapshot(Snapshot& out);
   void check_rules(const Snapshot& now, const Snapshot* previous);
   void publish_alert(const RuleEvent& event);
+  bool send_alert(const RuleEvent& event);
   void flush_alerts();
   Status send_report(Milliseconds now);
   void on_answer(bool accepted, Span<const std::uint8_t> payload);
