@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the benchmarks (release preset) and run them against a throw-away test broker.
 #
-# Usage: scripts/bench.sh [publish|offline|shadow|all] [arguments of that benchmark]
+# Usage: scripts/bench.sh [publish|offline|shadow|metrics|all] [arguments of that benchmark]
 #   scripts/bench.sh                          bench-publish: 5 rounds of 20000 messages per side and QoS
 #   scripts/bench.sh --messages 50000 --rounds 9        (no selector: bench-publish, as always)
 #   scripts/bench.sh publish --help           all bench-publish arguments (bench/publish/README.md)
@@ -13,15 +13,20 @@
 #                                             tools/cloudsim with Tether Agent + Shadow, next to a raw
 #                                             MQTT request/response round trip (~1 min)
 #   scripts/bench.sh shadow --help            all bench-shadow arguments (bench/shadow/README.md)
-#   scripts/bench.sh all                      all three, with their default arguments
+#   scripts/bench.sh metrics                  bench-metrics: CPU time of a metrics snapshot with 1,000
+#                                             open sockets next to `ss -tanu` and a naive parser, and
+#                                             the report size per format (~10 s; needs no broker)
+#   scripts/bench.sh metrics --help           all bench-metrics arguments (bench/metrics/README.md)
+#   scripts/bench.sh all                      all four, with their default arguments
 #
 # Needs what scripts/install-deps.sh host installs (compiler, CMake, Ninja, Paho, SQLite,
-# mosquitto, openssl; python3-paho-mqtt for tools/cloudsim). Build output goes to stderr; stdout
-# carries only the benchmarks' reports, each ending with its "BENCH ..." summary line(s). The
-# broker (scripts/test-broker.sh, mutual TLS, certificates for device-1, device-2 and bench-1),
+# mosquitto, openssl; python3-paho-mqtt for tools/cloudsim; libcbor for CBOR reports), and for
+# bench-metrics iproute2's ss (Debian has it). Build output goes to stderr; stdout carries only the
+# benchmarks' reports, each ending with its "BENCH ..." summary line(s). The broker
+# (scripts/test-broker.sh, mutual TLS, certificates for device-1, device-2 and bench-1),
 # bench-shadow's cloud emulator (tools/cloudsim, its database and log) and the benchmarks' stores
 # live in a temporary directory that is removed on exit (bench-offline's stores and bench-shadow's
-# replica go elsewhere only if you pass --dir / --state-dir).
+# replica go elsewhere only if you pass --dir / --state-dir). bench-metrics alone starts no broker.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -35,14 +40,14 @@ readonly CLOUDSIM_STOP_TIMEOUT_S=10
 
 which=publish
 case ${1:-} in
-    publish|offline|shadow|all) which=$1; shift ;;
+    publish|offline|shadow|metrics|all) which=$1; shift ;;
 esac
 if [[ ${which} == all && $# -gt 0 ]]; then
     log "error: 'all' runs each benchmark with its defaults and takes no arguments"
     exit 1
 fi
 declare -a benches=("${which}")
-[[ ${which} == all ]] && benches=(publish offline shadow)
+[[ ${which} == all ]] && benches=(publish offline shadow metrics)
 
 wants() { [[ " ${benches[*]} " == *" $1 "* ]]; }
 binary() { echo "${root}/build/release/bench/$1/bench-$1"; }
@@ -86,14 +91,17 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-log "starting the test broker in ${broker_dir}"
-# bench-offline publishes to dt/bench-1/telemetry, which the broker's ACL allows only to bench-1.
-TETHER_TEST_DEVICES=bench-1 "${root}/scripts/test-broker.sh" start "${broker_dir}" >/dev/null
-set -a
-# shellcheck source=/dev/null  # written by test-broker.sh: TETHER_BROKER_HOST/PORT/DIR
-. "${broker_dir}/broker.env"
-set +a
-log "broker at ${TETHER_BROKER_HOST}:${TETHER_BROKER_PORT}"
+# bench-metrics needs no broker; the others do.
+if wants publish || wants offline || wants shadow; then
+    log "starting the test broker in ${broker_dir}"
+    # bench-offline publishes to dt/bench-1/telemetry, which the broker's ACL allows only to bench-1.
+    TETHER_TEST_DEVICES=bench-1 "${root}/scripts/test-broker.sh" start "${broker_dir}" >/dev/null
+    set -a
+    # shellcheck source=/dev/null  # written by test-broker.sh: TETHER_BROKER_HOST/PORT/DIR
+    . "${broker_dir}/broker.env"
+    set +a
+    log "broker at ${TETHER_BROKER_HOST}:${TETHER_BROKER_PORT}"
+fi
 
 # The cloud side of bench-shadow: tools/cloudsim on the same broker, as scripts/devenv.sh runs it.
 start_cloudsim() {
