@@ -46,7 +46,7 @@ configure_package_config_file(cmake/TetherConfig.cmake.in ${CMAKE_CURRENT_BINARY
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/TetherConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/TetherConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/TetherConfigVersion.cmake
-  cmake/TetherCJSON.cmake cmake/FindMbedTLS.cmake DESTINATION ${TETHER_INSTALL_CMAKEDIR})
+  cmake/TetherCJSON.cmake cmake/TetherLibCbor.cmake cmake/FindMbedTLS.cmake DESTINATION ${TETHER_INSTALL_CMAKEDIR})
 
 # pkg-config: one file for the whole SDK as built.
 set(_pc_libs "-ltether_commands -ltether_shadow -ltether_offline -ltether_core")
@@ -69,6 +69,10 @@ if(TARGET tether_port_mbedtls)
 endif()
 if(TARGET tether_testing)
   set(_pc_libs "-ltether_testing ${_pc_libs}")
+endif()
+if("metrics" IN_LIST _tether_components AND TETHER_HAVE_LIBCBOR)
+  # CBOR metrics reports: Debian's libcbor-dev ships libcbor.pc.
+  set(_pc_requires "${_pc_requires} libcbor")
 endif()
 file(RELATIVE_PATH _pc_prefix_rel "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
 string(REGEX REPLACE "/$" "" _pc_prefix_rel "${_pc_prefix_rel}")

@@ -3,8 +3,8 @@
 #
 # Usage: scripts/install-deps.sh [host|cross|all]    (default: host)
 #
-#   host   native toolchain, libraries (Paho, cJSON, mbedTLS, OpenSSL, Catch2;
-#          SQLite for the offline-queue benchmark)
+#   host   native toolchain, libraries (Paho, cJSON, libcbor, mbedTLS, OpenSSL,
+#          Catch2; SQLite for the offline-queue benchmark)
 #          and the test broker (mosquitto + clients)
 #   cross  qemu-user and the aarch64 / armhf / Cortex-M (arm-none-eabi) toolchains
 #   all    both
@@ -15,7 +15,7 @@ set -euo pipefail
 
 readonly HOST_PACKAGES=(
     build-essential cmake ninja-build pkg-config clang
-    libpaho-mqttpp-dev libpaho-mqtt-dev libcjson-dev catch2
+    libpaho-mqttpp-dev libpaho-mqtt-dev libcjson-dev libcbor-dev catch2
     libmbedtls-dev libssl-dev libclang-rt-dev libsqlite3-dev
     mosquitto mosquitto-clients openssl
     python3 python3-paho-mqtt python3-cbor2 softhsm2

@@ -71,6 +71,8 @@ PACKAGES=(
     libmbedtls-dev libmbedtls14 libmbedx509-1 libmbedcrypto7
     # cJSON
     libcjson-dev libcjson1
+    # libcbor (CBOR Defender reports in tether::metrics; optional at build time)
+    libcbor-dev libcbor0.8
     # Catch2 v2 (headers + CMake config + target-arch libCatch2WithMain.a)
     catch2
     # PKCS#11: libp11 and the p11-kit header/runtime (libffi8 is p11-kit's dep)
