@@ -53,6 +53,17 @@ inline std::size_t decode(std::string_view text, std::size_t pos, std::uint32_t*
   return length;
 }
 
+/// Offset of the first ill-formed sequence in `text` (see decode), or npos when it is all UTF-8.
+inline std::size_t first_invalid(std::string_view text) {
+  std::uint32_t cp = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = decode(text, i, &cp);
+    if (n == 0) return i;
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 /// At most `max_bytes` bytes of `text`, not cutting a UTF-8 sequence (the cut moves back to the
 /// start of the character it would split).
 inline std::string_view prefix_bytes(std::string_view text, std::size_t max_bytes) {

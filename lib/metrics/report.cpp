@@ -16,6 +16,7 @@
 
 #include "tether/json.hpp"
 #include "tether/metrics/report.hpp"
+#include "tether/utf8.hpp"
 
 #if defined(TETHER_HAVE_LIBCBOR)
 #include <cbor.h>
@@ -47,40 +48,6 @@ constexpr double kTwoTo63 = 9223372036854775808.0;
 
 Status exhausted() { return Status(StatusCode::kResourceExhausted, Origin::kMetrics); }
 Status invalid(std::uint16_t detail = 0) { return Status(StatusCode::kInvalidArgument, Origin::kMetrics, detail); }
-
-// Offset of the first ill-formed UTF-8 sequence (overlong forms, surrogates and code points
-// above U+10FFFF included), or npos.
-std::size_t first_bad_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto b = [&](std::size_t k) { return static_cast<std::uint8_t>(s[k]); };
-    const std::uint8_t lead = b(i);
-    std::size_t len = 0;
-    std::uint8_t lo = 0x80, hi = 0xBF;
-    if (lead < 0x80) {
-      len = 1;
-    } else if (lead >= 0xC2 && lead <= 0xDF) {
-      len = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      len = 3;
-      if (lead == 0xE0) lo = 0xA0;
-      if (lead == 0xED) hi = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      len = 4;
-      if (lead == 0xF0) lo = 0x90;
-      if (lead == 0xF4) hi = 0x8F;
-    } else {
-      return i;
-    }
-    if (s.size() - i < len) return i;
-    for (std::size_t k = 1; k < len; ++k) {
-      const std::uint8_t c = b(i + k);
-      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) return i;
-    }
-    i += len;
-  }
-  return std::string_view::npos;
-}
 
 // ------------------------------------------------------------------------------------------ sinks
 
@@ -337,7 +304,7 @@ Status check_interface_name(std::string_view name, const char* where, std::size_
       return invalid();
     }
   }
-  const std::size_t bad = first_bad_utf8(name);
+  const std::size_t bad = utf8::first_invalid(name);
   if (bad == std::string_view::npos) return ok_status();
   set_error_text(why, "metrics report: %s[%u] has an interface name that is not UTF-8 (byte %u)", where,
                  static_cast<unsigned>(index), static_cast<unsigned>(bad));

@@ -12,6 +12,8 @@
 #include "tether/port/posix/stderr_log_sink.hpp"
 #include "tether/port/testing/fake_mqtt_client.hpp"
 #include "tether/commands/inbox.hpp"
+#include "tether/metrics/reporter.hpp"
+#include "tether/port/linux/linux_metrics_source.hpp"
 #include "tether/shadow/shadow.hpp"
 
 int main() {
@@ -40,6 +42,20 @@ int main() {
   static tether::commands::Inbox inbox(agent, nullptr);
   if (!inbox.on_command("noop", [](const tether::commands::CommandContext&) {}).ok() || !inbox.start().ok()) {
     std::fprintf(stderr, "consumer: the command inbox did not start\n");
+    return 1;
+  }
+  static tether::port::LinuxMetricsSource source;
+  static tether::metrics::Snapshot snapshot;
+  const tether::Status read = source.snapshot(snapshot);
+  static std::uint8_t report[tether::metrics::kMaxReportBytes];
+  tether::metrics::ReportInput input;
+  input.report_id = 1;
+  input.snapshot = &snapshot;
+  if ((!read.ok() && read.code() != tether::StatusCode::kDataLoss) ||
+      !tether::metrics::encode_report(input, tether::metrics::ReportFormat::kJsonShort,
+                                      tether::Span<std::uint8_t>(report, sizeof report))
+           .ok()) {
+    std::fprintf(stderr, "consumer: the metrics snapshot or report failed: %s\n", source.last_error());
     return 1;
   }
   tether::mbedtls::MbedCrypto crypto;

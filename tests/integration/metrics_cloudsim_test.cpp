@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -154,6 +155,7 @@ class Device {
 struct CloudReports {
   std::vector<std::string> formats;
   std::vector<std::vector<std::int64_t>> tcp_ports;  // listening_tcp_ports.ports[].port per report
+  std::vector<std::int64_t> tcp_totals;               // listening_tcp_ports.total per report
 };
 
 CloudReports cloud_reports(Cloudsim& sim) {
@@ -168,6 +170,7 @@ CloudReports cloud_reports(Cloudsim& sim) {
       const json::Value list = r["report"]["metrics"]["listening_tcp_ports"]["ports"];
       for (json::Value p = list.first_child(); p.valid(); p = p.next()) ports.push_back(p["port"].as_int().value_or(-1));
       out.tcp_ports.push_back(ports);
+      out.tcp_totals.push_back(r["report"]["metrics"]["listening_tcp_ports"]["total"].as_int().value_or(-1));
     }
     return Status();
   });
@@ -208,8 +211,14 @@ TEST_CASE("metrics cloudsim: reports in long JSON, short JSON and CBOR are accep
   }
   const CloudReports reports = cloud_reports(sim);
   CHECK(reports.formats == std::vector<std::string>{"cbor", "json", "json"});
-  // The broker the device talks to listens on this machine: every report lists its port.
-  for (const auto& ports : reports.tcp_ports) CHECK(contains(ports, broker.port()));
+  // The broker the device talks to listens on this machine: every report lists its port (unless
+  // the machine has more listeners than a report lists: then the list is a sample of the total).
+  REQUIRE(reports.tcp_ports.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(reports.tcp_totals[i] >= static_cast<std::int64_t>(reports.tcp_ports[i].size()));
+    CHECK((contains(reports.tcp_ports[i], broker.port()) ||
+           reports.tcp_totals[i] > static_cast<std::int64_t>(reports.tcp_ports[i].size())));
+  }
 }
 
 TEST_CASE("metrics cloudsim: a listener the test opens trips an on-device rule and shows up in the next report",
@@ -217,7 +226,8 @@ TEST_CASE("metrics cloudsim: a listener the test opens trips an on-device rule a
   TestBroker broker;
   Cloudsim sim(broker);
   Device device(broker);
-  // Allow what listens now (up to the rule capacity); anything new is a violation.
+  // Allow what listens now (up to the rule capacity); anything new is a violation. Other tests may
+  // open and close listeners on this machine meanwhile: every check below is about our port.
   Snapshot now;
   const Status read = device.source().snapshot(now);
   INFO("snapshot: " << read << " " << device.source().last_error());
@@ -227,33 +237,38 @@ TEST_CASE("metrics cloudsim: a listener the test opens trips an on-device rule a
   for (const ListeningPort& p : now.tcp_listen.view()) {
     bool known = false;
     for (std::uint16_t allowed : rules.allowed_tcp_ports) known = known || allowed == p.port;
-    if (!known) REQUIRE(rules.allowed_tcp_ports.push_back(p.port));
+    if (!known && !rules.allowed_tcp_ports.push_back(p.port)) break;  // full: the rest raise, ours still does
   }
   std::unique_ptr<Reporter> reporter = device.reporter(ReportFormat::kJsonShort);
   ErrorText why;
   REQUIRE(reporter->set_rules(rules, &why).ok());
   REQUIRE(reporter->start(&why).ok());
   device.run_until([] { return false; }, milliseconds(600));
-  INFO(device.describe());
-  REQUIRE(device.count(ReporterEventType::kRuleRaised) == 0);
 
   Listener listener;
-  REQUIRE(device.run_until([&] { return device.count(ReporterEventType::kRuleRaised) == 1; }));
-  CHECK(device.rule_ports == std::vector<std::uint16_t>{listener.port()});
-  REQUIRE(device.run_until([&] { return device.alerts.size() == 1; }));
-  CHECK(device.alerts[0].find("\"rule\":\"tcp_port\",\"state\":\"raised\",\"port\":" + std::to_string(listener.port())) !=
-        std::string::npos);
+  const std::string port = std::to_string(listener.port());
+  const auto raised_for_us = [&] {
+    return std::count(device.rule_ports.begin(), device.rule_ports.end(), listener.port()) >= 1;
+  };
+  const auto alerts_for_us = [&](const std::string& state) {
+    return std::count_if(device.alerts.begin(), device.alerts.end(), [&](const std::string& a) {
+      return a.find("\"rule\":\"tcp_port\",\"state\":\"" + state + "\",\"port\":" + port + ",") != std::string::npos;
+    });
+  };
+  INFO(device.describe());
+  REQUIRE(device.run_until(raised_for_us));
+  REQUIRE(device.run_until([&] { return alerts_for_us("raised") == 1; }));
 
   REQUIRE(reporter->report_now().ok());
   REQUIRE(device.run_until([&] { return device.count(ReporterEventType::kAccepted) == 1; }));
   const CloudReports reports = cloud_reports(sim);
   REQUIRE(!reports.tcp_ports.empty());
-  CHECK(contains(reports.tcp_ports[0], listener.port()));
+  CHECK((contains(reports.tcp_ports[0], listener.port()) ||
+         reports.tcp_totals[0] > static_cast<std::int64_t>(reports.tcp_ports[0].size())));
 
   listener.close();
-  REQUIRE(device.run_until([&] { return device.count(ReporterEventType::kRuleCleared) == 1; }));
-  REQUIRE(device.run_until([&] { return device.alerts.size() == 2; }));
-  CHECK(device.alerts[1].find("\"state\":\"cleared\"") != std::string::npos);
+  REQUIRE(device.run_until([&] { return alerts_for_us("cleared") == 1; }));
+  CHECK(alerts_for_us("raised") == 1);  // raised once, not at every check
 }
 
 TEST_CASE("metrics cloudsim: a malformed custom metric is refused on the device and nothing is sent",
