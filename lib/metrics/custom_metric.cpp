@@ -92,9 +92,9 @@ void add_saturating(std::uint64_t& sum, std::uint64_t v) {
   sum = v > UINT64_MAX - sum ? UINT64_MAX : sum + v;
 }
 
-const InterfaceCounters* find_interface(const Snapshot& s, std::string_view name, std::size_t before) {
-  for (std::size_t i = 0; i < s.interfaces.size() && i < before; ++i) {
-    if (s.interfaces[i].name == name) return &s.interfaces[i];
+const InterfaceCounters* find_interface(const InterfaceList& list, std::string_view name, std::size_t before) {
+  for (std::size_t i = 0; i < list.size() && i < before; ++i) {
+    if (list[i].name == name) return &list[i];
   }
   return nullptr;
 }
@@ -184,12 +184,16 @@ Status validate_custom_metric(const CustomMetric& m, ErrorText* why) {
 }
 
 NetworkTotals network_delta(const Snapshot& previous, const Snapshot& current) {
+  return network_delta(previous.interfaces, current.interfaces);
+}
+
+NetworkTotals network_delta(const InterfaceList& previous, const InterfaceList& current) {
   NetworkTotals sum;
-  for (std::size_t i = 0; i < current.interfaces.size(); ++i) {
-    const InterfaceCounters& now = current.interfaces[i];
+  for (std::size_t i = 0; i < current.size(); ++i) {
+    const InterfaceCounters& now = current[i];
     if (now.loopback || find_interface(current, now.name.view(), i) != nullptr) continue;
-    const InterfaceCounters* before = find_interface(previous, now.name.view(), previous.interfaces.size());
-    if (before == nullptr && previous.interfaces.truncated()) continue;  // baseline unknown
+    const InterfaceCounters* before = find_interface(previous, now.name.view(), previous.size());
+    if (before == nullptr && previous.truncated()) continue;  // baseline unknown
     const bool reset = before != nullptr &&
                        (now.bytes_in < before->bytes_in || now.bytes_out < before->bytes_out ||
                         now.packets_in < before->packets_in || now.packets_out < before->packets_out);

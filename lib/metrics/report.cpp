@@ -188,13 +188,13 @@ std::string_view remote_addr_text(const Connection& c, char (&buf)[kMaxAddressTe
 }
 
 template <typename Sink>
-void write_metrics(Sink& out, const Keys& k, const Snapshot& s, const Snapshot* previous) {
+void write_metrics(Sink& out, const Keys& k, const Snapshot& s, const InterfaceList* previous) {
   out.key(k.metrics);
   out.begin_object(previous != nullptr ? 4 : 3);
   write_ports(out, k, k.listening_tcp_ports, s.tcp_listen);
   write_ports(out, k, k.listening_udp_ports, s.udp_listen);
   if (previous != nullptr) {
-    const NetworkTotals d = network_delta(*previous, s);
+    const NetworkTotals d = network_delta(*previous, s.interfaces);
     out.key(k.network_stats);
     out.begin_object(4);
     out.key(k.bytes_in);
@@ -272,7 +272,9 @@ Result<Span<std::uint8_t>> write_report(Sink&& out, const Keys& k, const ReportI
   out.key(k.version);
   out.string(kReportVersion);
   out.end_object();
-  if (in.snapshot != nullptr) write_metrics(out, k, *in.snapshot, in.previous);
+  if (in.snapshot != nullptr) {
+    write_metrics(out, k, *in.snapshot, in.previous != nullptr ? &in.previous->interfaces : in.previous_interfaces);
+  }
   if (custom) {
     out.key(k.custom_metrics);  // "cmet" in short form; the names inside are never shortened
     out.begin_object(in.custom.size());

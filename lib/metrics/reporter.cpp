@@ -172,7 +172,7 @@ Status Reporter::take_snapshot(Snapshot& out) {
   return s.code() == StatusCode::kDataLoss || s.ok() ? Status() : s;
 }
 
-void Reporter::check_rules(const Snapshot& now, const Snapshot* previous) {
+void Reporter::check_rules(const Snapshot& now, const NetworkBaseline* previous) {
   if (rules_.rules().empty()) return;
   RuleEvent events[kMaxPendingAlerts];
   const Evaluation e = rules_.evaluate(now, previous, Span<RuleEvent>(events, kMaxPendingAlerts));
@@ -185,7 +185,7 @@ void Reporter::check_rules(const Snapshot& now, const Snapshot* previous) {
     emit(event);
     publish_alert(events[i]);
   }
-  rules_previous_ = now;
+  rules_previous_ = NetworkBaseline::of(now);
   have_rules_snapshot_ = true;
 }
 
@@ -245,7 +245,7 @@ Status Reporter::send_report(Milliseconds now) {
   ReportInput input;
   input.report_id = id;
   input.snapshot = &current_;
-  input.previous = have_reported_ ? &reported_ : nullptr;
+  input.previous_interfaces = have_reported_ ? &reported_.interfaces : nullptr;
   if (custom_) input.custom = custom_();
   ErrorText why;
   const Result<Span<std::uint8_t>> body =
@@ -291,7 +291,7 @@ Status Reporter::send_report(Milliseconds now) {
   }
   // Handed on: its snapshot is the base of the next deltas.
   last_report_id_ = id;
-  reported_ = current_;
+  reported_ = NetworkBaseline::of(current_);
   have_reported_ = true;
   ++stats_.reports_sent;
   stats_.last_report_bytes = payload.size();

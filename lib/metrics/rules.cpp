@@ -157,7 +157,7 @@ void RuleEngine::add_current(const Violation& v) {
   if (!current_.push_back(v)) ++current_untracked_;
 }
 
-void RuleEngine::collect(const Snapshot& now, const Snapshot* previous) {
+void RuleEngine::collect(const Snapshot& now, const NetworkBaseline* previous) {
   current_.clear();
   current_untracked_ = 0;
   const auto ports = [this](const SampledList<ListeningPort, kMaxPorts>& list, bool check,
@@ -212,7 +212,7 @@ void RuleEngine::collect(const Snapshot& now, const Snapshot* previous) {
       }
       continue;
     }
-    const NetworkTotals delta = network_delta(*previous, now);
+    const NetworkTotals delta = network_delta(previous->interfaces, now.interfaces);
     const std::uint64_t bytes = kind == RuleKind::kBytesInRate ? delta.bytes_in : delta.bytes_out;
     const auto elapsed_ms = static_cast<std::uint64_t>((now.taken_at - previous->taken_at).count());
     // bytes * 1000 / elapsed without overflow for any realistic count (2^64 / 1000 bytes).
@@ -227,6 +227,12 @@ void RuleEngine::collect(const Snapshot& now, const Snapshot* previous) {
 }
 
 Evaluation RuleEngine::evaluate(const Snapshot& now, const Snapshot* previous, Span<RuleEvent> events) {
+  if (previous == nullptr) return evaluate(now, static_cast<const NetworkBaseline*>(nullptr), events);
+  const NetworkBaseline baseline = NetworkBaseline::of(*previous);
+  return evaluate(now, &baseline, events);
+}
+
+Evaluation RuleEngine::evaluate(const Snapshot& now, const NetworkBaseline* previous, Span<RuleEvent> events) {
   Evaluation result;
   ++stats_.evaluations;
   result.incomplete = now.tcp_listen.truncated() || now.udp_listen.truncated() || now.connections.truncated() ||

@@ -142,6 +142,8 @@ struct NetworkTotals {
 /// - interfaces gone since `previous` contribute nothing; sums saturate at 2^64 - 1.
 /// There are no deltas without a previous snapshot: reports then carry no network_stats.
 NetworkTotals network_delta(const Snapshot& previous, const Snapshot& current);
+/// The same over the interface lists alone (a NetworkBaseline keeps only those).
+NetworkTotals network_delta(const InterfaceList& previous, const InterfaceList& current);
 
 /// What one report says.
 struct ReportInput {
@@ -153,6 +155,9 @@ struct ReportInput {
   /// The snapshot of the previous report: network_stats = network_delta(*previous, *snapshot).
   /// Null: no network_stats.
   const Snapshot* previous = nullptr;
+  /// Instead of `previous`: the interface counters of the previous report (NetworkBaseline), for
+  /// a caller that keeps only those. Used when `previous` is null.
+  const InterfaceList* previous_interfaces = nullptr;
   /// Custom metrics, each validated (validate_custom_metric); names must be unique.
   Span<const CustomMetric> custom;
 };

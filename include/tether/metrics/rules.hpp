@@ -138,13 +138,15 @@ class RuleEngine {
   /// source, taken earlier): without it the rate rules keep their last state. Rates are the
   /// network deltas (network_delta() of report.hpp) over the time between the two snapshots.
   /// Writes the changes since the last evaluation to `events` (cleared first, then raised).
+  Evaluation evaluate(const Snapshot& now, const NetworkBaseline* previous, Span<RuleEvent> events);
+  /// The same with the whole previous snapshot.
   Evaluation evaluate(const Snapshot& now, const Snapshot* previous, Span<RuleEvent> events);
 
   Span<const Violation> active() const { return Span<const Violation>(active_.begin(), active_.size()); }
   const RuleStats& stats() const { return stats_; }
 
  private:
-  void collect(const Snapshot& now, const Snapshot* previous);
+  void collect(const Snapshot& now, const NetworkBaseline* previous);
   void add_current(const Violation& v);
 
   RuleSet rules_;

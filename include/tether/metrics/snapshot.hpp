@@ -142,6 +142,9 @@ struct SampledList {
   }
 };
 
+/// The interface counters of a snapshot.
+using InterfaceList = SampledList<InterfaceCounters, kMaxInterfaces>;
+
 struct PlatformExtras {
   std::uint32_t process_count = 0;            ///< 0 = unknown
   std::uint64_t memory_total_bytes = 0;       ///< 0 = unknown
@@ -155,7 +158,7 @@ struct Snapshot {
   SampledList<ListeningPort, kMaxPorts> tcp_listen;
   SampledList<ListeningPort, kMaxPorts> udp_listen;
   SampledList<Connection, kMaxConnections> connections;
-  SampledList<InterfaceCounters, kMaxInterfaces> interfaces;
+  InterfaceList interfaces;
   SampledList<HardwareInterface, kMaxHardware> hardware;
   PlatformExtras extras;
 
@@ -171,6 +174,20 @@ struct Snapshot {
     interfaces.clear();
     hardware.clear();
     extras = PlatformExtras{};
+  }
+};
+
+/// What network deltas and byte rates need of an earlier snapshot: when it was taken and its
+/// interface counters (about 1 KB instead of a whole snapshot).
+struct NetworkBaseline {
+  Milliseconds taken_at{0};
+  InterfaceList interfaces;
+
+  static NetworkBaseline of(const Snapshot& snapshot) {
+    NetworkBaseline b;
+    b.taken_at = snapshot.taken_at;
+    b.interfaces = snapshot.interfaces;
+    return b;
   }
 };
 
