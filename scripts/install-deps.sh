@@ -4,8 +4,9 @@
 # Usage: scripts/install-deps.sh [host|cross|all]    (default: host)
 #
 #   host   native toolchain, libraries (Paho, cJSON, libcbor, mbedTLS, OpenSSL,
-#          Catch2; SQLite for the offline-queue benchmark)
-#          and the test broker (mosquitto + clients)
+#          libp11 + p11-kit for the PKCS#11 key store, Catch2; SQLite for the
+#          offline-queue benchmark), the test broker (mosquitto + clients) and
+#          the PKCS#11 test peers (SoftHSM2, opensc's pkcs11-tool)
 #   cross  qemu-user and the aarch64 / armhf / Cortex-M (arm-none-eabi) toolchains
 #   all    both
 #
@@ -17,8 +18,9 @@ readonly HOST_PACKAGES=(
     build-essential cmake ninja-build pkg-config clang
     libpaho-mqttpp-dev libpaho-mqtt-dev libcjson-dev libcbor-dev catch2
     libmbedtls-dev libssl-dev libclang-rt-dev libsqlite3-dev
-    mosquitto mosquitto-clients openssl
-    python3 python3-paho-mqtt python3-cbor2 softhsm2
+    libp11-dev libp11-kit-dev
+    mosquitto mosquitto-clients openssl softhsm2 opensc
+    python3 python3-paho-mqtt python3-cbor2
 )
 
 readonly CROSS_PACKAGES=(

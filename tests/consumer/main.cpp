@@ -8,6 +8,7 @@
 #include "tether/config.hpp"
 #include "tether/port/mbedtls/mbed_crypto.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
+#include "tether/port/pkcs11/pkcs11_key_store.hpp"
 #include "tether/port/posix/posix_clock.hpp"
 #include "tether/port/posix/stderr_log_sink.hpp"
 #include "tether/port/testing/fake_mqtt_client.hpp"
@@ -63,6 +64,15 @@ int main() {
   std::array<std::uint8_t, tether::port::Crypto::kAeadKeySize> key{};
   if (!crypto.random(key).ok() || !crypto.sha256(key, digest).ok()) {
     std::fprintf(stderr, "consumer: the mbedTLS crypto port failed\n");
+    return 1;
+  }
+  // The PKCS#11 key store links (libp11, p11-kit) and explains a module that is not there.
+  tether::port::Pkcs11KeyStoreSettings key_settings;
+  key_settings.module_path = "/nonexistent/pkcs11-module.so";
+  key_settings.pin_env = "TETHER_CONSUMER_PIN";
+  tether::port::Pkcs11KeyStore keys(key_settings);
+  if (keys.open().code() != tether::StatusCode::kUnavailable) {
+    std::fprintf(stderr, "consumer: the PKCS#11 key store loaded a module that does not exist\n");
     return 1;
   }
   std::printf("consumer: ok (thing %s)\n", config.thing_name.c_str());

@@ -1,0 +1,514 @@
+// Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+// Pkcs11KeyStore against SoftHSM2: a fresh token per test (its own softhsm2.conf and token
+// directory in a temporary directory), attributes checked with pkcs11-tool and signatures verified
+// with OpenSSL.
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+#include "tether/port/pkcs11/pkcs11_key_store.hpp"
+
+extern char** environ;
+
+namespace {
+
+using tether::Span;
+using tether::StatusCode;
+using tether::port::KeyAlgorithm;
+using tether::port::KeyInfo;
+using tether::port::KeySpec;
+using tether::port::Pkcs11KeyStore;
+using tether::port::Pkcs11KeyStoreSettings;
+
+constexpr const char* kTokenLabel = "tether-test";
+constexpr const char* kUserPin = "4711-user";
+constexpr const char* kSoPin = "0815-so";
+
+struct ProcessResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+// Runs a program without a shell; stdout and stderr are captured.
+ProcessResult run(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int pipe_fds[2];
+  REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_fds[1]);
+  ProcessResult result;
+  if (rc != 0) {
+    ::close(pipe_fds[0]);
+    FAIL("cannot start " << args[0] << ": " << std::strerror(rc));
+  }
+  char buf[4096];
+  ssize_t n = 0;
+  while ((n = ::read(pipe_fds[0], buf, sizeof buf)) > 0) result.output.append(buf, static_cast<std::size_t>(n));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::string module_path() {
+  std::string module = TETHER_SOFTHSM2_MODULE;
+  if (module.empty() || ::access(module.c_str(), R_OK) != 0) {
+    FAIL("SoftHSM2's PKCS#11 module (libsofthsm2.so) was not found at configure time: apt-get install softhsm2 "
+         "and configure again");
+  }
+  return module;
+}
+
+// A SoftHSM2 token of its own in a temporary directory, with a PIN file (0600).
+class SoftHsmToken {
+ public:
+  SoftHsmToken() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/tether-pkcs11-XXXXXX";
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    REQUIRE(::mkdtemp(buf.data()) != nullptr);
+    dir_ = buf.data();
+    std::filesystem::create_directory(dir_ / "tokens");
+    conf_ = dir_ / "softhsm2.conf";
+    std::ofstream(conf_) << "directories.tokendir = " << (dir_ / "tokens").string()
+                         << "\nobjectstore.backend = file\nlog.level = ERROR\n";
+    // Read by the module at C_Initialize: set before any store loads it.
+    REQUIRE(::setenv("SOFTHSM2_CONF", conf_.c_str(), 1) == 0);
+    std::string util = TETHER_SOFTHSM2_UTIL;
+    if (util.empty()) FAIL("softhsm2-util was not found at configure time: apt-get install softhsm2");
+    ProcessResult init = run({util, "--init-token", "--free", "--label", kTokenLabel, "--so-pin", kSoPin, "--pin",
+                              kUserPin});
+    INFO(init.output);
+    REQUIRE(init.exit_code == 0);
+    pin_file_ = (dir_ / "pin").string();
+    write_pin_file(pin_file_, kUserPin, 0600);
+  }
+  ~SoftHsmToken() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  SoftHsmToken(const SoftHsmToken&) = delete;
+  SoftHsmToken& operator=(const SoftHsmToken&) = delete;
+
+  static void write_pin_file(const std::string& path, const std::string& pin, mode_t mode) {
+    std::ofstream(path) << pin << "\n";
+    REQUIRE(::chmod(path.c_str(), mode) == 0);
+  }
+
+  Pkcs11KeyStoreSettings settings() const {
+    Pkcs11KeyStoreSettings s;
+    s.module_path = module_path();
+    s.pin_file = pin_file_;
+    s.token_uri = std::string("pkcs11:token=") + kTokenLabel;
+    return s;
+  }
+  // settings() with another PIN file (`name` in the token's directory, holding `pin`, with `mode`).
+  Pkcs11KeyStoreSettings settings_with_pin_file(const std::string& name, const std::string& pin, mode_t mode) const {
+    Pkcs11KeyStoreSettings s = settings();
+    s.pin_file = (dir_ / name).string();
+    write_pin_file(s.pin_file, pin, mode);
+    return s;
+  }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // pkcs11-tool's "Access:" flags of the private key labelled `label` (e.g. "sensitive, always
+  // sensitive, never extractable, local").
+  std::vector<std::string> private_key_access(const std::string& label) const {
+    std::string tool = TETHER_PKCS11_TOOL;
+    if (tool.empty()) FAIL("pkcs11-tool was not found at configure time: apt-get install opensc");
+    ProcessResult list = run({tool, "--module", module_path(), "--token-label", kTokenLabel, "--login", "--pin",
+                              kUserPin, "--list-objects", "--type", "privkey", "--label", label});
+    INFO(list.output);
+    REQUIRE(list.exit_code == 0);
+    std::size_t at = list.output.find("Access:");
+    REQUIRE(at != std::string::npos);
+    std::size_t end = list.output.find('\n', at);
+    std::string line = list.output.substr(at + 7, end - at - 7);
+    std::vector<std::string> flags;
+    std::size_t start = 0;
+    while (start < line.size()) {
+      std::size_t comma = line.find(',', start);
+      if (comma == std::string::npos) comma = line.size();
+      std::string flag = line.substr(start, comma - start);
+      flag.erase(0, flag.find_first_not_of(' '));
+      flag.erase(flag.find_last_not_of(' ') + 1);
+      if (!flag.empty()) flags.push_back(flag);
+      start = comma + 1;
+    }
+    return flags;
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::filesystem::path conf_;
+  std::string pin_file_;
+};
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  for (const std::string& x : v) {
+    if (x == s) return true;
+  }
+  return false;
+}
+
+std::array<std::uint8_t, 32> sha256(const std::string& text) {
+  std::array<std::uint8_t, 32> md{};
+  unsigned int len = 0;
+  REQUIRE(EVP_Digest(text.data(), text.size(), md.data(), &len, EVP_sha256(), nullptr) == 1);
+  return md;
+}
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+Pkey public_key_of(Pkcs11KeyStore& store, const std::string& uri) {
+  std::array<std::uint8_t, 1024> der{};
+  auto len = store.public_key_der(uri, der);
+  INFO(store.last_error());
+  REQUIRE(len.ok());
+  const unsigned char* p = der.data();
+  Pkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(*len)));
+  REQUIRE(key != nullptr);
+  REQUIRE(p == der.data() + *len);
+  return key;
+}
+
+bool verifies(EVP_PKEY* key, const std::array<std::uint8_t, 32>& digest, const std::uint8_t* sig, std::size_t sig_len) {
+  std::unique_ptr<EVP_PKEY_CTX, void (*)(EVP_PKEY_CTX*)> ctx(EVP_PKEY_CTX_new(key, nullptr), EVP_PKEY_CTX_free);
+  REQUIRE(ctx != nullptr);
+  REQUIRE(EVP_PKEY_verify_init(ctx.get()) == 1);
+  if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) REQUIRE(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1);
+  REQUIRE(EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) == 1);
+  return EVP_PKEY_verify(ctx.get(), sig, sig_len, digest.data(), digest.size()) == 1;
+}
+
+KeyInfo generate(Pkcs11KeyStore& store, KeyAlgorithm algorithm, const char* label) {
+  KeySpec spec;
+  spec.algorithm = algorithm;
+  spec.label = label;
+  auto info = store.generate_key(spec);
+  INFO(store.last_error());
+  REQUIRE(info.ok());
+  return *info;
+}
+
+// generate_key() of an EC key labelled "identity" that must fail.
+tether::Result<KeyInfo> generate_failing(Pkcs11KeyStore& store) {
+  KeySpec spec;
+  spec.label = "identity";
+  auto info = store.generate_key(spec);
+  REQUIRE_FALSE(info.ok());
+  return info;
+}
+
+void check_generated_key(KeyAlgorithm algorithm, int expected_base_id) {
+  SoftHsmToken token;
+  Pkcs11KeyStore store(token.settings());
+  KeyInfo info = generate(store, algorithm, "identity");
+  CHECK(info.algorithm == algorithm);
+  CHECK(info.sensitive);
+  CHECK_FALSE(info.extractable);
+  CHECK(info.uri.view().find("type=private") != std::string_view::npos);
+  CHECK(info.uri.view().find("object=identity") != std::string_view::npos);
+  CHECK(info.uri.view().find(std::string("token=") + kTokenLabel) != std::string_view::npos);
+
+  // Seen by another PKCS#11 client (pkcs11-tool, in its own process).
+  std::vector<std::string> access = token.private_key_access("identity");
+  INFO("pkcs11-tool Access flags: " << access.size());
+  CHECK(contains(access, "sensitive"));
+  CHECK(contains(access, "never extractable"));
+  CHECK_FALSE(contains(access, "extractable"));
+
+  auto found = store.find_key(info.uri.view());
+  INFO(store.last_error());
+  REQUIRE(found.ok());
+  CHECK(found->uri == info.uri.view());
+  CHECK(found->algorithm == algorithm);
+  CHECK_FALSE(found->extractable);
+
+  Pkey pub = public_key_of(store, std::string(info.uri.view()));
+  CHECK(EVP_PKEY_get_base_id(pub.get()) == expected_base_id);
+  if (algorithm == KeyAlgorithm::kRsa2048) CHECK(EVP_PKEY_get_bits(pub.get()) == 2048);
+  if (algorithm == KeyAlgorithm::kEcP256) CHECK(EVP_PKEY_get_bits(pub.get()) == 256);
+
+  auto digest = sha256("telemetry batch 42");
+  std::array<std::uint8_t, 512> sig{};
+  auto len = store.sign_digest(info.uri.view(), digest, sig);
+  INFO(store.last_error());
+  REQUIRE(len.ok());
+  if (algorithm == KeyAlgorithm::kRsa2048) CHECK(*len == 256);
+  CHECK(verifies(pub.get(), digest, sig.data(), *len));
+  // A signature over another digest does not verify against this one.
+  auto other = sha256("telemetry batch 43");
+  CHECK_FALSE(verifies(pub.get(), other, sig.data(), *len));
+
+  // A buffer too small says how much it needs.
+  std::array<std::uint8_t, 8> tiny{};
+  auto small = store.sign_digest(info.uri.view(), digest, tiny);
+  REQUIRE_FALSE(small.ok());
+  CHECK(small.status().code() == StatusCode::kResourceExhausted);
+  CHECK(small.status().detail() >= 64);
+  // A digest that is not 32 bytes.
+  auto short_digest = store.sign_digest(info.uri.view(), Span<const std::uint8_t>(digest.data(), 20), sig);
+  CHECK(short_digest.status().code() == StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+
+TEST_CASE("An EC P-256 key generated in the token is sensitive and never extractable and its signatures verify with OpenSSL") {
+  check_generated_key(KeyAlgorithm::kEcP256, EVP_PKEY_EC);
+}
+
+TEST_CASE("An RSA-2048 key generated in the token is sensitive and never extractable and its PKCS1 v1.5 signatures verify with OpenSSL") {
+  check_generated_key(KeyAlgorithm::kRsa2048, EVP_PKEY_RSA);
+}
+
+TEST_CASE("Two keys in one store each sign with their own key") {
+  SoftHsmToken token;
+  Pkcs11KeyStore store(token.settings());
+  KeyInfo first = generate(store, KeyAlgorithm::kEcP256, "first");
+  auto digest = sha256("one");
+  std::array<std::uint8_t, 128> sig{};
+  auto len = store.sign_digest(first.uri.view(), digest, sig);
+  REQUIRE(len.ok());
+  // Generated after libp11 has listed the token's keys once.
+  KeyInfo second = generate(store, KeyAlgorithm::kEcP256, "second");
+  auto len2 = store.sign_digest(second.uri.view(), digest, sig);
+  INFO(store.last_error());
+  REQUIRE(len2.ok());
+  Pkey pub_first = public_key_of(store, std::string(first.uri.view()));
+  Pkey pub_second = public_key_of(store, std::string(second.uri.view()));
+  CHECK(verifies(pub_second.get(), digest, sig.data(), *len2));
+  CHECK_FALSE(verifies(pub_first.get(), digest, sig.data(), *len2));
+}
+
+TEST_CASE("A PIN from an environment variable logs in") {
+  SoftHsmToken token;
+  Pkcs11KeyStoreSettings settings = token.settings();
+  settings.pin_file.clear();
+  settings.pin_env = "TETHER_TEST_PKCS11_PIN";
+  REQUIRE(::setenv("TETHER_TEST_PKCS11_PIN", kUserPin, 1) == 0);
+  Pkcs11KeyStore store(settings);
+  generate(store, KeyAlgorithm::kEcP256, "from-env");
+  ::unsetenv("TETHER_TEST_PKCS11_PIN");
+}
+
+TEST_CASE("A wrong PIN is kUnauthenticated and the error text does not contain the PIN") {
+  SoftHsmToken token;
+  const std::string wrong_pin = "9999-wrong";
+  Pkcs11KeyStore store(token.settings_with_pin_file("wrong-pin", wrong_pin, 0600));
+  auto info = generate_failing(store);
+  CHECK(info.status().code() == StatusCode::kUnauthenticated);
+  CHECK(info.status().origin() == tether::Origin::kKey);
+  CHECK(info.status().detail() == 0xA0);  // CKR_PIN_INCORRECT
+  std::string text = store.last_error();
+  INFO(text);
+  CHECK_FALSE(text.empty());
+  CHECK(text.find(wrong_pin) == std::string::npos);
+  CHECK(text.find(kUserPin) == std::string::npos);
+  CHECK(text.find("C_Login") != std::string::npos);
+}
+
+TEST_CASE("A module that does not load is kUnavailable and the error text names its path") {
+  SoftHsmToken token;
+  const std::string missing = (token.dir() / "no-such-module.so").string();
+  Pkcs11KeyStoreSettings settings = token.settings();
+  settings.module_path = missing;
+  Pkcs11KeyStore store(settings);
+  auto found = store.find_key(std::string("pkcs11:token=") + kTokenLabel + ";object=identity;type=private");
+  REQUIRE_FALSE(found.ok());
+  CHECK(found.status().code() == StatusCode::kUnavailable);
+  CHECK(std::string(store.last_error()).find(missing) != std::string::npos);
+
+  // A file that is no PKCS#11 module.
+  const std::string not_module = (token.dir() / "softhsm2.conf").string();
+  settings.module_path = not_module;
+  Pkcs11KeyStore store2(settings);
+  auto opened = store2.open();
+  CHECK(opened.code() == StatusCode::kUnavailable);
+  CHECK(std::string(store2.last_error()).find(not_module) != std::string::npos);
+}
+
+TEST_CASE("A URI with pin-value is refused without showing the PIN") {
+  SoftHsmToken token;
+  Pkcs11KeyStore store(token.settings());
+  KeyInfo info = generate(store, KeyAlgorithm::kEcP256, "identity");
+  const std::string with_pin = std::string(info.uri.view()) + "?pin-value=" + kUserPin;
+  auto found = store.find_key(with_pin);
+  REQUIRE_FALSE(found.ok());
+  CHECK(found.status().code() == StatusCode::kInvalidArgument);
+  std::string text = store.last_error();
+  INFO(text);
+  CHECK(text.find("pin-value") != std::string::npos);
+  CHECK(text.find(kUserPin) == std::string::npos);
+  // Also as a path attribute.
+  auto found2 = store.find_key(std::string(info.uri.view()) + ";pin-value=" + kUserPin);
+  CHECK(found2.status().code() == StatusCode::kInvalidArgument);
+  CHECK(std::string(store.last_error()).find(kUserPin) == std::string::npos);
+  // And a URI with no type, or one that does not parse.
+  CHECK(store.find_key(std::string("pkcs11:token=") + kTokenLabel + ";object=identity").status().code() ==
+        StatusCode::kInvalidArgument);
+  CHECK(store.find_key("file:/etc/key.pem").status().code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("A second key with the same label is kAlreadyExists") {
+  SoftHsmToken token;
+  Pkcs11KeyStore store(token.settings());
+  generate(store, KeyAlgorithm::kEcP256, "identity");
+  KeySpec spec;
+  spec.algorithm = KeyAlgorithm::kRsa2048;
+  spec.label = "identity";
+  auto again = store.generate_key(spec);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.status().code() == StatusCode::kAlreadyExists);
+  CHECK(std::string(store.last_error()).find("identity") != std::string::npos);
+  // The same id under another label, too.
+  spec.label = "other";
+  spec.id = "0a0b";
+  REQUIRE(store.generate_key(spec).ok());
+  spec.label = "third";
+  CHECK(store.generate_key(spec).status().code() == StatusCode::kAlreadyExists);
+}
+
+TEST_CASE("A certificate stored next to a key reads back byte for byte") {
+  SoftHsmToken token;
+  Pkcs11KeyStore store(token.settings());
+  KeyInfo info = generate(store, KeyAlgorithm::kEcP256, "identity");
+  Pkey pub = public_key_of(store, std::string(info.uri.view()));
+
+  // A certificate for the token's key, issued by a throwaway CA key made here.
+  Pkey ca(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  REQUIRE(ca != nullptr);
+  std::unique_ptr<X509, void (*)(X509*)> cert(X509_new(), X509_free);
+  REQUIRE(X509_set_version(cert.get(), 2) == 1);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 4711);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600L * 24 * 365);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(cert.get()), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("device-1"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(X509_get_issuer_name(cert.get()), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("test-ca"), -1, -1, 0);
+  REQUIRE(X509_set_pubkey(cert.get(), pub.get()) == 1);
+  REQUIRE(X509_sign(cert.get(), ca.get(), EVP_sha256()) > 0);
+  unsigned char* der = nullptr;
+  int der_len = i2d_X509(cert.get(), &der);
+  REQUIRE(der_len > 0);
+  std::vector<std::uint8_t> expected(der, der + der_len);
+  OPENSSL_free(der);
+
+  auto cert_uri = store.store_certificate(info.uri.view(), Span<const std::uint8_t>(expected.data(), expected.size()),
+                                          "identity-cert");
+  INFO(store.last_error());
+  REQUIRE(cert_uri.ok());
+  CHECK(cert_uri->view().find("type=cert") != std::string_view::npos);
+  std::vector<std::uint8_t> back(4096);
+  auto len = store.read_certificate(cert_uri->view(), Span<std::uint8_t>(back.data(), back.size()));
+  INFO(store.last_error());
+  REQUIRE(len.ok());
+  back.resize(*len);
+  CHECK(back == expected);
+
+  // Too small a buffer: the size needed.
+  std::array<std::uint8_t, 16> tiny{};
+  auto small = store.read_certificate(cert_uri->view(), tiny);
+  CHECK(small.status().code() == StatusCode::kResourceExhausted);
+  CHECK(small.status().detail() == expected.size());
+
+  // The same label again, and a certificate for another key, are refused.
+  CHECK(store.store_certificate(info.uri.view(), Span<const std::uint8_t>(expected.data(), expected.size()),
+                                "identity-cert")
+            .status()
+            .code() == StatusCode::kAlreadyExists);
+  KeyInfo other = generate(store, KeyAlgorithm::kEcP256, "other");
+  CHECK(store.store_certificate(other.uri.view(), Span<const std::uint8_t>(expected.data(), expected.size()),
+                                "other-cert")
+            .status()
+            .code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("A deleted key pair is not found any more") {
+  SoftHsmToken token;
+  Pkcs11KeyStore store(token.settings());
+  KeyInfo info = generate(store, KeyAlgorithm::kEcP256, "identity");
+  KeyInfo keep = generate(store, KeyAlgorithm::kEcP256, "keep");
+  {
+    // Used once before it goes (libp11 has listed it then).
+    std::array<std::uint8_t, 128> sig{};
+    REQUIRE(store.sign_digest(info.uri.view(), sha256("before"), sig).ok());
+  }
+  REQUIRE(store.delete_object(info.uri.view()).ok());
+  auto found = store.find_key(info.uri.view());
+  REQUIRE_FALSE(found.ok());
+  CHECK(found.status().code() == StatusCode::kNotFound);
+  // Both halves went: the label can be used again, and the new key is the one that signs.
+  KeyInfo again = generate(store, KeyAlgorithm::kRsa2048, "identity");
+  CHECK(again.uri == info.uri.view());  // same label, same derived id
+  auto digest = sha256("after rotation");
+  std::array<std::uint8_t, 512> sig{};
+  auto len = store.sign_digest(again.uri.view(), digest, sig);
+  INFO(store.last_error());
+  REQUIRE(len.ok());
+  CHECK(*len == 256);
+  Pkey pub = public_key_of(store, std::string(again.uri.view()));
+  CHECK(EVP_PKEY_get_base_id(pub.get()) == EVP_PKEY_RSA);
+  CHECK(verifies(pub.get(), digest, sig.data(), *len));
+  // The other key is untouched.
+  CHECK(store.find_key(keep.uri.view()).ok());
+  // Deleting what is not there.
+  CHECK(store.delete_object(std::string("pkcs11:token=") + kTokenLabel + ";object=nothing;type=private").code() ==
+        StatusCode::kNotFound);
+}
+
+TEST_CASE("A PIN file readable by others is refused") {
+  SoftHsmToken token;
+  Pkcs11KeyStoreSettings settings = token.settings_with_pin_file("open-pin", kUserPin, 0644);
+  const std::string pin_file = settings.pin_file;
+  Pkcs11KeyStore store(settings);
+  auto info = generate_failing(store);
+  CHECK(info.status().code() == StatusCode::kPermissionDenied);
+  std::string text = store.last_error();
+  INFO(text);
+  CHECK(text.find(pin_file) != std::string::npos);
+  CHECK(text.find("0644") != std::string::npos);
+  CHECK(text.find(kUserPin) == std::string::npos);
+}
+
+TEST_CASE("Settings without exactly one PIN source are kInvalidArgument") {
+  SoftHsmToken token;
+  Pkcs11KeyStoreSettings settings = token.settings();
+  settings.pin_env = "SOME_VARIABLE";
+  Pkcs11KeyStore both(settings);
+  CHECK(both.open().code() == StatusCode::kInvalidArgument);
+  settings.pin_env.clear();
+  settings.pin_file.clear();
+  Pkcs11KeyStore neither(settings);
+  CHECK(neither.open().code() == StatusCode::kInvalidArgument);
+}
