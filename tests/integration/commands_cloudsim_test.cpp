@@ -19,6 +19,7 @@
 
 #include "broker_fixture.hpp"
 #include "cloudsim_fixture.hpp"
+#include "device_loop.hpp"
 #include "mqtt_harness.hpp"
 #include "process_util.hpp"
 #include "test_support.hpp"
@@ -129,19 +130,10 @@ class Device {
     REQUIRE(agent.ok());
   }
 
-  void run_for(milliseconds duration) {
-    const auto end = std::chrono::steady_clock::now() + duration;
-    while (std::chrono::steady_clock::now() < end) agent_.run_once(milliseconds(20)).ignore();
-  }
+  void run_for(milliseconds duration) { test::run_agent_for(agent_, duration); }
 
-  // Runs the agent until `done()` (checked every 50 ms) or the timeout.
   bool run_until(const std::function<bool()>& done, milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      run_for(milliseconds(50));
-    }
-    return true;
+    return test::run_agent_until(agent_, done, timeout);
   }
 
   // A graceful shutdown (DISCONNECT): destroyed afterwards, the device unsubscribes nothing at the
@@ -174,14 +166,8 @@ class Device {
         << " rejected=" << i.rejected << " expired=" << i.expired << " succeeded=" << i.succeeded
         << " statuses_sent=" << i.statuses_sent << " final=" << i.statuses_final << "\nruns:";
     for (const Run& r : runs_) out << " " << r.id;
-    const auto& lines = log_.lines();
-    const std::size_t from = lines.size() > 40 ? lines.size() - 40 : 0;
-    out << "\ndevice log (last " << (lines.size() - from) << " of " << lines.size() << " lines):\n";
-    for (std::size_t k = from; k < lines.size(); ++k) {
-      out << "  " << to_string(lines[k].level) << " " << lines[k].message;
-      if (!lines[k].status.ok()) out << " (" << lines[k].status << ")";
-      out << "\n";
-    }
+    out << "\n";
+    test::write_log_tail(out, log_);
     return out.str();
   }
 

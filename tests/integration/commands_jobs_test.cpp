@@ -19,6 +19,7 @@
 
 #include "broker_fixture.hpp"
 #include "cloudsim_fixture.hpp"
+#include "device_loop.hpp"
 #include "process_util.hpp"
 #include "test_support.hpp"
 #include "tether/agent.hpp"
@@ -109,18 +110,10 @@ class JobsDevice {
     REQUIRE(started.ok());
   }
 
-  void run_for(milliseconds duration) {
-    const auto end = std::chrono::steady_clock::now() + duration;
-    while (std::chrono::steady_clock::now() < end) agent_.run_once(milliseconds(20)).ignore();
-  }
+  void run_for(milliseconds duration) { test::run_agent_for(agent_, duration); }
 
   bool run_until(const std::function<bool()>& done, milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      run_for(milliseconds(50));
-    }
-    return true;
+    return test::run_agent_until(agent_, done, timeout);
   }
 
   Inbox& inbox() { return inbox_; }
@@ -150,14 +143,8 @@ class JobsDevice {
         << " succeeded=" << box.succeeded << " failed=" << box.failed << " expired=" << box.expired
         << " statuses_sent=" << box.statuses_sent << " final=" << box.statuses_final << "\n  runs:";
     for (const Run& r : runs) out << " " << r.id << ":" << r.operation;
-    const auto& lines = log_.lines();
-    const std::size_t from = lines.size() > 40 ? lines.size() - 40 : 0;
-    out << "\ndevice log (last " << (lines.size() - from) << " of " << lines.size() << " lines):\n";
-    for (std::size_t i = from; i < lines.size(); ++i) {
-      out << "  " << to_string(lines[i].level) << " " << lines[i].message;
-      if (!lines[i].status.ok()) out << " (" << lines[i].status << ")";
-      out << "\n";
-    }
+    out << "\n";
+    test::write_log_tail(out, log_);
     return out.str();
   }
 

@@ -22,6 +22,7 @@
 
 #include "broker_fixture.hpp"
 #include "cloudsim_fixture.hpp"
+#include "device_loop.hpp"
 #include "test_support.hpp"
 #include "tether/agent.hpp"
 #include "tether/json.hpp"
@@ -98,13 +99,9 @@ class Device {
   }
 
   bool run_until(const std::function<bool()>& done, milliseconds timeout = kWait) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      agent_.run_once(milliseconds(20)).ignore();
-    }
-    return true;
+    return test::run_agent_until(agent_, done, timeout);
   }
+  void run_for(milliseconds duration) { test::run_agent_for(agent_, duration); }
 
   std::size_t count(ReporterEventType type) const {
     std::size_t n = 0;
@@ -118,8 +115,8 @@ class Device {
     for (ReporterEventType t : events) out << " [" << to_string(t) << "]";
     out << "\nmessages:";
     for (const std::string& m : messages) out << " [" << m << "]";
-    out << "\nsource: " << source_.last_error() << "\ndevice log:\n";
-    for (const auto& line : log_.lines()) out << "  " << to_string(line.level) << " " << line.message << "\n";
+    out << "\nsource: " << source_.last_error() << "\n";
+    test::write_log_tail(out, log_);
     return out.str();
   }
 
@@ -199,7 +196,7 @@ TEST_CASE("metrics cloudsim: reports in long JSON, short JSON and CBOR are accep
     std::unique_ptr<Reporter> reporter = device.reporter(format);
     ErrorText why;
     REQUIRE(reporter->start(&why).ok());
-    device.run_until([] { return false; }, milliseconds(300));  // SUBACKs of the answer topics
+    device.run_for(milliseconds(300));  // SUBACKs of the answer topics
     REQUIRE(reporter->report_now().ok());
     const bool answered = device.run_until([&] {
       return device.count(ReporterEventType::kAccepted) > accepted_before || device.count(ReporterEventType::kRejected) > 0;
@@ -243,7 +240,7 @@ TEST_CASE("metrics cloudsim: a listener the test opens trips an on-device rule a
   ErrorText why;
   REQUIRE(reporter->set_rules(rules, &why).ok());
   REQUIRE(reporter->start(&why).ok());
-  device.run_until([] { return false; }, milliseconds(600));
+  device.run_for(milliseconds(600));
 
   Listener listener;
   const std::string port = std::to_string(listener.port());
@@ -284,7 +281,7 @@ TEST_CASE("metrics cloudsim: a malformed custom metric is refused on the device 
     return Span<const CustomMetric>(metrics, 1);
   });
   REQUIRE(reporter->start().ok());
-  device.run_until([] { return false; }, milliseconds(300));
+  device.run_for(milliseconds(300));
   const Status refused = reporter->report_now();
   INFO(device.describe());
   CHECK(refused.code() == StatusCode::kInvalidArgument);
@@ -292,6 +289,6 @@ TEST_CASE("metrics cloudsim: a malformed custom metric is refused on the device 
   CHECK(device.count(ReporterEventType::kReportFailed) == 1);
   REQUIRE(!device.messages.empty());
   CHECK(device.messages.back().find("services") != std::string::npos);
-  device.run_until([] { return false; }, milliseconds(500));
+  device.run_for(milliseconds(500));
   CHECK(cloud_reports(sim).formats.empty());
 }

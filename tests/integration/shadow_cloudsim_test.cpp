@@ -21,6 +21,7 @@
 
 #include "broker_fixture.hpp"
 #include "cloudsim_fixture.hpp"
+#include "device_loop.hpp"
 #include "process_util.hpp"
 #include "test_support.hpp"
 #include "tether/agent.hpp"
@@ -210,19 +211,10 @@ class Device {
   }
 
   // Runs the agent for `duration`.
-  void run_for(milliseconds duration) {
-    const auto end = std::chrono::steady_clock::now() + duration;
-    while (std::chrono::steady_clock::now() < end) agent_.run_once(milliseconds(20)).ignore();
-  }
+  void run_for(milliseconds duration) { test::run_agent_for(agent_, duration); }
 
-  // Runs the agent until `done()` (checked every 50 ms) or the timeout.
   bool run_until(const std::function<bool()>& done, milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      run_for(milliseconds(50));
-    }
-    return true;
+    return test::run_agent_until(agent_, done, timeout);
   }
 
   bool connected() const { return agent_.connected(); }
@@ -241,14 +233,7 @@ class Device {
     out << "agent: " << to_string(agent_.state()) << ", connects=" << agent_.stats().connects
         << " disconnects=" << agent_.stats().disconnects << "\n";
     for (const auto& probe : shadows_) out << probe->describe() << "\n";
-    const auto& lines = log_.lines();
-    const std::size_t from = lines.size() > 40 ? lines.size() - 40 : 0;
-    out << "device log (last " << (lines.size() - from) << " of " << lines.size() << " lines):\n";
-    for (std::size_t i = from; i < lines.size(); ++i) {
-      out << "  " << to_string(lines[i].level) << " " << lines[i].message;
-      if (!lines[i].status.ok()) out << " (" << lines[i].status << ")";
-      out << "\n";
-    }
+    test::write_log_tail(out, log_);
     return out.str();
   }
 
