@@ -18,6 +18,7 @@
 
 #include "broker_fixture.hpp"
 #include "cloudsim_fixture.hpp"
+#include "json_checks.hpp"
 #include "process_util.hpp"
 #include "tether/config.hpp"
 #include "tether/json.hpp"
@@ -194,14 +195,7 @@ class Rig {
   std::unique_ptr<ChildProcess> agent;
 
  private:
-  static std::string compact(const json::Value& value) {
-    if (!value.valid()) return "";
-    char buf[4096];
-    json::Writer writer(Span<char>(buf, sizeof buf));
-    shadow::write_value(writer, value);
-    const Result<std::string_view> text = writer.finish();
-    return text.ok() ? std::string(text.value()) : std::string("(too long)");
-  }
+  static std::string compact(const json::Value& value) { return value.valid() ? test::json_text(value) : ""; }
 };
 
 bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }

@@ -20,6 +20,7 @@
 #include "broker_fixture.hpp"
 #include "cloudsim_fixture.hpp"
 #include "device_loop.hpp"
+#include "json_checks.hpp"
 #include "mqtt_harness.hpp"
 #include "process_util.hpp"
 #include "test_support.hpp"
@@ -37,41 +38,13 @@ using namespace tether;
 using std::chrono::milliseconds;
 using test::Cloudsim;
 using test::TestBroker;
+using test::value_at;
+using test::value_at_is;
 
 namespace {
 
 constexpr std::string_view kThing = "device-1";
 constexpr milliseconds kWaitTimeout{30000};
-
-// ---- JSON checks: parsed, compared with shadow::equal ---------------------------------------------
-
-// The compact JSON text of the value at `path` ("" = the root) of `doc`; "" when there is none.
-std::string value_at(std::string_view doc, std::string_view path) {
-  std::string out;
-  json::parse(doc, kMaxJsonInput, [&](const json::Value& root) -> Status {
-    const json::Value value = shadow::find(root, path);
-    if (!value.valid()) return Status();
-    char buffer[4096];
-    json::Writer writer(Span<char>(buffer, sizeof buffer));
-    shadow::write_value(writer, value);
-    out = std::string(writer.finish().value_or("<too large>"));
-    return Status();
-  }).ignore();
-  return out;
-}
-
-// True when the value at `path` of `doc` equals the JSON value `expected`.
-bool value_at_is(std::string_view doc, std::string_view path, std::string_view expected) {
-  bool result = false;
-  const Status parsed = json::parse(doc, kMaxJsonInput, [&](const json::Value& root) -> Status {
-    const json::Value actual = shadow::find(root, path);
-    return json::parse(expected, kMaxJsonInput, [&](const json::Value& want) -> Status {
-      result = actual.valid() && shadow::equal(actual, want);
-      return Status();
-    });
-  });
-  return parsed.ok() && result;
-}
 
 // ---- the device --------------------------------------------------------------------------------
 

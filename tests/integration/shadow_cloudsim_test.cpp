@@ -22,6 +22,7 @@
 #include "broker_fixture.hpp"
 #include "cloudsim_fixture.hpp"
 #include "device_loop.hpp"
+#include "json_checks.hpp"
 #include "process_util.hpp"
 #include "test_support.hpp"
 #include "tether/agent.hpp"
@@ -38,6 +39,9 @@ using namespace tether;
 using std::chrono::milliseconds;
 using test::Cloudsim;
 using test::TestBroker;
+using test::int_at;
+using test::json_text;
+using test::value_at_is;
 
 namespace {
 
@@ -45,44 +49,6 @@ constexpr std::string_view kThing = "device-1";
 constexpr milliseconds kSyncTimeout{30000};
 
 // ---- JSON checks: parsed, compared with shadow::equal ---------------------------------------------
-
-// True when the value at `path` ("" = the root) of the JSON document `doc` equals the JSON value
-// `expected`; an empty `expected` means "there is no value at `path`". False when `doc` is not JSON.
-bool value_at_is(std::string_view doc, std::string_view path, std::string_view expected) {
-  bool result = false;
-  const Status parsed = json::parse(doc, kMaxJsonInput, [&](const json::Value& root) -> Status {
-    const json::Value actual = shadow::find(root, path);
-    if (expected.empty()) {
-      result = !actual.valid();
-      return Status();
-    }
-    return json::parse(expected, kMaxJsonInput, [&](const json::Value& want) -> Status {
-      result = shadow::equal(actual, want);
-      return Status();
-    });
-  });
-  return parsed.ok() && result;
-}
-
-// The compact JSON text of a value (for records and failure messages).
-std::string json_text(const json::Value& value) {
-  std::string buffer(shadow::kStateBytes + 64, '\0');
-  json::Writer writer(Span<char>(buffer.data(), buffer.size()));
-  shadow::write_value(writer, value);
-  const Result<std::string_view> text = writer.finish();
-  return text.ok() ? std::string(text.value()) : "<too large>";
-}
-
-// The integer at `path` of `doc`, if there is one.
-std::optional<std::int64_t> int_at(std::string_view doc, std::string_view path) {
-  std::optional<std::int64_t> out;
-  json::parse(doc, kMaxJsonInput, [&](const json::Value& root) -> Status {
-    const Result<std::int64_t> value = shadow::find(root, path).as_int();
-    if (value.ok()) out = value.value();
-    return Status();
-  }).ignore();
-  return out;
-}
 
 // cloudsim's copy has caught up with desired: there is a desired section and no delta.
 bool no_delta(std::string_view cloud_doc) {
