@@ -6,9 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -22,9 +20,8 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "softhsm_token.hpp"
 #include "tether/port/pkcs11/pkcs11_key_store.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -35,140 +32,9 @@ using tether::port::KeyInfo;
 using tether::port::KeySpec;
 using tether::port::Pkcs11KeyStore;
 using tether::port::Pkcs11KeyStoreSettings;
-
-constexpr const char* kTokenLabel = "tether-test";
-constexpr const char* kUserPin = "4711-user";
-constexpr const char* kSoPin = "0815-so";
-
-struct ProcessResult {
-  int exit_code = -1;
-  std::string output;
-};
-
-// Runs a program without a shell; stdout and stderr are captured.
-ProcessResult run(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  int pipe_fds[2];
-  REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[1]);
-  ProcessResult result;
-  if (rc != 0) {
-    ::close(pipe_fds[0]);
-    FAIL("cannot start " << args[0] << ": " << std::strerror(rc));
-  }
-  char buf[4096];
-  ssize_t n = 0;
-  while ((n = ::read(pipe_fds[0], buf, sizeof buf)) > 0) result.output.append(buf, static_cast<std::size_t>(n));
-  ::close(pipe_fds[0]);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
-std::string module_path() {
-  std::string module = TETHER_SOFTHSM2_MODULE;
-  if (module.empty() || ::access(module.c_str(), R_OK) != 0) {
-    FAIL("SoftHSM2's PKCS#11 module (libsofthsm2.so) was not found at configure time: apt-get install softhsm2 "
-         "and configure again");
-  }
-  return module;
-}
-
-// A SoftHSM2 token of its own in a temporary directory, with a PIN file (0600).
-class SoftHsmToken {
- public:
-  SoftHsmToken() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/tether-pkcs11-XXXXXX";
-    std::vector<char> buf(pattern.begin(), pattern.end());
-    buf.push_back('\0');
-    REQUIRE(::mkdtemp(buf.data()) != nullptr);
-    dir_ = buf.data();
-    std::filesystem::create_directory(dir_ / "tokens");
-    conf_ = dir_ / "softhsm2.conf";
-    std::ofstream(conf_) << "directories.tokendir = " << (dir_ / "tokens").string()
-                         << "\nobjectstore.backend = file\nlog.level = ERROR\n";
-    // Read by the module at C_Initialize: set before any store loads it.
-    REQUIRE(::setenv("SOFTHSM2_CONF", conf_.c_str(), 1) == 0);
-    std::string util = TETHER_SOFTHSM2_UTIL;
-    if (util.empty()) FAIL("softhsm2-util was not found at configure time: apt-get install softhsm2");
-    ProcessResult init = run({util, "--init-token", "--free", "--label", kTokenLabel, "--so-pin", kSoPin, "--pin",
-                              kUserPin});
-    INFO(init.output);
-    REQUIRE(init.exit_code == 0);
-    pin_file_ = (dir_ / "pin").string();
-    write_pin_file(pin_file_, kUserPin, 0600);
-  }
-  ~SoftHsmToken() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  SoftHsmToken(const SoftHsmToken&) = delete;
-  SoftHsmToken& operator=(const SoftHsmToken&) = delete;
-
-  static void write_pin_file(const std::string& path, const std::string& pin, mode_t mode) {
-    std::ofstream(path) << pin << "\n";
-    REQUIRE(::chmod(path.c_str(), mode) == 0);
-  }
-
-  Pkcs11KeyStoreSettings settings() const {
-    Pkcs11KeyStoreSettings s;
-    s.module_path = module_path();
-    s.pin_file = pin_file_;
-    s.token_uri = std::string("pkcs11:token=") + kTokenLabel;
-    return s;
-  }
-  // settings() with another PIN file (`name` in the token's directory, holding `pin`, with `mode`).
-  Pkcs11KeyStoreSettings settings_with_pin_file(const std::string& name, const std::string& pin, mode_t mode) const {
-    Pkcs11KeyStoreSettings s = settings();
-    s.pin_file = (dir_ / name).string();
-    write_pin_file(s.pin_file, pin, mode);
-    return s;
-  }
-  const std::filesystem::path& dir() const { return dir_; }
-
-  // pkcs11-tool's "Access:" flags of the private key labelled `label` (e.g. "sensitive, always
-  // sensitive, never extractable, local").
-  std::vector<std::string> private_key_access(const std::string& label) const {
-    std::string tool = TETHER_PKCS11_TOOL;
-    if (tool.empty()) FAIL("pkcs11-tool was not found at configure time: apt-get install opensc");
-    ProcessResult list = run({tool, "--module", module_path(), "--token-label", kTokenLabel, "--login", "--pin",
-                              kUserPin, "--list-objects", "--type", "privkey", "--label", label});
-    INFO(list.output);
-    REQUIRE(list.exit_code == 0);
-    std::size_t at = list.output.find("Access:");
-    REQUIRE(at != std::string::npos);
-    std::size_t end = list.output.find('\n', at);
-    std::string line = list.output.substr(at + 7, end - at - 7);
-    std::vector<std::string> flags;
-    std::size_t start = 0;
-    while (start < line.size()) {
-      std::size_t comma = line.find(',', start);
-      if (comma == std::string::npos) comma = line.size();
-      std::string flag = line.substr(start, comma - start);
-      flag.erase(0, flag.find_first_not_of(' '));
-      flag.erase(flag.find_last_not_of(' ') + 1);
-      if (!flag.empty()) flags.push_back(flag);
-      start = comma + 1;
-    }
-    return flags;
-  }
-
- private:
-  std::filesystem::path dir_;
-  std::filesystem::path conf_;
-  std::string pin_file_;
-};
+using tether::test::kTokenLabel;
+using tether::test::kUserPin;
+using tether::test::SoftHsmToken;
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   for (const std::string& x : v) {
