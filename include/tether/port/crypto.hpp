@@ -3,8 +3,9 @@
 
 /// @file
 /// Crypto port: random bytes, SHA-256, HMAC-SHA-256 and authenticated encryption (AEAD), for the
-/// offline queue's encryption at rest. Implementation: `tether::mbedtls::MbedCrypto`
-/// (ports/mbedtls); an integrator may put a hardware crypto engine behind the same interface.
+/// offline queue's encryption at rest, and signature verification (ECDSA P-256, RSA PKCS#1 v1.5).
+/// Implementation: `tether::mbedtls::MbedCrypto` (ports/mbedtls); an integrator may put a hardware
+/// crypto engine behind the same interface.
 ///
 /// ## Algorithms
 /// - Hash: SHA-256 (FIPS 180-4), 32-byte digest.
@@ -12,6 +13,10 @@
 /// - AEAD: **AES-256-GCM** (NIST SP 800-38D) with a 32-byte key, a 12-byte nonce and the full
 ///   16-byte tag. A sealed message is `ciphertext || tag`: the ciphertext has the plaintext's
 ///   length, so a sealed message is exactly `kAeadTagSize` bytes longer than its plaintext.
+/// - Signature verification: ECDSA on NIST P-256 (DER ECDSA-Sig-Value, as X.509 and TLS carry it)
+///   and RSA PKCS#1 v1.5 (RFC 8017 §8.2, DigestInfo with SHA-256), both over a SHA-256 digest the
+///   caller computed; the public key is a DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), as
+///   `KeyStore::public_key_der()` returns it and as certificates carry it.
 ///
 /// ## Nonces (the caller's duty)
 /// The caller supplies the nonce. A (key, nonce) pair must never seal two different messages: GCM
@@ -20,7 +25,8 @@
 /// nonce from random() and seal at most 2^32 messages per key (SP 800-38D §8.3).
 ///
 /// ## Checks common to every implementation (done here, before the implementation is called)
-/// - A fixed-size argument or output of the wrong size (AEAD key or nonce, digest, MAC):
+/// - A fixed-size argument or output of the wrong size (AEAD key or nonce, digest, MAC, the digest
+///   given to verify_sha256_signature()):
 ///   kInvalidArgument, origin kCrypto, detail 0.
 /// - A variable-size output that is too small: kResourceExhausted, origin kCrypto, detail 0.
 /// - An output that overlaps any input is a caller bug: the contract handler
@@ -34,9 +40,9 @@
 /// whatever the cause (apart from the overlap fallback above): a failed aead_open() never leaves
 /// partial plaintext behind, a failed random() never leaves bytes that could pass for a key.
 ///
-/// ## Not here yet
-/// Signature verification and CSR building (DESIGN.md §4) come with the hardware-keys work
-/// (`KeyStore`); they will be added to this interface then.
+/// ## Not here
+/// CSR building needs a private key, so it lives with the key store, not here: ports/mbedtls
+/// (`tether/port/mbedtls/csr.hpp`) builds one whose signature the KeyStore computes.
 ///
 /// ## Threading
 /// Not thread-safe: one thread makes every call (implementations keep state, such as a DRBG).
@@ -124,6 +130,33 @@ class Crypto {
     Status status = mac.size() != kHmacSha256Size ? invalid_argument() : do_hmac_sha256(key, data, mac);
     if (!status.ok()) detail::secure_zero(mac);
     return status;
+  }
+
+  /// Checks `signature` over the SHA-256 digest `digest` (32 bytes, computed by the caller, e.g.
+  /// with sha256()) against `public_key_der`, a DER SubjectPublicKeyInfo (nothing may follow it; no
+  /// PEM). Key types: EC on NIST P-256 (prime256v1) with a DER ECDSA-Sig-Value signature, and RSA
+  /// of 2048 to 4096 bits with a PKCS#1 v1.5 signature whose DigestInfo names SHA-256. Only the
+  /// public key is used; nothing is written. Returns ok when the signature verifies, or:
+  /// - kUnauthenticated (kCrypto, backend code, mbedTLS e.g. 0x4E00 ECDSA, 0x4380 RSA): the
+  ///   signature does not verify: it was made over another digest or with another key, or it is
+  ///   malformed (not DER, wrong length, trailing bytes): a malformed signature is a signature that
+  ///   does not verify, never kInvalidArgument. (Unlike aead_open(), whose failed tag means the
+  ///   stored data was damaged, kDataLoss: here the question is who signed.)
+  /// - kUnauthenticated (kCrypto, 0): `signature` is empty
+  /// - kInvalidArgument (kCrypto, 0): `digest.size()` is not kSha256Size, or `public_key_der` is
+  ///   empty
+  /// - kInvalidArgument (kCrypto, backend code): `public_key_der` is not a DER
+  ///   SubjectPublicKeyInfo (does not parse, bytes after it, a point not on the curve)
+  /// - kUnimplemented (kCrypto, backend code or 0): a key type other than EC P-256 or RSA (another
+  ///   curve, Ed25519, DSA, ...), an RSA key shorter than 2048 or longer than 4096 bits, or a
+  ///   backend built without that algorithm
+  /// - kResourceExhausted (kCrypto, backend code): the backend ran out of memory
+  /// - kInternal (kCrypto, backend code): any other backend failure
+  Status verify_sha256_signature(Span<const std::uint8_t> public_key_der, Span<const std::uint8_t> digest,
+                                 Span<const std::uint8_t> signature) {
+    if (digest.size() != kSha256Size || public_key_der.empty()) return invalid_argument();
+    if (signature.empty()) return Status(StatusCode::kUnauthenticated, Origin::kCrypto);
+    return do_verify_sha256_signature(public_key_der, digest, signature);
   }
 
   /// AES-256-GCM encryption: writes `ciphertext || tag` (plaintext.size() + kAeadTagSize bytes) to
@@ -225,6 +258,10 @@ class Crypto {
   virtual Status do_aead_open(Span<const std::uint8_t> key, Span<const std::uint8_t> nonce,
                               Span<const std::uint8_t> aad, Span<const std::uint8_t> ciphertext_with_tag,
                               Span<std::uint8_t> out) = 0;
+  /// Called with `digest.size()` == kSha256Size and non-empty `public_key_der` and `signature`.
+  /// Returns ok only when the signature verifies; the codes are those of verify_sha256_signature().
+  virtual Status do_verify_sha256_signature(Span<const std::uint8_t> public_key_der, Span<const std::uint8_t> digest,
+                                            Span<const std::uint8_t> signature) = 0;
 };
 
 }  // namespace port

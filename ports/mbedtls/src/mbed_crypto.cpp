@@ -9,8 +9,14 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/gcm.h>
+#include <mbedtls/asn1.h>
+#include <mbedtls/bignum.h>
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/md.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/platform.h>
+#include <mbedtls/rsa.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
 
@@ -23,6 +29,10 @@
 #endif
 #if !defined(MBEDTLS_CTR_DRBG_C) || !defined(MBEDTLS_ENTROPY_C)
 #error "tether::port_mbedtls needs MBEDTLS_CTR_DRBG_C and MBEDTLS_ENTROPY_C (random bytes)"
+#endif
+#if !defined(MBEDTLS_PK_C) || !defined(MBEDTLS_PK_PARSE_C) || !defined(MBEDTLS_ECDSA_C) || \
+    !defined(MBEDTLS_ECP_DP_SECP256R1_ENABLED) || !defined(MBEDTLS_RSA_C) || !defined(MBEDTLS_PKCS1_V15)
+#error "tether::port_mbedtls needs MBEDTLS_PK_C, MBEDTLS_PK_PARSE_C, MBEDTLS_ECDSA_C, MBEDTLS_ECP_DP_SECP256R1_ENABLED, MBEDTLS_RSA_C and MBEDTLS_PKCS1_V15 (signature verification)"
 #endif
 
 namespace tether::mbedtls {
@@ -86,6 +96,40 @@ Status to_status(int ret) {
   return Status(code, Origin::kCrypto, detail_of(ret));
 }
 
+// True if `test` holds for the whole mbedTLS 2 error code, its high-level or its low-level part.
+bool any_part(int ret, bool (*test)(int)) {
+  const int negated = -ret;
+  return test(ret) || test(-(negated & 0x7F80)) || test(-(negated & 0x007F));
+}
+
+bool out_of_memory(int code) {
+  return code == MBEDTLS_ERR_PK_ALLOC_FAILED || code == MBEDTLS_ERR_ECP_ALLOC_FAILED ||
+         code == MBEDTLS_ERR_MPI_ALLOC_FAILED || code == MBEDTLS_ERR_ASN1_ALLOC_FAILED;
+}
+
+bool unknown_algorithm(int code) {
+  return code == MBEDTLS_ERR_PK_UNKNOWN_PK_ALG || code == MBEDTLS_ERR_PK_UNKNOWN_NAMED_CURVE ||
+         code == MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE || code == MBEDTLS_ERR_ECP_FEATURE_UNAVAILABLE;
+}
+
+// The status for an mbedTLS error from parsing a public key: kUnimplemented for an algorithm or
+// curve mbedTLS (or this build) does not know, kResourceExhausted for memory, else kInvalidArgument
+// (the key is malformed).
+Status key_parse_status(int ret) {
+  StatusCode code = StatusCode::kInvalidArgument;
+  if (any_part(ret, unknown_algorithm)) code = StatusCode::kUnimplemented;
+  if (any_part(ret, out_of_memory)) code = StatusCode::kResourceExhausted;
+  return Status(code, Origin::kCrypto, detail_of(ret));
+}
+
+// The status for an mbedTLS error from mbedtls_pk_verify with a key that parsed: memory is
+// kResourceExhausted; anything else is about the signature (does not verify, malformed, wrong
+// length, r or s out of range, a value >= the RSA modulus): kUnauthenticated.
+Status verify_status(int ret) {
+  return Status(any_part(ret, out_of_memory) ? StatusCode::kResourceExhausted : StatusCode::kUnauthenticated,
+                Origin::kCrypto, detail_of(ret));
+}
+
 // Frees a GCM context (and zeroes the expanded key it holds) on every path.
 class GcmContext {
  public:
@@ -98,6 +142,22 @@ class GcmContext {
  private:
   mbedtls_gcm_context ctx_;
 };
+
+// Frees a public-key context (and the RSA or EC key it allocated) on every path.
+class PkContext {
+ public:
+  PkContext() { mbedtls_pk_init(&ctx_); }
+  ~PkContext() { mbedtls_pk_free(&ctx_); }
+  PkContext(const PkContext&) = delete;
+  PkContext& operator=(const PkContext&) = delete;
+  mbedtls_pk_context* get() { return &ctx_; }
+
+ private:
+  mbedtls_pk_context ctx_;
+};
+
+constexpr std::size_t kMinRsaBits = 2048;
+constexpr std::size_t kMaxRsaBits = 4096;
 
 }  // namespace
 
@@ -193,6 +253,39 @@ Status MbedCrypto::do_aead_open(Span<const std::uint8_t> key, Span<const std::ui
                                    bytes_or_empty(ciphertext_with_tag), output);
   }
   return to_status(ret);
+}
+
+Status MbedCrypto::do_verify_sha256_signature(Span<const std::uint8_t> public_key_der,
+                                              Span<const std::uint8_t> digest, Span<const std::uint8_t> signature) {
+  PkContext pk;
+  // mbedtls_pk_parse_subpubkey takes a DER SubjectPublicKeyInfo only (mbedtls_pk_parse_public_key
+  // would also take PEM and a bare PKCS#1 RSAPublicKey). It allocates the RSA or EC key and checks
+  // that an EC point is on its curve and that an RSA key is consistent.
+  auto* p = const_cast<unsigned char*>(public_key_der.data());
+  const unsigned char* const end = p + public_key_der.size();
+  const int parsed = mbedtls_pk_parse_subpubkey(&p, end, pk.get());
+  if (parsed != 0) return key_parse_status(parsed);
+  if (p != end) return Status(StatusCode::kInvalidArgument, Origin::kCrypto);
+
+  switch (mbedtls_pk_get_type(pk.get())) {
+    case MBEDTLS_PK_ECKEY:
+      if (mbedtls_pk_ec(*pk.get())->grp.id != MBEDTLS_ECP_DP_SECP256R1) {
+        return Status(StatusCode::kUnimplemented, Origin::kCrypto);
+      }
+      break;
+    case MBEDTLS_PK_RSA: {
+      const std::size_t bits = mbedtls_pk_get_bitlen(pk.get());
+      if (bits < kMinRsaBits || bits > kMaxRsaBits) return Status(StatusCode::kUnimplemented, Origin::kCrypto);
+      break;
+    }
+    default:  // id-ecDH, id-ecMQV, ...: not a signing key type this port offers
+      return Status(StatusCode::kUnimplemented, Origin::kCrypto);
+  }
+  // ECDSA: the DER ECDSA-Sig-Value, no trailing bytes (MBEDTLS_ERR_PK_SIG_LEN_MISMATCH). RSA: the
+  // context's default padding is PKCS#1 v1.5, and mbedTLS checks the DigestInfo names SHA-256.
+  const int ret = mbedtls_pk_verify(pk.get(), MBEDTLS_MD_SHA256, digest.data(), digest.size(), signature.data(),
+                                    signature.size());
+  return ret == 0 ? ok_status() : verify_status(ret);
 }
 
 }  // namespace tether::mbedtls

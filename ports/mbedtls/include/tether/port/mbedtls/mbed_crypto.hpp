@@ -4,7 +4,7 @@
 /// @file
 /// MbedCrypto: the Crypto port (tether/port/crypto.hpp) over mbedTLS 2.28: SHA-256 with
 /// mbedtls_sha256, HMAC-SHA-256 with mbedtls_md, AES-256-GCM with mbedtls_gcm, random bytes from
-/// a CTR_DRBG (AES-256) seeded from mbedtls_entropy. ports/mbedtls/README.md lists the mbedTLS
+/// a CTR_DRBG (AES-256) seeded from mbedtls_entropy, signature verification with mbedtls_pk. ports/mbedtls/README.md lists the mbedTLS
 /// build options it needs, where mbedTLS allocates, and how mbedTLS errors map to Status.
 
 #include <cstddef>
@@ -57,6 +57,8 @@ class MbedCrypto final : public port::Crypto {
                       Span<const std::uint8_t> plaintext, Span<std::uint8_t> out) override;
   Status do_aead_open(Span<const std::uint8_t> key, Span<const std::uint8_t> nonce, Span<const std::uint8_t> aad,
                       Span<const std::uint8_t> ciphertext_with_tag, Span<std::uint8_t> out) override;
+  Status do_verify_sha256_signature(Span<const std::uint8_t> public_key_der, Span<const std::uint8_t> digest,
+                                    Span<const std::uint8_t> signature) override;
 
   Status seed();
 
