@@ -524,7 +524,9 @@ Status PahoMqttClient::Impl::check_tls_file(const char* role, const std::string&
     problem = "no file configured";
   } else if (path.rfind("pkcs11:", 0) == 0) {
     err = EINVAL;
-    problem = "a PKCS#11 URI, not a file: Paho takes only files (let the pkcs11 port write a key PEM)";
+    problem =
+        "a PKCS#11 URI, not a file: Paho takes only files (tether::port::enable_pkcs11_tls_key of "
+        "tether::port_pkcs11 writes a key file naming the URI; the example agents call it)";
   } else {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
