@@ -1,6 +1,8 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 #include "tether/port/mbedtls/mbed_crypto.hpp"
 
+#include "pk_key.hpp"
+
 #include <algorithm>
 #include <cstdint>
 
@@ -9,14 +11,9 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/gcm.h>
-#include <mbedtls/asn1.h>
-#include <mbedtls/bignum.h>
-#include <mbedtls/ecdsa.h>
-#include <mbedtls/ecp.h>
 #include <mbedtls/md.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform.h>
-#include <mbedtls/rsa.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
 
@@ -47,7 +44,9 @@ const unsigned char* bytes_or_empty(Span<const std::uint8_t> span) {
   return span.empty() ? kEmpty : span.data();
 }
 
-std::uint16_t detail_of(int ret) { return static_cast<std::uint16_t>(static_cast<unsigned>(-ret) & 0xFFFFu); }
+using detail::any_part;
+using detail::detail_of;
+using detail::out_of_memory;
 
 // The canonical code for one mbedTLS error code (negative), or kOk if it is not one we know.
 StatusCode code_of(int ret) {
@@ -96,32 +95,6 @@ Status to_status(int ret) {
   return Status(code, Origin::kCrypto, detail_of(ret));
 }
 
-// True if `test` holds for the whole mbedTLS 2 error code, its high-level or its low-level part.
-bool any_part(int ret, bool (*test)(int)) {
-  const int negated = -ret;
-  return test(ret) || test(-(negated & 0x7F80)) || test(-(negated & 0x007F));
-}
-
-bool out_of_memory(int code) {
-  return code == MBEDTLS_ERR_PK_ALLOC_FAILED || code == MBEDTLS_ERR_ECP_ALLOC_FAILED ||
-         code == MBEDTLS_ERR_MPI_ALLOC_FAILED || code == MBEDTLS_ERR_ASN1_ALLOC_FAILED;
-}
-
-bool unknown_algorithm(int code) {
-  return code == MBEDTLS_ERR_PK_UNKNOWN_PK_ALG || code == MBEDTLS_ERR_PK_UNKNOWN_NAMED_CURVE ||
-         code == MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE || code == MBEDTLS_ERR_ECP_FEATURE_UNAVAILABLE;
-}
-
-// The status for an mbedTLS error from parsing a public key: kUnimplemented for an algorithm or
-// curve mbedTLS (or this build) does not know, kResourceExhausted for memory, else kInvalidArgument
-// (the key is malformed).
-Status key_parse_status(int ret) {
-  StatusCode code = StatusCode::kInvalidArgument;
-  if (any_part(ret, unknown_algorithm)) code = StatusCode::kUnimplemented;
-  if (any_part(ret, out_of_memory)) code = StatusCode::kResourceExhausted;
-  return Status(code, Origin::kCrypto, detail_of(ret));
-}
-
 // The status for an mbedTLS error from mbedtls_pk_verify with a key that parsed: memory is
 // kResourceExhausted; anything else is about the signature (does not verify, malformed, wrong
 // length, r or s out of range, a value >= the RSA modulus): kUnauthenticated.
@@ -155,9 +128,6 @@ class PkContext {
  private:
   mbedtls_pk_context ctx_;
 };
-
-constexpr std::size_t kMinRsaBits = 2048;
-constexpr std::size_t kMaxRsaBits = 4096;
 
 }  // namespace
 
@@ -258,29 +228,7 @@ Status MbedCrypto::do_aead_open(Span<const std::uint8_t> key, Span<const std::ui
 Status MbedCrypto::do_verify_sha256_signature(Span<const std::uint8_t> public_key_der,
                                               Span<const std::uint8_t> digest, Span<const std::uint8_t> signature) {
   PkContext pk;
-  // mbedtls_pk_parse_subpubkey takes a DER SubjectPublicKeyInfo only (mbedtls_pk_parse_public_key
-  // would also take PEM and a bare PKCS#1 RSAPublicKey). It allocates the RSA or EC key and checks
-  // that an EC point is on its curve and that an RSA key is consistent.
-  auto* p = const_cast<unsigned char*>(public_key_der.data());
-  const unsigned char* const end = p + public_key_der.size();
-  const int parsed = mbedtls_pk_parse_subpubkey(&p, end, pk.get());
-  if (parsed != 0) return key_parse_status(parsed);
-  if (p != end) return Status(StatusCode::kInvalidArgument, Origin::kCrypto);
-
-  switch (mbedtls_pk_get_type(pk.get())) {
-    case MBEDTLS_PK_ECKEY:
-      if (mbedtls_pk_ec(*pk.get())->grp.id != MBEDTLS_ECP_DP_SECP256R1) {
-        return Status(StatusCode::kUnimplemented, Origin::kCrypto);
-      }
-      break;
-    case MBEDTLS_PK_RSA: {
-      const std::size_t bits = mbedtls_pk_get_bitlen(pk.get());
-      if (bits < kMinRsaBits || bits > kMaxRsaBits) return Status(StatusCode::kUnimplemented, Origin::kCrypto);
-      break;
-    }
-    default:  // id-ecDH, id-ecMQV, ...: not a signing key type this port offers
-      return Status(StatusCode::kUnimplemented, Origin::kCrypto);
-  }
+  TETHER_RETURN_IF_ERROR(detail::parse_signing_key(public_key_der, pk.get()));
   // ECDSA: the DER ECDSA-Sig-Value, no trailing bytes (MBEDTLS_ERR_PK_SIG_LEN_MISMATCH). RSA: the
   // context's default padding is PKCS#1 v1.5, and mbedTLS checks the DigestInfo names SHA-256.
   const int ret = mbedtls_pk_verify(pk.get(), MBEDTLS_MD_SHA256, digest.data(), digest.size(), signature.data(),
