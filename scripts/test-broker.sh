@@ -15,7 +15,8 @@
 #                              certificate (for negative client tests)
 #
 # Everything lives in DIR (created if missing):
-#   ca.crt/.key                 "Tether Test CA"
+#   ca.crt/.key                 "Tether Test CA" (cloudsim --signing-ca-key DIR/ca.key
+#                               signs Fleet Provisioning certificates with it)
 #   server.crt/.key             CN=localhost, SAN DNS:localhost, IP:127.0.0.1
 #   server-wronghost.crt/.key   good CA, but CN/SAN wrong.example only
 #   server-otherca.crt/.key     CN=localhost, signed by other-ca
@@ -23,6 +24,8 @@
 #   cloudsim.crt/.key           CN=tether-cloudsim, may use every topic
 #   devices/<name>.crt/.key     CN=<name>, clientAuth
 #   devices/rogue.crt/.key      CN=device-1 but signed by other-ca
+#   devices/claim.crt/.key      CN=claim: the Fleet Provisioning claim identity, may use
+#                               only CreateCertificateFromCsr and RegisterThing
 #   mosquitto.conf, acl, mosquitto.log, mosquitto.pid
 #   broker.env                  TETHER_BROKER_HOST/PORT/DIR (also printed on stdout)
 #
@@ -124,6 +127,7 @@ check_device_name() {
     [[ ${name} =~ ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$ ]] \
         || die "invalid device name '${name}' (allowed: A-Z a-z 0-9 . _ : -)"
     [[ ${name} != rogue ]] || die "device name 'rogue' is reserved for the wrong-CA certificate"
+    [[ ${name} != claim ]] || die "device name 'claim' is reserved for the provisioning claim"
 }
 
 # Creates whatever is missing. If the CA is absent or about to expire, all
@@ -161,6 +165,7 @@ generate_certs() {
             make_leaf "${dir}/ca" "${dir}/devices/${name}" "${name}" "$(client_ext)"
         done
         make_leaf "${dir}/other-ca" "${dir}/devices/rogue" device-1 "$(client_ext)"
+        make_leaf "${dir}/ca" "${dir}/devices/claim" claim "$(client_ext)"
     )
     chmod 0600 "${dir}"/*.key "${dir}"/devices/*.key
     chmod 0644 "${dir}"/*.crt "${dir}"/devices/*.crt
@@ -200,6 +205,18 @@ pattern readwrite dt/%u/#
 user tether-cloudsim
 topic readwrite #
 topic readwrite $aws/#
+
+# The Fleet Provisioning claim (CN=claim): requests by CSR and RegisterThing, and
+# their answers. No device may use these topics (cloudsim answers them).
+user claim
+topic write $aws/certificates/create-from-csr/json
+topic write $aws/certificates/create-from-csr/cbor
+topic read $aws/certificates/create-from-csr/+/accepted
+topic read $aws/certificates/create-from-csr/+/rejected
+topic write $aws/provisioning-templates/+/provision/json
+topic write $aws/provisioning-templates/+/provision/cbor
+topic read $aws/provisioning-templates/+/provision/+/accepted
+topic read $aws/provisioning-templates/+/provision/+/rejected
 EOF
 }
 

@@ -1,5 +1,5 @@
-"""Command line: `serve` runs the emulator; `shadow ...`, `jobs ...`, `commands ...` and `metrics ...` talk to a running one's
-HTTP API."""
+"""Command line: `serve` runs the emulator; `shadow ...`, `jobs ...`, `commands ...`, `metrics ...`
+and `provisioning ...` talk to a running one's HTTP API."""
 
 from __future__ import annotations
 
@@ -26,8 +26,12 @@ from .http_api import make_server, serve_in_thread
 from .metrics_service import SUBSCRIPTIONS as METRICS_SUBSCRIPTIONS
 from .metrics_service import MetricsService, is_metrics_topic
 from .mqtt_link import MqttLink
+from .provisioning_model import Config as ProvisioningConfig
+from .provisioning_model import validate_template
+from .provisioning_service import SUBSCRIPTIONS as PROVISIONING_SUBSCRIPTIONS
+from .provisioning_service import ProvisioningService, is_provisioning_topic, load_signing_ca
 from .service import ShadowService
-from .store import CommandStore, JobStore, MetricsStore, ShadowStore
+from .store import CommandStore, JobStore, MetricsStore, ProvisioningStore, ShadowStore
 
 CONNECT_TIMEOUT_S = 30.0
 
@@ -40,6 +44,27 @@ def _write_ready(path: str, http_port: int) -> None:
     os.replace(tmp, path)
 
 
+def _provisioning_setup(args: argparse.Namespace, store: ProvisioningStore,
+                        log: logging.Logger) -> Optional[str]:
+    """Loads --provisioning-template options into the store; an error message or None."""
+    for spec in args.provisioning_template or []:
+        name, sep, value = spec.partition("=")
+        if not sep:
+            return f"--provisioning-template {spec!r}: expected NAME=FILE or NAME=JSON"
+        try:
+            if value.lstrip().startswith("{"):
+                body = json.loads(value)
+            else:
+                with open(value, encoding="utf-8") as f:
+                    body = json.load(f)
+            template = validate_template(name, body)
+        except (OSError, ValueError) as err:
+            return f"--provisioning-template {name}: {err}"
+        store.set_template(name, template.to_json())
+        log.info("provisioning template %s: thing name %s", name, template.thing_name)
+    return None
+
+
 def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s cloudsim %(name)s %(levelname)s: %(message)s")
@@ -48,6 +73,7 @@ def serve(args: argparse.Namespace) -> int:
     job_store = JobStore(args.db)
     command_store = CommandStore(args.db)
     metrics_store = MetricsStore(args.db)
+    provisioning_store = ProvisioningStore(args.db)
     link: Optional[MqttLink] = None
 
     def publish(topic: str, payload: bytes) -> None:
@@ -56,6 +82,9 @@ def serve(args: argparse.Namespace) -> int:
 
     if args.time_scale <= 0:
         log.error("--time-scale must be positive")
+        return 2
+    if args.cert_days <= 0 or args.token_ttl <= 0:
+        log.error("--cert-days and --token-ttl must be positive")
         return 2
     service = ShadowService(store, publish)
     jobs = JobsService(job_store, publish,
@@ -71,8 +100,25 @@ def serve(args: argparse.Namespace) -> int:
 
     metrics = MetricsService(metrics_store, publish)
 
+    problem = _provisioning_setup(args, provisioning_store, log)
+    if problem is not None:
+        log.error("%s", problem)
+        return 2
+    signing_ca = None
+    if args.signing_ca_key:
+        try:
+            signing_ca = load_signing_ca(args.signing_ca or args.ca, args.signing_ca_key)
+        except (OSError, ValueError) as err:
+            log.error("cannot load the signing CA: %s", err)
+            return 2
+    provisioning = ProvisioningService(
+        provisioning_store, publish, signing_ca,
+        ProvisioningConfig(validity_days=args.cert_days, token_ttl_s=args.token_ttl))
+
     def on_message(topic: str, payload: bytes) -> None:
-        if is_metrics_topic(topic):
+        if is_provisioning_topic(topic):
+            provisioning.handle_message(topic, payload)
+        elif is_metrics_topic(topic):
             metrics.handle_message(topic, payload)
         elif is_commands_topic(topic):
             commands.handle_message(topic, payload)
@@ -83,9 +129,9 @@ def serve(args: argparse.Namespace) -> int:
 
     link = MqttLink(args.host, args.port, args.ca, args.cert, args.key,
                     topics.subscriptions() + JOBS_SUBSCRIPTIONS + COMMANDS_SUBSCRIPTIONS
-                    + METRICS_SUBSCRIPTIONS, on_message,
+                    + METRICS_SUBSCRIPTIONS + PROVISIONING_SUBSCRIPTIONS, on_message,
                     client_id=args.client_id)
-    server = make_server(service, args.http_port, jobs, commands, metrics)
+    server = make_server(service, args.http_port, jobs, commands, metrics, provisioning)
     http_port = server.server_address[1]
     serve_in_thread(server)
     stop = threading.Event()
@@ -102,7 +148,8 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     jobs.start_ticker()
     commands.start_ticker()
-    log.info("ready: shadow, jobs, commands and metrics services on mqtts://%s:%d, HTTP API on http://127.0.0.1:%d",
+    log.info("ready: shadow, jobs, commands, metrics and provisioning services on mqtts://%s:%d, "
+             "HTTP API on http://127.0.0.1:%d",
              args.host, args.port, http_port)
     if args.ready_file:
         _write_ready(args.ready_file, http_port)
@@ -116,6 +163,7 @@ def serve(args: argparse.Namespace) -> int:
     job_store.close()
     command_store.close()
     metrics_store.close()
+    provisioning_store.close()
     return 0
 
 
@@ -189,6 +237,35 @@ def metrics_cmd(args: argparse.Namespace) -> int:
     return _api_call(args.api, "PUT", path + "/profile", None, json.dumps(rules).encode("utf-8"))
 
 
+def provisioning_cmd(args: argparse.Namespace) -> int:
+    if not args.api:
+        print("cloudsim: no API address: pass --api http://127.0.0.1:PORT or set CLOUDSIM_API",
+              file=sys.stderr)
+        return 2
+    if args.action == "certificates":
+        query = {k: v for k, v in (("thing", args.thing), ("status", args.status)) if v}
+        return _api_call(args.api, "GET",
+                         "/certificates" + ("?" + urlencode(query) if query else ""), None)
+    if args.action in ("certificate", "revoke"):
+        path = "/certificates/" + quote(args.certificate_id, safe="")
+        if args.action == "revoke":
+            return _api_call(args.api, "POST", path + "/revoke", None, b"")
+        return _api_call(args.api, "GET", path, None)
+    if args.action == "templates":
+        return _api_call(args.api, "GET", "/provisioning-templates", None)
+    path = "/provisioning-templates/" + quote(args.name, safe="")
+    if args.action == "delete-template":
+        return _api_call(args.api, "DELETE", path, None)
+    if args.template is None:
+        return _api_call(args.api, "GET", path, None)
+    try:
+        body = json.loads(args.template)
+    except ValueError as err:
+        print(f"cloudsim: template is not valid JSON: {err}", file=sys.stderr)
+        return 2
+    return _api_call(args.api, "PUT", path, None, json.dumps(body).encode("utf-8"))
+
+
 def _api_call(api: str, method: str, path: str, name: Optional[str],
               body: Optional[bytes] = None) -> int:
     url = api.rstrip("/") + path + ("?" + urlencode({"name": name}) if name else "")
@@ -253,6 +330,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "faster (60: a timeout minute lasts 1 s)")
     s.add_argument("--jobs-timestamps", choices=("s", "ms"), default="s",
                    help="unit of Jobs timestamps (default: epoch seconds)")
+    s.add_argument("--signing-ca", metavar="CERT",
+                   help="Fleet Provisioning: CA certificate that signs issued certificates "
+                        "(default: --ca)")
+    s.add_argument("--signing-ca-key", metavar="KEY",
+                   help="Fleet Provisioning: that CA's private key; without it "
+                        "CreateCertificateFromCsr answers ServiceUnavailable")
+    s.add_argument("--cert-days", type=float, default=365.0,
+                   help="validity of issued certificates in days (capped at the CA's)")
+    s.add_argument("--token-ttl", type=float, default=3600.0, metavar="SECONDS",
+                   help="lifetime of a certificate ownership token (AWS: 3600)")
+    s.add_argument("--provisioning-template", action="append", metavar="NAME=FILE|JSON",
+                   help="add or replace a provisioning template (repeatable)")
     s.add_argument("-v", "--verbose", action="store_true")
     s.set_defaults(func=serve)
 
@@ -321,6 +410,26 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("rules", nargs="?",
                     help='JSON, e.g. \'{"allowedListeningTcpPorts":[22],"maxBytesOut":10000}\'')
     mt.set_defaults(func=metrics_cmd)
+
+    pv = sub.add_parser("provisioning", help="Fleet Provisioning: certificates and templates")
+    pv.add_argument("--api", default=os.environ.get("CLOUDSIM_API"),
+                    help="operator API, e.g. http://127.0.0.1:8080 (default: $CLOUDSIM_API)")
+    pactions = pv.add_subparsers(dest="action", required=True)
+    pc = pactions.add_parser("certificates", help="list issued certificates")
+    pc.add_argument("--thing", help="only those attached to this thing")
+    pc.add_argument("--status", choices=("PENDING_ACTIVATION", "ACTIVE", "REVOKED"))
+    for action, help_text in (("certificate", "print one certificate (with its PEM)"),
+                              ("revoke", "set a certificate's status to REVOKED")):
+        a = pactions.add_parser(action, help=help_text)
+        a.add_argument("certificate_id")
+    pactions.add_parser("templates", help="list provisioning templates")
+    pt = pactions.add_parser("template", help="print or set a provisioning template")
+    pt.add_argument("name")
+    pt.add_argument("template", nargs="?",
+                    help='JSON, e.g. \'{"thingName":"dev-{SerialNumber}"}\'')
+    pd = pactions.add_parser("delete-template", help="remove a provisioning template")
+    pd.add_argument("name")
+    pv.set_defaults(func=provisioning_cmd)
     return parser
 
 

@@ -17,6 +17,14 @@
     GET    /metrics/<thing>/violations[?limit=N]      {"thingName", "violations": [...]} newest first
     GET    /metrics/<thing>/profile                   {"thingName", "profile": {...}}
     PUT    /metrics/<thing>/profile                   body: the rules -> {"thingName", "profile"}
+    GET    /certificates[?thing=T&status=S]           {"certificates": [{certificateId, status,
+                                                      thingName, notAfter, ...}]}
+    GET    /certificates/<certificateId>              one, with certificatePem, or 404
+    POST   /certificates/<certificateId>/revoke       status REVOKED -> the certificate
+    GET    /provisioning-templates                    {"templates": [{templateName, template}]}
+    GET    /provisioning-templates/<name>             {"templateName", "template"} or 404
+    PUT    /provisioning-templates/<name>             body: the template -> {"templateName", ...}
+    DELETE /provisioning-templates/<name>             remove it or 404
     GET    /health                                    {"ok": true}
 
 Errors: `{"code": <status>, "message": "..."}` with the same HTTP status.
@@ -34,6 +42,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .commands_service import CommandsService
 from .jobs_service import JobsService, OperatorError
 from .metrics_service import MetricsService
+from .provisioning_service import ProvisioningService
 from .service import ShadowService
 from .shadow_model import JsonObject, ShadowError
 
@@ -56,7 +65,8 @@ def _json_body(body: Optional[bytes]) -> Any:
 def _route(service: ShadowService, method: str, path: str, query: Dict[str, List[str]],
            body: Optional[bytes], jobs: Optional[JobsService] = None,
            commands: Optional[CommandsService] = None,
-           metrics: Optional[MetricsService] = None) -> Tuple[int, JsonObject]:
+           metrics: Optional[MetricsService] = None,
+           provisioning: Optional[ProvisioningService] = None) -> Tuple[int, JsonObject]:
     parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
     name = query.get("name", [""])[0]
     if parts == ["health"] and method == "GET":
@@ -89,6 +99,9 @@ def _route(service: ShadowService, method: str, path: str, query: Dict[str, List
         if len(parts) == 3 and parts[2] not in ("violations", "profile"):
             raise ApiError(404, f"no such resource: {method} {path}")
         raise ApiError(405, f"method {method} not allowed on {path}")
+    if provisioning is not None and parts and parts[0] in ("certificates",
+                                                           "provisioning-templates"):
+        return _route_provisioning(provisioning, method, path, parts, query, body)
     if len(parts) >= 2 and parts[0] == "shadows":
         thing = parts[1]
         if len(parts) == 2 and method == "GET":
@@ -107,9 +120,34 @@ def _route(service: ShadowService, method: str, path: str, query: Dict[str, List
             raise ApiError(405, f"method {method} not allowed on {path}")
     raise ApiError(404, f"no such resource: {method} {path}")
 
+def _route_provisioning(provisioning: ProvisioningService, method: str, path: str,
+                        parts: List[str], query: Dict[str, List[str]],
+                        body: Optional[bytes]) -> Tuple[int, JsonObject]:
+    if parts[0] == "certificates":
+        if len(parts) == 1 and method == "GET":
+            return 200, provisioning.operator_list_certificates(query)
+        if len(parts) == 2 and method == "GET":
+            return 200, provisioning.operator_get_certificate(parts[1])
+        if len(parts) == 3 and parts[2] == "revoke" and method == "POST":
+            return 200, provisioning.operator_revoke(parts[1])
+    else:
+        if len(parts) == 1 and method == "GET":
+            return 200, provisioning.operator_list_templates()
+        if len(parts) == 2 and method == "GET":
+            return 200, provisioning.operator_get_template(parts[1])
+        if len(parts) == 2 and method == "PUT":
+            return 200, provisioning.operator_set_template(parts[1], _json_body(body))
+        if len(parts) == 2 and method == "DELETE":
+            return 200, provisioning.operator_delete_template(parts[1])
+    if len(parts) <= 2 or (len(parts) == 3 and parts[2] == "revoke"):
+        raise ApiError(405, f"method {method} not allowed on {path}")
+    raise ApiError(404, f"no such resource: {method} {path}")
+
+
 def make_server(service: ShadowService, port: int, jobs: Optional[JobsService] = None,
                 commands: Optional[CommandsService] = None,
-                metrics: Optional[MetricsService] = None) -> ThreadingHTTPServer:
+                metrics: Optional[MetricsService] = None,
+                provisioning: Optional[ProvisioningService] = None) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         server_version = "cloudsim"
 
@@ -125,7 +163,7 @@ def make_server(service: ShadowService, port: int, jobs: Optional[JobsService] =
                         raise ApiError(413, "request body too large")
                     body = self.rfile.read(length)
                 status, doc = _route(service, method, url.path, parse_qs(url.query), body,
-                                     jobs, commands, metrics)
+                                     jobs, commands, metrics, provisioning)
             except OperatorError as err:
                 status, doc = err.code, {"code": err.code, "message": err.message}
             except ShadowError as err:

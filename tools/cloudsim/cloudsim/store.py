@@ -1,4 +1,5 @@
-"""SQLite persistence of shadows, job executions, command executions and Defender metrics: a restart of the emulator keeps them."""
+"""SQLite persistence of shadows, job executions, command executions, Defender metrics and
+provisioned certificates and templates: a restart of the emulator keeps them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from .commands_model import Execution as CommandExecution
 from .jobs_model import Execution
+from .provisioning_model import Certificate
 from .shadow_model import Shadow
 
 class _Database:
@@ -249,3 +251,80 @@ class MetricsStore(_Database):
     def set_profile(self, thing: str, profile: dict) -> None:
         self._write("INSERT OR REPLACE INTO metrics_profiles (thing, data) VALUES (?, ?)",
                     (thing, json.dumps(profile)))
+
+
+_PROVISIONING_SCHEMA = """
+CREATE TABLE IF NOT EXISTS certificates (
+    certificate_id TEXT PRIMARY KEY,     -- hex SHA-256 of the DER
+    token_sha256   TEXT    NOT NULL,     -- the ownership token itself is never stored
+    status         TEXT    NOT NULL,
+    thing          TEXT,
+    created        REAL    NOT NULL,
+    data           TEXT    NOT NULL      -- the whole Certificate as JSON
+);
+CREATE INDEX IF NOT EXISTS certificates_token ON certificates (token_sha256);
+CREATE TABLE IF NOT EXISTS provisioning_templates (
+    name TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+"""
+
+
+class ProvisioningStore(_Database):
+    """Certificates issued by CreateCertificateFromCsr and the provisioning templates."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, _PROVISIONING_SCHEMA)
+
+    def save_certificate(self, cert: Certificate) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO certificates "
+            "(certificate_id, token_sha256, status, thing, created, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (cert.certificate_id, cert.token_sha256, cert.status, cert.thing, cert.created_at,
+             json.dumps(cert.to_json())))
+
+    def _certificates(self, where: str, args: Sequence[Any]) -> List[Certificate]:
+        rows = self._rows(f"SELECT data FROM certificates {where} ORDER BY created, certificate_id",
+                          args)
+        return [Certificate.from_json(json.loads(r[0])) for r in rows]
+
+    def certificate(self, certificate_id: str) -> Optional[Certificate]:
+        found = self._certificates("WHERE certificate_id=?", (certificate_id,))
+        return found[0] if found else None
+
+    def certificate_by_token(self, token_sha256: str) -> Optional[Certificate]:
+        found = self._certificates("WHERE token_sha256=?", (token_sha256,))
+        return found[0] if found else None
+
+    def certificates(self, thing: Optional[str] = None,
+                     status: Optional[str] = None) -> List[Certificate]:
+        conditions, args = [], []
+        if thing is not None:
+            conditions.append("thing=?")
+            args.append(thing)
+        if status is not None:
+            conditions.append("status=?")
+            args.append(status)
+        return self._certificates("WHERE " + " AND ".join(conditions) if conditions else "", args)
+
+    def delete_certificates(self, ids: List[str]) -> None:
+        with self._transaction() as db:
+            for certificate_id in ids:
+                db.execute("DELETE FROM certificates WHERE certificate_id=?", (certificate_id,))
+
+    def templates(self) -> List[Tuple[str, dict]]:
+        rows = self._rows("SELECT name, data FROM provisioning_templates ORDER BY name")
+        return [(str(r[0]), json.loads(r[1])) for r in rows]
+
+    def template(self, name: str) -> Optional[dict]:
+        rows = self._rows("SELECT data FROM provisioning_templates WHERE name=?", (name,))
+        return None if not rows else json.loads(rows[0][0])
+
+    def set_template(self, name: str, body: dict) -> None:
+        self._write("INSERT OR REPLACE INTO provisioning_templates (name, data) VALUES (?, ?)",
+                    (name, json.dumps(body)))
+
+    def delete_template(self, name: str) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM provisioning_templates WHERE name=?",
+                              (name,)).rowcount > 0

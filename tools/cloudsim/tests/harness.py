@@ -109,20 +109,30 @@ class Device:
     """device-1 as an ordinary MQTT 5 client subscribed to `filters` (default: all its shadow
     topics)."""
 
-    def __init__(self, broker: Dict[str, str], filters: Optional[List[str]] = None) -> None:
+    def __init__(self, broker: Dict[str, str], filters: Optional[List[str]] = None,
+                 name: str = THING, certfile: Optional[str] = None,
+                 keyfile: Optional[str] = None, client_id: Optional[str] = None) -> None:
+        """`name`: the identity under the broker's devices/ (CN = MQTT user name), or any
+        certificate and key given as `certfile`/`keyfile`."""
         bdir = broker["TETHER_BROKER_DIR"]
         self.messages: "queue.Queue[Tuple[str, bytes]]" = queue.Queue()
-        self.client = mqtt.Client(client_id=f"{THING}-test", protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(client_id=client_id or f"{name}-test", protocol=mqtt.MQTTv5)
         self.client.tls_set(ca_certs=os.path.join(bdir, "ca.crt"),
-                            certfile=os.path.join(bdir, "devices", f"{THING}.crt"),
-                            keyfile=os.path.join(bdir, "devices", f"{THING}.key"),
+                            certfile=certfile or os.path.join(bdir, "devices", f"{name}.crt"),
+                            keyfile=keyfile or os.path.join(bdir, "devices", f"{name}.key"),
                             tls_version=ssl.PROTOCOL_TLS_CLIENT)
         self.client.on_message = lambda _c, _u, m: self.messages.put((m.topic, bytes(m.payload)))
         subscribed: "queue.Queue[Any]" = queue.Queue()
         self.client.on_subscribe = lambda _c, _u, mid, codes, _p=None: subscribed.put(codes)
+        connected: "queue.Queue[Any]" = queue.Queue()
+        self.client.on_connect = lambda _c, _u, _f, rc, _p=None: connected.put(rc)
         self.client.connect(broker["TETHER_BROKER_HOST"], int(broker["TETHER_BROKER_PORT"]),
                             keepalive=30)
         self.client.loop_start()
+        rc = connected.get(timeout=WAIT_S)
+        if getattr(rc, "value", rc) != 0:
+            self.close()
+            raise RuntimeError(f"connection as {name} refused: {rc}")
         if filters is None:
             filters = [f"$aws/things/{THING}/shadow/#", f"state/{THING}/#"]
         self.client.subscribe([(f, SubscribeOptions(qos=1)) for f in filters])
@@ -141,7 +151,8 @@ class Device:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.client.publish(topic, data, qos=1).wait_for_publish(WAIT_S)
 
-    def expect(self, topics: List[str], timeout: float = WAIT_S) -> Tuple[str, Doc]:
+    def expect(self, topics: List[str], timeout: float = WAIT_S,
+               decode: Any = json.loads) -> Tuple[str, Doc]:
         """The next message on one of `topics` (own requests and others are skipped)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -153,7 +164,7 @@ class Device:
             except queue.Empty:
                 continue
             if topic in topics:
-                return topic, json.loads(payload)
+                return topic, decode(payload)
 
     def collect(self, topics: List[str], seconds: float) -> List[Tuple[str, Doc]]:
         got: List[Tuple[str, Doc]] = []
@@ -193,8 +204,8 @@ def http(api: str, method: str, path: str, body: Any = None) -> Tuple[int, Doc]:
 
 
 class BrokerTestCase(unittest.TestCase):
-    """Starts a broker, the emulator (with EMULATOR_ARGS) and device-1 (subscribed to
-    DEVICE_FILTERS) once per class."""
+    """Starts a broker, the emulator (with EMULATOR_ARGS, where "$BROKER_DIR" is the broker's
+    directory) and device-1 (subscribed to DEVICE_FILTERS) once per class."""
 
     EMULATOR_ARGS: List[str] = []
     DEVICE_FILTERS: Optional[List[str]] = None
@@ -216,7 +227,10 @@ class BrokerTestCase(unittest.TestCase):
             out = subprocess.run([BROKER_SCRIPT, "start", cls.broker_dir], check=True,
                                  capture_output=True, text=True, timeout=60)
             cls.broker = dict(line.split("=", 1) for line in out.stdout.split() if "=" in line)
-            cls.emulator = Emulator(cls.tmp, cls.broker, cls.EMULATOR_ARGS)
+            # "$BROKER_DIR" in EMULATOR_ARGS stands for the broker's directory
+            args = [a.replace("$BROKER_DIR", cls.broker["TETHER_BROKER_DIR"])
+                    for a in cls.EMULATOR_ARGS]
+            cls.emulator = Emulator(cls.tmp, cls.broker, args)
             cls.emulator.start()
             cls.device = Device(cls.broker, cls.DEVICE_FILTERS)
         except BaseException:
