@@ -8,7 +8,7 @@
 /// kConfig) or kOutOfRange and, when `error` is given, text of the form `<source>: <key>: <problem>`
 /// (for example `agent.json: mqtt.keep_alive_s: must be an integer between 0 and 65535, got 70000`).
 /// Unknown and duplicate keys are errors too (a typo must not silently fall back to a default).
-/// Error texts never quote the value of `tls.key` (a PKCS#11 URI may carry a PIN).
+/// Error texts never quote the value of `tls.key` or `pkcs11.token` (a PKCS#11 URI may carry a PIN).
 
 #include <array>
 #include <cstdint>
@@ -161,6 +161,21 @@ struct MetricsConfig {
   std::uint64_t max_bytes_out_per_s = 0;         ///< "rules.max_bytes_out_per_s"
 };
 
+/// Where the device key lives when `tls.key` is a `pkcs11:` URI (feature section "pkcs11";
+/// ports/pkcs11). The user PIN comes from exactly one of `pin_file` or `pin_env`, never from this
+/// configuration or from a URI: validation refuses `pin-value` and `pin-source` in `tls.key` and
+/// `token`, and a `pkcs11:` `tls.key` without this section.
+struct Pkcs11Config {
+  bool enabled = false;            ///< true when the section is present
+  FixedString<kMaxPath> module;    ///< "module" (required): absolute path of the PKCS#11 module (.so)
+  FixedString<kMaxPath> pin_file;  ///< "pin_file": absolute path of a file whose first line is the PIN; or
+  FixedString<64> pin_env;         ///< "pin_env": the environment variable holding the PIN
+                                   ///< (`[A-Za-z_][A-Za-z0-9_]*`, 1..63 bytes)
+  FixedString<kMaxPath> token;     ///< "token": `pkcs11:` URI of the token new keys are generated in
+  FixedString<kMaxPath> provider;  ///< "provider": absolute path of OpenSSL's pkcs11-provider module
+                                   ///< (empty: looked up in OpenSSL's modules directory)
+};
+
 struct AgentConfig {
   FixedString<kMaxThingName> thing_name;   ///< "thing_name" (required; validated for `profile`)
   FixedString<kMaxClientId> client_id;     ///< "client_id" (default: the thing name)
@@ -173,6 +188,7 @@ struct AgentConfig {
   OfflineQueueConfig offline_queue;
   CommandsConfig commands;
   MetricsConfig metrics;
+  Pkcs11Config pkcs11;
 };
 
 /// Parses `json` (at most kMaxJsonInput bytes) into `out`, starting from the defaults (whatever `out`
@@ -190,8 +206,9 @@ Status parse_config(std::string_view json, std::string_view source, AgentConfig&
 /// Checks a config built in code (what parse_config also enforces): required fields present, thing
 /// name valid for the profile, client id printable ASCII without spaces (an empty one is set to the
 /// thing name, only on success), endpoint a host name or IP literal (brackets around an IPv6
-/// literal are removed), paths not empty and without NUL, ranges, and reconnect initial delays at
-/// most their caps. Returns ok, kInvalidArgument/kConfig or kOutOfRange/kConfig, texts as above.
+/// literal are removed), paths not empty and without NUL, ranges, reconnect initial delays at most
+/// their caps, the enabled feature sections, and that a `pkcs11:` `tls.key` has a "pkcs11" section
+/// and carries no PIN. Returns ok, kInvalidArgument/kConfig or kOutOfRange/kConfig, texts as above.
 Status validate_config(AgentConfig& config, std::string_view source, ErrorText* error);
 
 }  // namespace tether

@@ -2,7 +2,7 @@
 #pragma once
 
 // Private to lib/core: the configuration reader, shared by config.cpp (the document, the general
-// sections, validation) and config_sections.cpp (the feature sections: commands, metrics).
+// sections, validation) and config_sections.cpp (the feature sections: commands, metrics, pkcs11).
 
 #include <array>
 #include <cstdarg>
@@ -63,6 +63,9 @@ Status check_range(const Ctx& ctx, std::string_view section, std::string_view ke
 // config_sections.cpp: what validate_config checks in the feature sections.
 Status check_commands(const Ctx& ctx, const CommandsConfig& c);
 Status check_metrics(const Ctx& ctx, TopicProfile profile, const MetricsConfig& m);
+// The "pkcs11" section when enabled, and always the cross-check with `tls_key`: a `pkcs11:` URI
+// needs the section and must not carry a PIN.
+Status check_pkcs11(const Ctx& ctx, std::string_view tls_key, const Pkcs11Config& p);
 
 // ---------------------------------------------------------------------------------------------
 // Reading the JSON document
@@ -172,6 +175,7 @@ class Reader {
   Status read_metrics_rules(const json::Value& rules);
   Status read_ports(const json::Value& object, std::string_view section, std::string_view key,
                     std::array<std::uint16_t, kMaxMetricsRuleItems>& out, std::size_t* count, bool* present);
+  Status read_pkcs11(const json::Value& pkcs11);
 
   // Reads a string that must be one of `names` into `*out` (the matching entry of `values`).
   template <typename T, std::size_t N>

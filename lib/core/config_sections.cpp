@@ -1,5 +1,5 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
-// The feature sections of the configuration: "commands" and "metrics".
+// The feature sections of the configuration: "commands", "metrics" and "pkcs11".
 
 #include <cstdio>
 
@@ -376,6 +376,109 @@ Status Reader::read_metrics_rules(const json::Value& rules) {
       } else {
         l.hardware[i].assign(*text).ignore();
       }
+    }
+  }
+  return ok_status();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `pkcs11` section. A pkcs11: URI is never quoted in an error text: it might carry a PIN.
+
+namespace {
+
+constexpr std::string_view kPkcs11Scheme = "pkcs11:";
+constexpr std::size_t kMaxPinEnvName = 63;
+
+bool is_pkcs11_uri(std::string_view s) { return s.substr(0, kPkcs11Scheme.size()) == kPkcs11Scheme; }
+
+bool carries_pin(std::string_view uri) {
+  return uri.find("pin-value") != std::string_view::npos || uri.find("pin-source") != std::string_view::npos;
+}
+
+Status check_uri_without_pin(const Ctx& ctx, std::string_view section, std::string_view key, std::string_view uri) {
+  if (!carries_pin(uri)) return ok_status();
+  return fail(ctx, StatusCode::kInvalidArgument, 0, section, key,
+              "a pkcs11: URI must not carry pin-value or pin-source (the PIN comes from pkcs11.pin_file or "
+              "pkcs11.pin_env)");
+}
+
+// An absolute path without NUL; empty passes when the key is optional.
+Status check_absolute(const Ctx& ctx, std::string_view key, std::string_view path, bool required) {
+  if (path.empty() && !required) return ok_status();
+  if (path.empty() || path.front() != '/') {
+    return fail(ctx, StatusCode::kInvalidArgument, 0, "pkcs11", key,
+                "must be an absolute path (start with '/'), got %s", quote(path).text);
+  }
+  const std::size_t nul = path.find('\0');
+  if (nul != std::string_view::npos) {
+    return fail(ctx, StatusCode::kInvalidArgument, clamp16(nul), "pkcs11", key, "must not contain NUL (byte %zu)", nul);
+  }
+  return ok_status();
+}
+
+// An environment variable name as POSIX shells accept it.
+Status check_pin_env(const Ctx& ctx, std::string_view name) {
+  bool ok = !name.empty() && name.size() <= kMaxPinEnvName && !is_digit(name.front());
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < name.size() && ok; ++i) {
+    ok = is_alnum(name[i]) || name[i] == '_';
+    bad = i;
+  }
+  if (ok) return ok_status();
+  return fail(ctx, StatusCode::kInvalidArgument, clamp16(bad), "pkcs11", "pin_env",
+              "must be an environment variable name (1 to %zu of A-Z a-z 0-9 _, not starting with a digit), got %s",
+              kMaxPinEnvName, quote(name).text);
+}
+
+}  // namespace
+
+Status check_pkcs11(const Ctx& ctx, std::string_view tls_key, const Pkcs11Config& p) {
+  if (is_pkcs11_uri(tls_key)) {
+    TETHER_RETURN_IF_ERROR(check_uri_without_pin(ctx, "tls", "key", tls_key));
+    if (!p.enabled) {
+      return fail(ctx, StatusCode::kInvalidArgument, 0, "tls", "key",
+                  "a pkcs11: URI needs the \"pkcs11\" section (module and pin_file or pin_env)");
+    }
+  }
+  if (!p.enabled) return ok_status();
+  TETHER_RETURN_IF_ERROR(check_absolute(ctx, "module", p.module.view(), true));
+  if (!p.pin_file.empty() && !p.pin_env.empty()) {
+    return fail(ctx, StatusCode::kInvalidArgument, 0, "pkcs11", "pin_env",
+                "must not be given together with pin_file (exactly one of them names the PIN's source)");
+  }
+  if (p.pin_file.empty() && p.pin_env.empty()) {
+    return fail(ctx, StatusCode::kInvalidArgument, 0, "pkcs11", {},
+                "missing \"pin_file\" or \"pin_env\" (exactly one of them names the PIN's source)");
+  }
+  TETHER_RETURN_IF_ERROR(check_absolute(ctx, "pin_file", p.pin_file.view(), false));
+  if (!p.pin_env.empty()) TETHER_RETURN_IF_ERROR(check_pin_env(ctx, p.pin_env.view()));
+  if (!p.token.empty()) {
+    if (!is_pkcs11_uri(p.token.view())) {
+      return fail(ctx, StatusCode::kInvalidArgument, 0, "pkcs11", "token",
+                  "must be a pkcs11: URI naming a token (RFC 7512, e.g. pkcs11:token=<label>)");
+    }
+    TETHER_RETURN_IF_ERROR(check_uri_without_pin(ctx, "pkcs11", "token", p.token.view()));
+  }
+  return check_absolute(ctx, "provider", p.provider.view(), false);
+}
+
+Status Reader::read_pkcs11(const json::Value& pkcs11) {
+  constexpr std::string_view kSection = "pkcs11";
+  TETHER_RETURN_IF_ERROR(expect_object(pkcs11, kSection));
+  static constexpr std::string_view kKeys[] = {"module", "pin_file", "pin_env", "token", "provider"};
+  TETHER_RETURN_IF_ERROR(check_keys(pkcs11, kSection, kKeys, count_of(kKeys)));
+  TETHER_RETURN_IF_ERROR(require(pkcs11, kSection, "module"));
+  Pkcs11Config& p = out_.pkcs11;
+  p.enabled = true;
+  TETHER_RETURN_IF_ERROR(read_string(pkcs11, kSection, "module", p.module));
+  TETHER_RETURN_IF_ERROR(read_string(pkcs11, kSection, "pin_file", p.pin_file));
+  TETHER_RETURN_IF_ERROR(read_string(pkcs11, kSection, "pin_env", p.pin_env));
+  TETHER_RETURN_IF_ERROR(read_string(pkcs11, kSection, "token", p.token));
+  TETHER_RETURN_IF_ERROR(read_string(pkcs11, kSection, "provider", p.provider));
+  // An explicit "" would read as "not given" (and so pass as the other PIN source): leave the key out.
+  for (std::string_view key : {"pin_file", "pin_env", "token"}) {
+    if (pkcs11[key].valid() && pkcs11[key].as_string().value_or("-").empty()) {
+      return fail(ctx_, StatusCode::kInvalidArgument, 0, kSection, key, "must not be empty (leave the key out)");
     }
   }
   return ok_status();
