@@ -10,8 +10,9 @@
 //   from the thing name yields valid topic names;
 // - for any input that is valid JSON, the result depends on the document, not its spelling: the
 //   canonical rewrite (json::Writer) parses to the same status and text;
-// - error texts never depend on (so never quote) the value of tls.key: the same document with that
-//   value replaced gives the same status and text.
+// - error texts never depend on (so never quote) the value of tls.key beyond what validation reads
+//   (a leading "pkcs11:", "pin-value", "pin-source"): the same document with the rest of that value
+//   replaced gives the same status and text.
 
 #include <cstring>
 #include <memory>
@@ -115,7 +116,9 @@ Outcome parse(std::string_view text) {
   return o;
 }
 
-// tls.key replaced by a string of the same length that differs in every byte.
+// tls.key replaced by a string of the same length that differs in every byte but what validation
+// reads: a leading "pkcs11:" and any "pin-value" or "pin-source" (the replacement bytes, 'x' and
+// 'y', cannot form new ones).
 struct ReplaceTlsKey {
   std::string* replacement;
   std::string_view operator()(std::string_view container_key, std::string_view key, std::size_t level,
@@ -124,6 +127,13 @@ struct ReplaceTlsKey {
     replacement->assign(value.size(), 'x');
     for (std::size_t i = 0; i < value.size(); ++i) {
       if (value[i] == 'x') (*replacement)[i] = 'y';
+    }
+    const auto keep = [&](std::size_t at, std::size_t n) { replacement->replace(at, n, value.substr(at, n)); };
+    if (value.substr(0, 7) == "pkcs11:") keep(0, 7);
+    for (std::string_view pin : {std::string_view("pin-value"), std::string_view("pin-source")}) {
+      for (std::size_t at = value.find(pin); at != std::string_view::npos; at = value.find(pin, at + 1)) {
+        keep(at, pin.size());
+      }
     }
     return *replacement;
   }

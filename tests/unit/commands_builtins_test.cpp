@@ -587,9 +587,10 @@ TEST_CASE("builtins: set-config cannot change the identity, the credentials or t
   const char* patches[] = {
       R"({"thing_name":"other-device"})",
       R"({"client_id":"other"})",
-      R"({"tls":{"key":"pkcs11:object=other"}})",
+      R"({"tls":{"key":"/etc/tether/other.key"}})",
       R"({"commands":{"run":[{"name":"sh","path":"/bin/sh","extra_args":true}]}})",
       R"({"commands":null})",
+      R"({"pkcs11":{"module":"/tmp/evil.so","pin_env":"PIN"}})",
   };
   int n = 0;
   for (const char* patch : patches) {

@@ -110,7 +110,13 @@ TEST_CASE("a full configuration file sets every field") {
       { "name": "ping", "path": "/usr/bin/ping", "args": ["-c", "3", "-W", "2"], "extra_args": true, "timeout_s": 20 }
     ]
   },
-  "metrics": {}
+  "metrics": {},
+  "pkcs11": {
+    "module": "/usr/lib/softhsm/libsofthsm2.so",
+    "pin_file": "/etc/tether/pkcs11-pin",
+    "token": "pkcs11:token=tether",
+    "provider": "/usr/lib/x86_64-linux-gnu/ossl-modules/pkcs11.so"
+  }
 })";
   const Parsed p = parse(json);
   REQUIRE(p.status.ok());
@@ -152,6 +158,10 @@ TEST_CASE("a full configuration file sets every field") {
   CHECK(ping->timeout_s == 20);
   CHECK_FALSE(c.commands.run[0].extra_args);
   CHECK(c.commands.find_run("sh") == nullptr);
+  CHECK(c.pkcs11.enabled);
+  CHECK(c.pkcs11.module == "/usr/lib/softhsm/libsofthsm2.so");
+  CHECK(c.pkcs11.pin_file == "/etc/tether/pkcs11-pin");
+  CHECK(c.pkcs11.token == "pkcs11:token=tether");
 }
 
 // The second example of docs/configuration.md, verbatim.
