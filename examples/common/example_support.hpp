@@ -5,6 +5,7 @@
 // atexit handlers. Header-only, for the examples (not part of the SDK's API).
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
@@ -19,6 +20,9 @@
 #include "tether/port/posix/posix_clock.hpp"
 #include "tether/port/posix/posix_kv_store.hpp"
 #include "tether/port/posix/stderr_log_sink.hpp"
+#if defined(TETHER_EXAMPLE_HAVE_PKCS11)
+#include "tether/port/pkcs11/tls_key.hpp"
+#endif
 
 namespace tether::examples {
 
@@ -39,13 +43,75 @@ inline void install_stop_signals() {
 
 inline bool stop_requested() { return detail::g_stop != 0; }
 
-/// Loads `path` (docs/configuration.md) into `config`; on failure prints "<program>: <the
-/// parser's error, naming the file and the key>" to stderr and returns false.
+/// A directory only this user can use, for files the agent writes at run time:
+/// $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=) or ${TMPDIR:-/tmp}/tether-<uid> (created 0700; an
+/// existing one must be a real directory of this user that nobody else can enter). "" after
+/// printing why.
+inline std::string private_runtime_dir(const char* program) {
+  const char* runtime = std::getenv("RUNTIME_DIRECTORY");
+  if (runtime != nullptr && *runtime == '/') return runtime;
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string dir = std::string(tmp != nullptr && *tmp == '/' ? tmp : "/tmp") + "/tether-" +
+                          std::to_string(static_cast<unsigned long>(::geteuid()));
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    std::fprintf(stderr, "%s: %s: cannot create the directory: %s\n", program, dir.c_str(), std::strerror(errno));
+    return std::string();
+  }
+  struct stat info {};
+  if (::lstat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != ::geteuid() ||
+      (info.st_mode & 077) != 0) {
+    std::fprintf(stderr, "%s: %s is not a private directory of this user (mode 0700, owned by uid %lu): not using it\n",
+                 program, dir.c_str(), static_cast<unsigned long>(::geteuid()));
+    return std::string();
+  }
+  return dir;
+}
+
+/// When `tls.key` is a `pkcs11:` URI, makes the key inside the token usable by Paho
+/// (tether::port::enable_pkcs11_tls_key: PIN, key and certificate checked, OpenSSL's provider
+/// loaded) and points `config.broker.key` at the key file it writes (in private_runtime_dir()).
+/// Returns false after printing why. Nothing to do for a key file.
+inline bool prepare_tls_key(const char* program, AgentConfig& config) {
+  if (config.broker.key.view().substr(0, 7) != "pkcs11:") return true;
+#if defined(TETHER_EXAMPLE_HAVE_PKCS11)
+  const std::string dir = private_runtime_dir(program);
+  if (dir.empty()) return false;
+  const std::string pem = dir + "/" + config.thing_name.c_str() + "-tls-key.pem";
+  port::KeyInfo key;
+  ErrorText error;
+  const Status status = port::enable_pkcs11_tls_key(port::pkcs11_tls_settings(config, pem), &key, &error);
+  if (!status.ok()) {
+    char code[64];
+    std::fprintf(stderr, "%s: the device key in the token cannot be used (%s): %s\n", program,
+                 format_status(status, code, sizeof code), error.c_str());
+    return false;
+  }
+  if (key.extractable) {
+    std::fprintf(stderr, "%s: warning: the device key %s is extractable (CKA_EXTRACTABLE): it can be copied out of "
+                 "the token; generate one that is not\n", program, key.uri.c_str());
+  }
+  if (!config.broker.key.assign(pem).ok()) {
+    std::fprintf(stderr, "%s: %s: path too long\n", program, pem.c_str());
+    return false;
+  }
+  return true;
+#else
+  std::fprintf(stderr, "%s: tls.key is a pkcs11: URI, but this program was built without tether::port_pkcs11 "
+               "(libp11-dev, libp11-kit-dev; TETHER_PORT_PKCS11)\n", program);
+  return false;
+#endif
+}
+
+/// Loads `path` (docs/configuration.md) into `config` and prepares a token key (prepare_tls_key);
+/// on failure prints "<program>: <the parser's error, naming the file and the key>" (or why the key
+/// cannot be used) to stderr and returns false.
 inline bool load_config(const char* program, const char* path, AgentConfig& config) {
   ErrorText error;
-  if (port::load_config_file(path, config, &error).ok()) return true;
-  std::fprintf(stderr, "%s: %s\n", program, error.c_str());
-  return false;
+  if (!port::load_config_file(path, config, &error).ok()) {
+    std::fprintf(stderr, "%s: %s\n", program, error.c_str());
+    return false;
+  }
+  return prepare_tls_key(program, config);
 }
 
 /// Where a program keeps its state (`what`: "the shadow replica", ...): `dir` when given, else

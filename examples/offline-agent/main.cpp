@@ -170,11 +170,7 @@ int run(int argc, char** argv) {
   }
 
   tether::AgentConfig config;
-  tether::ErrorText error;
-  if (!tether::port::load_config_file(options.config, config, &error).ok()) {
-    std::fprintf(stderr, "offline-agent: %s\n", error.c_str());
-    return 1;
-  }
+  if (!tether::examples::load_config("offline-agent", options.config, config)) return 1;
   const tether::OfflineQueueConfig& qc = config.offline_queue;
   if (!qc.enabled) {
     std::fprintf(stderr,

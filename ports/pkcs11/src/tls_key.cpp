@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tether::port {
@@ -282,6 +283,21 @@ Status check_through_openssl(const Pkcs11TlsKeySettings& settings, X509* cert, E
 }
 
 }  // namespace
+
+Pkcs11TlsKeySettings pkcs11_tls_settings(const AgentConfig& config, std::string key_pem_path) {
+  Pkcs11TlsKeySettings settings;
+  settings.token.module_path = std::string(config.pkcs11.module.view());
+  settings.token.pin_file = std::string(config.pkcs11.pin_file.view());
+  settings.token.pin_env = std::string(config.pkcs11.pin_env.view());
+  settings.token.token_uri = std::string(config.pkcs11.token.view());
+  settings.key_uri = std::string(config.broker.key.view());
+  settings.cert_file = std::string(config.broker.cert_file.view());
+  settings.key_pem_path = std::move(key_pem_path);
+  settings.provider_module = std::string(config.pkcs11.provider.view());
+  return settings;
+}
+
+bool is_pkcs11_key(const BrokerSettings& broker) { return starts_with(broker.key.view(), "pkcs11:"); }
 
 std::string default_pkcs11_provider_path() {
   const char* dir = OPENSSL_info(OPENSSL_INFO_MODULES_DIR);

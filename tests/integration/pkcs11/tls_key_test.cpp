@@ -27,6 +27,7 @@
 #include "../broker_fixture.hpp"
 #include "../mqtt_harness.hpp"
 #include "softhsm_token.hpp"
+#include "tpm_token.hpp"
 #include "test_support.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
 #include "tether/port/pkcs11/pkcs11_key_store.hpp"
@@ -53,6 +54,7 @@ using tether::test::poll_until;
 using tether::test::Recorder;
 using tether::test::SoftHsmToken;
 using tether::test::TestBroker;
+using tether::test::TpmToken;
 
 constexpr const char* kDevice = "hsm-device";
 
@@ -71,7 +73,8 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
-KeyInfo generate_key(const SoftHsmToken& token, const char* label, KeyAlgorithm algorithm = KeyAlgorithm::kEcP256) {
+template <typename Token>
+KeyInfo generate_key(const Token& token, const char* label, KeyAlgorithm algorithm = KeyAlgorithm::kEcP256) {
   Pkcs11KeyStore store(token.settings());
   KeySpec spec;
   spec.algorithm = algorithm;
@@ -83,7 +86,8 @@ KeyInfo generate_key(const SoftHsmToken& token, const char* label, KeyAlgorithm 
 }  // the store finalizes the module here, before the provider loads it
 
 // The key's public half as OpenSSL sees it (read by a store of its own, finalized again).
-PkeyPtr public_key(const SoftHsmToken& token, const KeyInfo& key) {
+template <typename Token>
+PkeyPtr public_key(const Token& token, const KeyInfo& key) {
   Pkcs11KeyStore store(token.settings());
   std::array<std::uint8_t, 1024> der{};
   auto len = store.public_key_der(key.uri.view(), der);
@@ -124,7 +128,8 @@ void issue_certificate(const TestBroker& broker, EVP_PKEY* public_key, const std
   REQUIRE(PEM_write_bio_X509(out.get(), cert.get()) == 1);
 }
 
-Pkcs11TlsKeySettings tls_settings(const SoftHsmToken& token, const KeyInfo& key, const std::string& cert_file) {
+template <typename Token>
+Pkcs11TlsKeySettings tls_settings(const Token& token, const KeyInfo& key, const std::string& cert_file) {
   Pkcs11TlsKeySettings settings;
   settings.token = token.settings();
   settings.key_uri = std::string(key.uri.view());
@@ -219,6 +224,27 @@ TEST_CASE("An RSA-2048 key inside SoftHSM2 authenticates mutual TLS to mosquitto
   const Status enabled = tether::port::enable_pkcs11_tls_key(settings, nullptr, &error);
   INFO(error.c_str());
   REQUIRE(enabled.ok());
+  round_trip_as_device(broker, cert_file, settings.key_pem_path);
+}
+
+TEST_CASE("A key generated inside a software TPM through tpm2-pkcs11 authenticates mutual TLS to mosquitto",
+          "[pkcs11][integration][provider][tpm]") {
+  TestBroker broker;
+  TpmToken token;
+  const KeyInfo key = generate_key(token, "identity");
+  CHECK_FALSE(key.extractable);
+  const std::string cert_file = (token.dir() / "device.crt").string();
+  issue_certificate(broker, public_key(token, key).get(), kDevice, cert_file);
+  // Without a resource manager each PKCS#11 session leaves objects in swtpm's 3 slots.
+  token.flush_transient();
+
+  const Pkcs11TlsKeySettings settings = tls_settings(token, key, cert_file);
+  KeyInfo seen;
+  ErrorText error;
+  const Status enabled = tether::port::enable_pkcs11_tls_key(settings, &seen, &error);
+  INFO(error.c_str());
+  REQUIRE(enabled.ok());
+  CHECK_FALSE(seen.extractable);
   round_trip_as_device(broker, cert_file, settings.key_pem_path);
 }
 

@@ -48,6 +48,7 @@
 
 #include <string>
 
+#include "tether/config.hpp"
 #include "tether/error_text.hpp"
 #include "tether/port/key_store.hpp"
 #include "tether/port/pkcs11/pkcs11_key_store.hpp"
@@ -68,6 +69,14 @@ struct Pkcs11TlsKeySettings {
 /// Only the first call in a process reads it (later calls check the key through the provider, and
 /// leave `*key` untouched): Pkcs11KeyStore cannot open the module the provider holds.
 Status enable_pkcs11_tls_key(const Pkcs11TlsKeySettings& settings, KeyInfo* key, ErrorText* error);
+
+/// Settings from the agent configuration (docs/configuration.md): `tls.key` (the URI),
+/// `tls.cert_file`, and the "pkcs11" section (`module`, `pin_file` or `pin_env`, `provider`);
+/// `key_pem_path` as given (a private, writable place: the state or runtime directory).
+Pkcs11TlsKeySettings pkcs11_tls_settings(const AgentConfig& config, std::string key_pem_path);
+
+/// True when `tls.key` names a key in a token (starts with `pkcs11:`).
+bool is_pkcs11_key(const BrokerSettings& broker);
 
 /// The provider module enable_pkcs11_tls_key() loads when `provider_module` is empty:
 /// `<OpenSSL MODULESDIR>/pkcs11.so`.
