@@ -111,7 +111,9 @@ void Cloudsim::start() {
                                    "--host", broker_.host(), "--port", std::to_string(broker_.port()),
                                    "--ca", broker_.path("ca.crt"), "--cert", broker_.path("cloudsim.crt"),
                                    "--key", broker_.path("cloudsim.key"), "--db", *dir_ / "cloudsim.db",
-                                   "--http-port", "0", "--ready-file", ready};
+                                   "--http-port", "0", "--ready-file", ready,
+                                   // Fleet Provisioning signs with the broker's CA (mosquitto trusts it).
+                                   "--signing-ca-key", broker_.path("ca.key")};
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   process_.reset();  // the previous run (already ended) goes first
   process_ = std::make_unique<ChildProcess>(std::move(argv));  // env execs python3: same pid

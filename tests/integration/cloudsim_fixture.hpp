@@ -3,7 +3,9 @@
 // tools/cloudsim (the AWS IoT emulator, docs/cloudsim.md) as a child process of the test, attached
 // to a running TestBroker with the privileged "cloudsim" certificate, and a small client for its
 // HTTP operator API. Its SQLite file lives in its own temporary directory, so restart() keeps the
-// shadows, jobs and commands; the destructor stops it and removes the directory.
+// shadows, jobs and commands; the destructor stops it and removes the directory. Fleet Provisioning
+// is enabled: certificates are signed with the broker's ca.key, templates are set with
+// request("PUT", "/provisioning-templates/<name>", ...) and certificates read from /certificates.
 
 #include <cstdint>
 #include <memory>
