@@ -57,6 +57,7 @@ enum class Origin : std::uint8_t {
   kShadow,    ///< shadow sync (detail: the service's error code, e.g. 409)
   kCommands,  ///< command inbox (detail: documented by the call)
   kMetrics,   ///< metrics collection and reports (detail: documented by the call)
+  kProvisioning,  ///< fleet provisioning (detail: the service's statusCode, e.g. 400)
 };
 
 /// A compact, trivially copyable result of an operation.

@@ -51,6 +51,7 @@ const char* to_string(Origin origin) {
     case Origin::kShadow: return "shadow";
     case Origin::kCommands: return "commands";
     case Origin::kMetrics: return "metrics";
+    case Origin::kProvisioning: return "provisioning";
   }
   return "invalid_origin";
 }
