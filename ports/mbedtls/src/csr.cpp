@@ -38,6 +38,7 @@ constexpr std::size_t kSha256Size = 32;
 
 using detail::any_part;
 using detail::detail_of;
+using detail::PkContext;
 
 Status crypto_error(StatusCode code, int ret = 0) { return Status(code, Origin::kCrypto, detail_of(ret)); }
 
@@ -191,41 +192,38 @@ Status Signer::open(ErrorText* error) {
     return size.status();
   }
 
-  mbedtls_pk_context parsed;
-  mbedtls_pk_init(&parsed);
-  Status status = detail::parse_signing_key(Span<const std::uint8_t>(der, *size), &parsed);
+  PkContext parsed;  // the stock context: stock info, heap key; freed on return
+  Status status = detail::parse_signing_key(Span<const std::uint8_t>(der, *size), parsed.get());
+  // mbedTLS's functions for the type, but signing through the store and a key that lives here.
+  const auto adopt = [&](decltype(info_.sign_func) sign_func, void* key) {
+    info_ = *parsed.get()->pk_info;
+    info_.sign_func = sign_func;
+    info_.ctx_free_func = &keep_key;
+    info_.decrypt_func = nullptr;
+    pk_.pk_info = &info_;
+    pk_.pk_ctx = key;
+  };
   int ret = 0;
   if (status.code() == StatusCode::kUnimplemented) {
     set_error_text(error, "the CSR's key is not EC P-256 or RSA 2048-4096 (%s, %zu bits)",
-                   mbedtls_pk_get_name(&parsed), mbedtls_pk_get_bitlen(&parsed));
+                   mbedtls_pk_get_name(parsed.get()), mbedtls_pk_get_bitlen(parsed.get()));
   } else if (!status.ok()) {
     set_error_text(error, "the key store's public key is not a DER SubjectPublicKeyInfo mbedTLS can use (-0x%04X)",
                    static_cast<unsigned>(status.detail()));
-  } else if (mbedtls_pk_get_type(&parsed) == MBEDTLS_PK_ECKEY) {
-    info_ = *parsed.pk_info;
-    info_.sign_func = &sign<mbedtls_ecp_keypair>;
-    info_.ctx_free_func = &keep_key;
-    info_.decrypt_func = nullptr;
-    ret = mbedtls_ecp_group_copy(&ec_.key.grp, &mbedtls_pk_ec(parsed)->grp);
-    if (ret == 0) ret = mbedtls_ecp_copy(&ec_.key.Q, &mbedtls_pk_ec(parsed)->Q);
-    pk_.pk_info = &info_;
-    pk_.pk_ctx = &ec_.key;
+  } else if (mbedtls_pk_get_type(parsed.get()) == MBEDTLS_PK_ECKEY) {
+    ret = mbedtls_ecp_group_copy(&ec_.key.grp, &mbedtls_pk_ec(*parsed.get())->grp);
+    if (ret == 0) ret = mbedtls_ecp_copy(&ec_.key.Q, &mbedtls_pk_ec(*parsed.get())->Q);
+    adopt(&sign<mbedtls_ecp_keypair>, &ec_.key);
     max_signature_ = MBEDTLS_ECDSA_MAX_SIG_LEN(256);
   } else {  // MBEDTLS_PK_RSA
-    info_ = *parsed.pk_info;
-    info_.sign_func = &sign<mbedtls_rsa_context>;
-    info_.ctx_free_func = &keep_key;
-    info_.decrypt_func = nullptr;
-    ret = mbedtls_rsa_copy(&rsa_.key, mbedtls_pk_rsa(parsed));
-    pk_.pk_info = &info_;
-    pk_.pk_ctx = &rsa_.key;
-    max_signature_ = mbedtls_pk_get_len(&parsed);
+    ret = mbedtls_rsa_copy(&rsa_.key, mbedtls_pk_rsa(*parsed.get()));
+    adopt(&sign<mbedtls_rsa_context>, &rsa_.key);
+    max_signature_ = mbedtls_pk_get_len(parsed.get());
   }
   if (status.ok() && ret != 0) {
     status = crypto_error(out_of_memory(ret) ? StatusCode::kResourceExhausted : StatusCode::kInternal, ret);
     set_error_text(error, "copying the public key failed (-0x%04X)", static_cast<unsigned>(detail_of(ret)));
   }
-  mbedtls_pk_free(&parsed);  // the stock context: stock info, heap key
   return status;
 }
 

@@ -47,6 +47,7 @@ const unsigned char* bytes_or_empty(Span<const std::uint8_t> span) {
 using detail::any_part;
 using detail::detail_of;
 using detail::out_of_memory;
+using detail::PkContext;
 
 // The canonical code for one mbedTLS error code (negative), or kOk if it is not one we know.
 StatusCode code_of(int ret) {
@@ -114,19 +115,6 @@ class GcmContext {
 
  private:
   mbedtls_gcm_context ctx_;
-};
-
-// Frees a public-key context (and the RSA or EC key it allocated) on every path.
-class PkContext {
- public:
-  PkContext() { mbedtls_pk_init(&ctx_); }
-  ~PkContext() { mbedtls_pk_free(&ctx_); }
-  PkContext(const PkContext&) = delete;
-  PkContext& operator=(const PkContext&) = delete;
-  mbedtls_pk_context* get() { return &ctx_; }
-
- private:
-  mbedtls_pk_context ctx_;
 };
 
 }  // namespace

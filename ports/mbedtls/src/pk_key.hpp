@@ -1,7 +1,8 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Private to tether::port_mbedtls: public keys for signatures (parse and check a DER
-// SubjectPublicKeyInfo) and the mbedTLS error helpers that MbedCrypto and build_csr share.
+// SubjectPublicKeyInfo), a pk context holder and the mbedTLS error helpers that MbedCrypto,
+// build_csr and FileKeyStore share.
 
 #include <cstdint>
 
@@ -23,6 +24,20 @@ inline bool any_part(int ret, bool (*test)(int)) {
   const int negated = -ret;
   return test(ret) || test(-(negated & 0x7F80)) || test(-(negated & 0x007F));
 }
+
+/// An mbedtls_pk_context freed on every path (mbedtls_pk_free frees the RSA or EC key it holds and
+/// zeroes it, private parts included).
+class PkContext {
+ public:
+  PkContext() { mbedtls_pk_init(&ctx_); }
+  ~PkContext() { mbedtls_pk_free(&ctx_); }
+  PkContext(const PkContext&) = delete;
+  PkContext& operator=(const PkContext&) = delete;
+  mbedtls_pk_context* get() { return &ctx_; }
+
+ private:
+  mbedtls_pk_context ctx_;
+};
 
 /// True if `code` is one of mbedTLS's allocation failures (PK, ECP, MPI, ASN.1, X.509).
 bool out_of_memory(int code);
