@@ -31,8 +31,9 @@
 /// does not parse as the codec's error; kUnavailable when the connection drops, a SUBACK refuses a
 /// topic (kPermissionDenied then: the claim policy does not allow it) or a publish fails.
 ///
-/// Heap-free; the object holds the answers and one request buffer (about 17 KB with the default
-/// limits: mostly the certificate PEM, the ownership token and the request). Not thread-safe: the
+/// Heap-free; the object holds the answers and one request buffer (25.5 KB on x86-64 with the
+/// default limits: the certificate PEM, the ownership token and a 12 KB request buffer; see
+/// docs/memory.md). Not thread-safe: the
 /// thread that polls the client calls everything.
 
 #include <cstddef>
