@@ -65,7 +65,7 @@ endif()
 if(TARGET tether_port_mbedtls)
   set(_pc_libs "-ltether_port_mbedtls ${_pc_libs}")
   # Debian's mbedTLS ships no .pc file either.
-  set(_pc_libs_private "${_pc_libs_private} -lmbedcrypto")
+  set(_pc_libs_private "${_pc_libs_private} -lmbedx509 -lmbedcrypto")
 endif()
 if(TARGET tether_port_pkcs11)
   set(_pc_libs "-ltether_port_pkcs11 ${_pc_libs}")

@@ -181,6 +181,7 @@ start_cloudsim() {
     PYTHONPATH="${root}/tools/cloudsim" "${launcher[@]}" "${PYTHON}" -m cloudsim serve \
         --host "${TETHER_BROKER_HOST}" --port "${TETHER_BROKER_PORT}" \
         --ca "${b}/ca.crt" --cert "${b}/cloudsim.crt" --key "${b}/cloudsim.key" \
+        --signing-ca-key "${b}/ca.key" \
         --db "${dir}/cloudsim.db" --http-port 0 --ready-file "${dir}/cloudsim.ready" \
         </dev/null >>"${dir}/cloudsim.log" 2>&1 9>&- &
     pid=$!

@@ -27,7 +27,7 @@ readonly HOST_PACKAGES=(
     libp11-dev libp11-kit-dev
     mosquitto mosquitto-clients openssl softhsm2 opensc
     swtpm swtpm-tools tpm2-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools
-    python3 python3-paho-mqtt python3-cbor2
+    python3 python3-paho-mqtt python3-cbor2 python3-cryptography
 )
 
 # Installed from <codename>-backports when the configured suites lack them.
