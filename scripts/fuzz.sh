@@ -23,7 +23,7 @@ cd "${root}"
 die() { echo "fuzz.sh: error: $*" >&2; exit 1; }
 say() { printf '\n=== %s\n' "$*"; }
 
-all_targets=(config json topics record shadow commands jobs metrics)
+all_targets=(config json topics record shadow commands jobs metrics provisioning)
 seconds=${1:-30}
 [[ ${seconds} =~ ^[1-9][0-9]*$ ]] || die "SECONDS_PER_TARGET must be a positive integer, got '${seconds}'"
 shift $(( $# > 0 ? 1 : 0 ))
@@ -46,6 +46,7 @@ max_len_of() {
     commands) echo 4096 ;;
     jobs) echo 4096 ;;
     metrics) echo 4096 ;;
+    provisioning) echo 8192 ;;
   esac
 }
 
