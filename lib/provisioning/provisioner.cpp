@@ -44,13 +44,35 @@ const char* to_string(FleetProvisioner::Step step) {
 }
 
 FleetProvisioner::FleetProvisioner(port::MqttClient& client, const port::Clock& clock, port::LogSink* log)
-    : client_(client), clock_(clock), log_(log) {
+    : client_(&client), clock_(clock), log_(log) {
+  request_[0] = '\0';
+}
+
+FleetProvisioner::FleetProvisioner(Agent& agent, port::LogSink* log)
+    : agent_(&agent), clock_(agent.clock()), log_(log) {
   request_[0] = '\0';
 }
 
 FleetProvisioner::~FleetProvisioner() {
-  if (step_ != Step::kIdle && !done()) client_.set_listener(nullptr);
+  if (step_ != Step::kIdle && !done()) release_client();
   clear();
+}
+
+void FleetProvisioner::release_client() {
+  if (client_ != nullptr) client_->set_listener(nullptr);
+}
+
+bool FleetProvisioner::link_connected() const {
+  return client_ != nullptr ? client_->connected() : agent_->connected();
+}
+
+Result<PacketToken> FleetProvisioner::link_publish(std::string_view topic_name, std::string_view payload) {
+  if (agent_ != nullptr) return agent_->publish(topic_name, as_bytes(payload), Qos::k1);
+  OutgoingMessage message;
+  message.topic = topic_name;
+  message.payload = as_bytes(payload);
+  message.qos = Qos::k1;
+  return client_->publish(message);
 }
 
 void FleetProvisioner::clear() {
@@ -81,7 +103,7 @@ void FleetProvisioner::fail(Status status, const char* format, ...) {
   wipe(certificate_.ownership_token);
   unsubscribe_all();
   step_ = Step::kFailed;
-  client_.set_listener(nullptr);
+  release_client();
 }
 
 Status FleetProvisioner::start(const ProvisioningRequest& request) {
@@ -107,8 +129,10 @@ Status FleetProvisioner::start(const ProvisioningRequest& request) {
     result_ = checked;
     return checked;
   }
-  if (!client_.connected()) {
-    set_error_text(&last_error_, "fleet provisioning: the client is not connected (connect with the claim identity)");
+  if (!link_connected()) {
+    set_error_text(&last_error_, "fleet provisioning: %s",
+                   agent_ != nullptr ? "the agent is not connected"
+                                     : "the client is not connected (connect with the claim identity)");
     result_ = Status(StatusCode::kFailedPrecondition, Origin::kProvisioning, 0);
     return result_;
   }
@@ -141,13 +165,22 @@ Status FleetProvisioner::start(const ProvisioningRequest& request) {
     topics_[i].assign(*t).ignore();
     subscribed_[i] = false;
   }
-  client_.set_listener(this);
+  if (client_ != nullptr) client_->set_listener(this);
   enter(Step::kSubscribing);
   for (std::size_t i = 0; i < kTopics; ++i) {
-    Result<PacketToken> token = client_.subscribe(topics_[i].view(), Qos::k1);
+    if (agent_ != nullptr) {
+      const Status s =
+          agent_->subscribe(topics_[i].view(), Qos::k1, [this](const InboundMessage& m) { on_message(m); });
+      if (!s.ok()) {
+        fail(s, "cannot subscribe to %s", topics_[i].c_str());
+        return ok_status();  // the run has ended: result() says why
+      }
+      continue;
+    }
+    Result<PacketToken> token = client_->subscribe(topics_[i].view(), Qos::k1);
     if (!token.ok()) {
       fail(token.status(), "cannot subscribe to %s", topics_[i].c_str());
-      return result_;
+      return ok_status();
     }
     subscribe_tokens_[i] = *token;
   }
@@ -167,7 +200,7 @@ FleetProvisioner::Step FleetProvisioner::step() {
 Status FleetProvisioner::run(const ProvisioningRequest& request) {
   TETHER_RETURN_IF_ERROR(start(request));
   while (!done()) {
-    const Status polled = client_.poll(kRunPollSlice);
+    const Status polled = agent_ != nullptr ? agent_->run_once(kRunPollSlice) : client_->poll(kRunPollSlice);
     if (!polled.ok() && !done()) fail(polled, "the MQTT client failed while waiting");
     step();
   }
@@ -176,11 +209,8 @@ Status FleetProvisioner::run(const ProvisioningRequest& request) {
 
 void FleetProvisioner::send_create_certificate() {
   enter(Step::kCreatingCertificate);
-  OutgoingMessage message;
-  message.topic = "$aws/certificates/create-from-csr/json";
-  message.payload = as_bytes(std::string_view(request_, request_size_));
-  message.qos = Qos::k1;
-  Result<PacketToken> token = client_.publish(message);
+  Result<PacketToken> token =
+      link_publish("$aws/certificates/create-from-csr/json", std::string_view(request_, request_size_));
   if (!token.ok()) {
     fail(token.status(), "cannot publish the CSR");
     return;
@@ -209,11 +239,7 @@ void FleetProvisioner::send_register_thing() {
     return;
   }
   enter(Step::kRegisteringThing);
-  OutgoingMessage message;
-  message.topic = *t;
-  message.payload = as_bytes(*body);
-  message.qos = Qos::k1;
-  Result<PacketToken> token = client_.publish(message);
+  Result<PacketToken> token = link_publish(*t, *body);
   // The token went into the request buffer: wipe it there once handed to the client.
   std::memset(request_, 0, sizeof request_);
   if (!token.ok()) {
@@ -231,7 +257,7 @@ void FleetProvisioner::finish_success() {
   unsubscribe_all();
   result_ = ok_status();
   step_ = Step::kSucceeded;
-  client_.set_listener(nullptr);
+  release_client();
   if (thing_.config_dropped > 0) {
     TETHER_LOG_WARN(log_, Origin::kProvisioning, Status(StatusCode::kOutOfRange, Origin::kProvisioning, 0),
                     "fleet provisioning: %zu deviceConfiguration entries not kept (more than %zu, too long, or "
@@ -244,7 +270,12 @@ void FleetProvisioner::finish_success() {
 
 void FleetProvisioner::unsubscribe_all() {
   for (std::size_t i = 0; i < kTopics; ++i) {
-    if (subscribed_[i] && client_.connected()) client_.unsubscribe(topics_[i].view()).status().ignore();
+    if (agent_ != nullptr) {
+      // The agent forgets the registration even when disconnected (nothing to restore later).
+      if (step_ != Step::kIdle) agent_->unsubscribe(topics_[i].view()).ignore();
+    } else if (subscribed_[i] && client_->connected()) {
+      client_->unsubscribe(topics_[i].view()).status().ignore();
+    }
     subscribed_[i] = false;
   }
 }
@@ -269,29 +300,73 @@ void FleetProvisioner::on_connection(const ConnectionEvent& event) {
   }
 }
 
-void FleetProvisioner::on_subscribe_complete(PacketToken token, Status result, Qos) {
-  if (step_ != Step::kSubscribing) return;
-  for (std::size_t i = 0; i < kTopics; ++i) {
-    if (subscribe_tokens_[i] != token || subscribed_[i]) continue;
-    if (!result.ok()) {
-      const Status refused = result.code() == StatusCode::kPermissionDenied
-                                 ? Status(StatusCode::kPermissionDenied, Origin::kProvisioning, result.detail())
-                                 : Status(StatusCode::kUnavailable, Origin::kProvisioning, result.detail());
-      fail(refused, "the broker refused the subscription to %s (does the claim policy allow it?)", topics_[i].c_str());
-      return;
-    }
-    subscribed_[i] = true;
+void FleetProvisioner::subscribed(std::size_t index, Status result) {
+  if (step_ != Step::kSubscribing || subscribed_[index]) return;
+  if (!result.ok()) {
+    const Status refused = result.code() == StatusCode::kPermissionDenied
+                               ? Status(StatusCode::kPermissionDenied, Origin::kProvisioning, result.detail())
+                               : Status(StatusCode::kUnavailable, Origin::kProvisioning, result.detail());
+    fail(refused, "the broker refused the subscription to %s (does the policy allow it?)", topics_[index].c_str());
+    return;
   }
+  subscribed_[index] = true;
   for (bool s : subscribed_) {
     if (!s) return;
   }
   send_create_certificate();
 }
 
+void FleetProvisioner::on_subscribe_complete(PacketToken token, Status result, Qos) {
+  for (std::size_t i = 0; i < kTopics; ++i) {
+    if (subscribe_tokens_[i] == token) {
+      subscribed(i, result);
+      return;
+    }
+  }
+}
+
+void FleetProvisioner::publish_done(Status result) {
+  request_token_valid_ = false;
+  if (!result.ok()) {
+    fail(Status(StatusCode::kUnavailable, Origin::kProvisioning, result.detail()), "the request was not delivered");
+  }
+}
+
 void FleetProvisioner::on_publish_complete(PacketToken token, Status result) {
   if (!request_token_valid_ || token != request_token_ || done()) return;
+  publish_done(result);
+}
+
+void FleetProvisioner::on_agent_event(const AgentEvent& event) {
+  if (agent_ == nullptr || done() || step_ == Step::kIdle) return;
+  if (event.type == AgentEventType::kDisconnected) {
+    fail(Status(StatusCode::kUnavailable, Origin::kProvisioning, 0), "the connection ended (disconnected)");
+  }
+}
+
+bool FleetProvisioner::on_agent_publish_complete(PacketToken token, Status result) {
+  if (agent_ == nullptr || !request_token_valid_ || token != request_token_) return false;
+  if (!done()) publish_done(result);
   request_token_valid_ = false;
-  if (!result.ok()) fail(Status(StatusCode::kUnavailable, Origin::kProvisioning, result.detail()), "the request was not delivered");
+  return true;
+}
+
+void FleetProvisioner::on_agent_subscribed(std::string_view filter, Status result) {
+  if (agent_ == nullptr) return;
+  for (std::size_t i = 0; i < kTopics; ++i) {
+    if (topics_[i] == filter) {
+      subscribed(i, result);
+      return;
+    }
+  }
+}
+
+void FleetProvisioner::on_agent_tick(Milliseconds) {
+  if (agent_ != nullptr) step();
+}
+
+Milliseconds FleetProvisioner::next_tick_due() const {
+  return agent_ != nullptr && step_ != Step::kIdle && !done() ? deadline_ : Milliseconds::max();
 }
 
 void FleetProvisioner::on_message(const InboundMessage& message) {

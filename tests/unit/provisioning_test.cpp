@@ -2,9 +2,11 @@
 // Fleet Provisioning by CSR: the codec (topics, requests, answers) and FleetProvisioner driven
 // against the fake MQTT client (the broker and the service scripted by the test).
 #include <catch2/catch.hpp>
+#include <memory>
 #include <string>
 
 #include "test_support.hpp"
+#include "tether/agent.hpp"
 #include "tether/json.hpp"
 #include "tether/port/testing/capturing_log_sink.hpp"
 #include "tether/port/testing/fake_mqtt_client.hpp"
@@ -396,4 +398,135 @@ TEST_CASE("fleet provisioner: bad requests and a disconnected client are refused
   FleetProvisioner provisioner(offline, clock);
   CHECK(provisioner.start(rig.request()).code() == StatusCode::kFailedPrecondition);
   CHECK(std::string(provisioner.last_error()).find("not connected") != std::string::npos);
+}
+
+namespace {
+
+// The provisioner over a connected agent (rotation: the device's own identity asks for its next
+// certificate without dropping its connection).
+struct AgentRig {
+  testing::SimulatedClock clock;
+  testing::FakeMqttClient mqtt{&clock};
+  testing::CapturingLogSink log;
+  AgentConfig config;
+  std::unique_ptr<Agent> agent;
+  std::unique_ptr<FleetProvisioner> provisioner;  // ~25 KB: never on the stack
+  Entry params[1] = {{"ThingName", "device-1"}};
+  int app_messages = 0;
+
+  AgentRig() {
+    REQUIRE(config.thing_name.assign("device-1").ok());
+    agent = std::make_unique<Agent>(mqtt, clock, config, &log, 7);
+    provisioner = std::make_unique<FleetProvisioner>(*agent, &log);
+    REQUIRE(agent->attach(*provisioner).ok());
+    REQUIRE(agent->subscribe("things/device-1/inbox", Qos::k1, [this](const InboundMessage&) { ++app_messages; }).ok());
+    REQUIRE(agent->start().ok());
+    run(Milliseconds(200));
+    REQUIRE(agent->connected());
+  }
+  ~AgentRig() { agent->detach(*provisioner).ignore(); }
+
+  void run(Milliseconds duration) {
+    const Milliseconds end = clock.now() + duration;
+    while (clock.now() < end) agent->run_once(Milliseconds(50)).ignore();
+  }
+
+  ProvisioningRequest request() const {
+    ProvisioningRequest r;
+    r.template_name = "RotationTemplate";
+    r.csr_pem = kCsr;
+    r.parameters = Span<const Entry>(params, 1);
+    r.answer_timeout = Milliseconds(5000);
+    return r;
+  }
+
+  std::string published_to(const std::string& topic) const {
+    std::string last;
+    for (const auto& m : mqtt.published()) {
+      if (m.topic == topic) last = m.payload;
+    }
+    return last;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("fleet provisioner over an agent: the connection stays up and the application keeps its subscriptions") {
+  AgentRig rig;
+  REQUIRE(rig.provisioner->start(rig.request()).ok());
+  rig.run(Milliseconds(200));
+  REQUIRE(rig.provisioner->current_step() == Step::kCreatingCertificate);
+  CHECK(member(rig.published_to("$aws/certificates/create-from-csr/json"), "certificateSigningRequest") == kCsr);
+
+  rig.mqtt.inject_message("$aws/certificates/create-from-csr/json/accepted", issued_json());
+  rig.run(Milliseconds(200));
+  const std::string registration = rig.published_to("$aws/provisioning-templates/RotationTemplate/provision/json");
+  CHECK(member(registration, "certificateOwnershipToken") == kToken);
+  rig.mqtt.inject_message("$aws/provisioning-templates/RotationTemplate/provision/json/accepted",
+                          "{\"thingName\":\"device-1\"}");
+  rig.mqtt.inject_message("things/device-1/inbox", "still here");
+  rig.run(Milliseconds(200));
+
+  REQUIRE(rig.provisioner->current_step() == Step::kSucceeded);
+  CHECK(rig.provisioner->thing().thing_name == "device-1");
+  CHECK(rig.provisioner->certificate().certificate_pem == kCert);
+  CHECK(rig.agent->connected());
+  CHECK(rig.agent->stats().connects == 1);  // never dropped
+  CHECK(rig.app_messages == 1);
+  for (const char* t : {"$aws/certificates/create-from-csr/json/accepted",
+                        "$aws/provisioning-templates/RotationTemplate/provision/json/rejected"}) {
+    CHECK(rig.mqtt.subscriptions().count(t) == 0);
+  }
+  CHECK(rig.mqtt.subscriptions().count("things/device-1/inbox") == 1);
+
+  // A second run works too (the topics were released).
+  REQUIRE(rig.provisioner->start(rig.request()).ok());
+  rig.run(Milliseconds(200));
+  CHECK(rig.provisioner->current_step() == Step::kCreatingCertificate);
+}
+
+TEST_CASE("fleet provisioner over an agent: the agent's ticks time a missing answer out") {
+  AgentRig rig;
+  REQUIRE(rig.provisioner->start(rig.request()).ok());
+  rig.run(Milliseconds(4000));
+  CHECK(rig.provisioner->current_step() == Step::kCreatingCertificate);
+  rig.run(Milliseconds(1500));
+  REQUIRE(rig.provisioner->current_step() == Step::kFailed);
+  CHECK(rig.provisioner->result().code() == StatusCode::kDeadlineExceeded);
+  CHECK(rig.agent->connected());
+}
+
+TEST_CASE("fleet provisioner over an agent: a dropped connection ends the run, a refusal keeps the connection") {
+  AgentRig rig;
+  REQUIRE(rig.provisioner->start(rig.request()).ok());
+  rig.run(Milliseconds(200));
+  rig.mqtt.drop_connection(Status(StatusCode::kUnavailable, Origin::kMqtt, 0));
+  rig.run(Milliseconds(100));
+  REQUIRE(rig.provisioner->current_step() == Step::kFailed);
+  CHECK(rig.provisioner->result().code() == StatusCode::kUnavailable);
+
+  rig.run(Milliseconds(30000));  // the agent reconnects on its own
+  REQUIRE(rig.agent->connected());
+  REQUIRE(rig.provisioner->start(rig.request()).ok());
+  rig.run(Milliseconds(200));
+  rig.mqtt.inject_message("$aws/certificates/create-from-csr/json/rejected",
+                          "{\"statusCode\":400,\"errorCode\":\"InvalidCsr\",\"errorMessage\":\"no\"}");
+  rig.run(Milliseconds(200));
+  REQUIRE(rig.provisioner->current_step() == Step::kFailed);
+  CHECK(rig.provisioner->result().detail() == 400);
+  CHECK(rig.agent->connected());
+}
+
+TEST_CASE("fleet provisioner over an agent: not connected is refused") {
+  testing::SimulatedClock clock;
+  testing::FakeMqttClient mqtt{&clock};
+  AgentConfig config;
+  REQUIRE(config.thing_name.assign("device-1").ok());
+  auto agent = std::make_unique<Agent>(mqtt, clock, config);
+  auto provisioner = std::make_unique<FleetProvisioner>(*agent);
+  ProvisioningRequest r;
+  r.template_name = "T";
+  r.csr_pem = kCsr;
+  CHECK(provisioner->start(r).code() == StatusCode::kFailedPrecondition);
+  CHECK(std::string(provisioner->last_error()).find("agent is not connected") != std::string::npos);
 }

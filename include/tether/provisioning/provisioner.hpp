@@ -19,10 +19,16 @@
 /// service until RegisterThing succeeds, and the ownership token expires after an hour: a failure
 /// after step 2 means starting again from step 2 (a new CSR is fine).
 ///
-/// Drive it like the Agent: `start()` on a connected client, then call `client.poll()` and
-/// `step()` until `done()`; or `run()` does both until the end. start() makes this object the
-/// client's listener; when done it sets the client's listener to null again (hand the client to an
-/// Agent, or disconnect it, afterwards).
+/// Two ways to run it:
+/// - **On its own client** (first boot, the claim identity): construct it with the MqttClient,
+///   `start()` on the connected client, then call `client.poll()` and `step()` until `done()`; or
+///   `run()` does both. start() makes this object the client's listener; when done it sets the
+///   client's listener to null again (hand the client to an Agent, or disconnect it, afterwards).
+/// - **Over an Agent's connection** (certificate rotation: the device's current identity asks for
+///   its next certificate without dropping its connection): construct it with the Agent and
+///   `agent.attach()` it; `start()` while the agent is connected; the agent's run_once() drives it
+///   (subscriptions, answers and timeouts arrive through the AgentComponent calls); `done()` tells
+///   when it has finished. It stays attached and idle afterwards (detach it before destroying it).
 ///
 /// Failures (`result()`, logged with the step): kDeadlineExceeded/kProvisioning when an answer does
 /// not come within `answer_timeout`; the service's refusal as kInvalidArgument (400),
@@ -40,6 +46,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "tether/agent.hpp"
 #include "tether/error_text.hpp"
 #include "tether/log.hpp"
 #include "tether/port/clock.hpp"
@@ -55,7 +62,7 @@ struct ProvisioningRequest {
   Milliseconds answer_timeout{30000};  ///< for each SUBACK set and each answer
 };
 
-class FleetProvisioner final : public port::MqttListener {
+class FleetProvisioner final : public port::MqttListener, public AgentComponent {
  public:
   enum class Step : std::uint8_t {
     kIdle,                 ///< not started
@@ -66,23 +73,27 @@ class FleetProvisioner final : public port::MqttListener {
     kFailed,
   };
 
-  /// `log` is optional (not owned). Neither `client` nor `clock` is owned; both must outlive this.
+  /// On its own client. `log` is optional (not owned). Neither `client` nor `clock` is owned; both
+  /// must outlive this.
   FleetProvisioner(port::MqttClient& client, const port::Clock& clock, port::LogSink* log = nullptr);
+  /// Over an agent's connection (attach it to `agent`). `agent` is not owned and must outlive this.
+  explicit FleetProvisioner(Agent& agent, port::LogSink* log = nullptr);
   ~FleetProvisioner() override;
   FleetProvisioner(const FleetProvisioner&) = delete;
   FleetProvisioner& operator=(const FleetProvisioner&) = delete;
 
   /// Checks `request` (template name, CSR, parameters: kInvalidArgument/kOutOfRange with
-  /// last_error()), makes this object the client's listener and subscribes. kFailedPrecondition
-  /// when the client is not connected or a run is going on; kUnavailable when a subscribe call fails.
+  /// last_error()), makes this object the client's listener (own client) and subscribes.
+  /// kFailedPrecondition when the client (agent) is not connected or a run is going on; a subscribe
+  /// call that fails ends the run (result()).
   Status start(const ProvisioningRequest& request);
 
   /// Checks the timeout of the current step; call after each `client.poll()`. Returns the step.
   Step step();
   bool done() const { return step_ == Step::kSucceeded || step_ == Step::kFailed; }
 
-  /// start(), then poll the client (at most 50 ms at a time) and step() until done; returns
-  /// result(). The client stays connected.
+  /// start(), then poll the client (or run the agent) at most 50 ms at a time and step() until
+  /// done; returns result(). The connection stays up.
   Status run(const ProvisioningRequest& request);
 
   Step current_step() const { return step_; }
@@ -107,6 +118,13 @@ class FleetProvisioner final : public port::MqttListener {
   void on_publish_complete(PacketToken token, Status result) override;
   void on_subscribe_complete(PacketToken token, Status result, Qos granted) override;
 
+  // AgentComponent (the agent calls these from run_once() when this runs over its connection).
+  void on_agent_event(const AgentEvent& event) override;
+  bool on_agent_publish_complete(PacketToken token, Status result) override;
+  void on_agent_subscribed(std::string_view filter, Status result) override;
+  void on_agent_tick(Milliseconds now) override;
+  Milliseconds next_tick_due() const override;
+
  private:
   static constexpr std::size_t kTopics = 4;  // accepted + rejected of both APIs
   static constexpr std::size_t kTopicBuffer = 96;
@@ -123,10 +141,16 @@ class FleetProvisioner final : public port::MqttListener {
   void finish_success();
   void unsubscribe_all();
   void enter(Step step);
+  void subscribed(std::size_t index, Status result);
+  void publish_done(Status result);
+  bool link_connected() const;
+  Result<PacketToken> link_publish(std::string_view topic, std::string_view payload);
+  void release_client();
   Status rejection_status() const;
   const char* step_name() const;
 
-  port::MqttClient& client_;
+  port::MqttClient* client_ = nullptr;  // own client, or
+  Agent* agent_ = nullptr;              // over an agent's connection
   const port::Clock& clock_;
   Logger log_;
 
