@@ -133,6 +133,10 @@ struct Pkcs11KeyStore::Impl {
   void* module = nullptr;
   CK_FUNCTION_LIST_PTR fn = nullptr;
   std::vector<Token> tokens;
+  // The module was initialized by someone else in this process already (OpenSSL's pkcs11-provider
+  // serving TLS with a token key): C_Logout and C_Finalize would end that user's login and sessions
+  // too (PKCS#11 login state and initialization are per process), so this store does neither.
+  bool shared = false;
 
   ~Impl() { close(); }
 
@@ -140,7 +144,7 @@ struct Pkcs11KeyStore::Impl {
   void release_slots() {
     for (Token& token : tokens) {
       if (token.session != CK_INVALID_HANDLE && fn != nullptr) {
-        if (token.logged_in) fn->C_Logout(token.session);
+        if (token.logged_in && !shared) fn->C_Logout(token.session);
         fn->C_CloseSession(token.session);
       }
     }
@@ -172,9 +176,10 @@ struct Pkcs11KeyStore::Impl {
   void close() {
     release_slots();
     if (ctx != nullptr) {
-      if (fn != nullptr) PKCS11_CTX_unload(ctx);
+      if (fn != nullptr && !shared) PKCS11_CTX_unload(ctx);
       PKCS11_CTX_free(ctx);
     }
+    shared = false;
     ctx = nullptr;
     fn = nullptr;
     if (module != nullptr) dlclose(module);
@@ -182,6 +187,27 @@ struct Pkcs11KeyStore::Impl {
   }
 
   // ---- module and settings ----------------------------------------------------------------------
+
+  // True when the module is mapped in this process and initialized by another user (its
+  // C_Initialize says CKR_CRYPTOKI_ALREADY_INITIALIZED). A module mapped but not initialized is
+  // left as it was found.
+  static bool initialized_elsewhere(const char* path) {
+    void* handle = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    if (handle == nullptr) return false;
+    bool result = false;
+    auto get_list = reinterpret_cast<CK_C_GetFunctionList>(dlsym(handle, "C_GetFunctionList"));
+    CK_FUNCTION_LIST_PTR list = nullptr;
+    if (get_list != nullptr && get_list(&list) == CKR_OK && list != nullptr) {
+      const CK_RV rv = list->C_Initialize(nullptr);
+      if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        result = true;
+      } else if (rv == CKR_OK) {
+        list->C_Finalize(nullptr);  // ours by accident: undo, libp11 initializes it properly
+      }
+    }
+    dlclose(handle);
+    return result;
+  }
 
   Status open() {
     if (fn != nullptr) return ok_status();
@@ -202,6 +228,7 @@ struct Pkcs11KeyStore::Impl {
       set_error_text(error, "pkcs11: cannot load the module '%s': %s", path, std::strerror(err));
       return key_status(StatusCode::kUnavailable);
     }
+    shared = initialized_elsewhere(path);
     ctx = PKCS11_CTX_new();
     if (ctx == nullptr) {
       set_error_text(error, "pkcs11: out of memory creating the libp11 context");

@@ -26,6 +26,7 @@
 
 #include "../broker_fixture.hpp"
 #include "../mqtt_harness.hpp"
+#include "token_tls.hpp"
 #include "softhsm_token.hpp"
 #include "tpm_token.hpp"
 #include "test_support.hpp"
@@ -36,10 +37,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using tether::ConnectOptions;
 using tether::ErrorText;
-using tether::OutgoingMessage;
-using tether::Qos;
 using tether::Status;
 using tether::StatusCode;
 using tether::port::KeyAlgorithm;
@@ -50,7 +48,6 @@ using tether::port::PahoSettings;
 using tether::port::Pkcs11KeyStore;
 using tether::port::Pkcs11TlsKeySettings;
 using tether::test::connect_and_wait;
-using tether::test::poll_until;
 using tether::test::Recorder;
 using tether::test::SoftHsmToken;
 using tether::test::TestBroker;
@@ -138,38 +135,8 @@ Pkcs11TlsKeySettings tls_settings(const Token& token, const KeyInfo& key, const 
   return settings;
 }
 
-ConnectOptions options_for(std::string_view client_id) {
-  ConnectOptions options;
-  options.client_id = client_id;
-  options.keep_alive_s = 30;
-  options.connect_timeout = 5s;
-  return options;
-}
-
-// Connects as kDevice with the token key, then proves the broker took the certificate's identity:
-// the ACL lets `things/hsm-device/#` through for that user only, and a message comes back.
 void round_trip_as_device(const TestBroker& broker, const std::string& cert_file, const std::string& key_file) {
-  PahoSettings settings = broker.client_settings("device-1");
-  settings.cert_file = cert_file;
-  settings.key_file = key_file;
-  PahoMqttClient client(settings);
-  Recorder recorder;
-  client.set_listener(&recorder);
-  const Status connected = connect_and_wait(client, recorder, options_for(kDevice));
-  INFO("connect: " << connected << "\nbroker log:\n" << broker.log_tail());
-  REQUIRE(connected.ok());
-  auto sub = client.subscribe("things/hsm-device/echo", Qos::k1);
-  REQUIRE(sub.ok());
-  REQUIRE(poll_until({&client}, [&] { return recorder.subscriptions.count(*sub) == 1; }));
-  REQUIRE(recorder.subscriptions[*sub].first.ok());
-  OutgoingMessage message;
-  message.topic = "things/hsm-device/echo";
-  message.payload = tether::Span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>("signed in the token"), 19);
-  message.qos = Qos::k1;
-  auto pub = client.publish(message);
-  REQUIRE(pub.ok());
-  REQUIRE(poll_until({&client}, [&] { return recorder.count_messages("things/hsm-device/echo") == 1; }));
-  CHECK(recorder.messages.back().payload == "signed in the token");
+  tether::test::round_trip_as(broker, kDevice, cert_file, key_file);
 }
 
 }  // namespace
@@ -248,6 +215,26 @@ TEST_CASE("A key generated inside a software TPM through tpm2-pkcs11 authenticat
   round_trip_as_device(broker, cert_file, settings.key_pem_path);
 }
 
+TEST_CASE("A key store opened and closed while the provider holds the module leaves TLS working",
+          "[pkcs11][integration][provider]") {
+  TestBroker broker;
+  SoftHsmToken token;
+  const KeyInfo key = generate_key(token, "identity");
+  const std::string cert_file = (token.dir() / "device.crt").string();
+  issue_certificate(broker, public_key(token, key).get(), kDevice, cert_file);
+  const Pkcs11TlsKeySettings settings = tls_settings(token, key, cert_file);
+  ErrorText error;
+  REQUIRE(tether::port::enable_pkcs11_tls_key(settings, nullptr, &error).ok());
+  round_trip_as_device(broker, cert_file, settings.key_pem_path);
+  // Rotation generates the next key while the current one serves TLS: a store of the same module
+  // comes and goes. Its end must not finalize the module under the provider.
+  {
+    const KeyInfo next = generate_key(token, "identity-next");
+    CHECK_FALSE(next.extractable);
+  }
+  round_trip_as_device(broker, cert_file, settings.key_pem_path);
+}
+
 TEST_CASE("A certificate issued for another key is refused at start and names both",
           "[pkcs11][integration][provider]") {
   TestBroker broker;
@@ -281,7 +268,7 @@ TEST_CASE("A certificate issued for another key is refused at start and names bo
   PahoMqttClient client(mismatched);
   Recorder recorder;
   client.set_listener(&recorder);
-  const Status connected = connect_and_wait(client, recorder, options_for(kDevice));
+  const Status connected = connect_and_wait(client, recorder, tether::test::tls_connect_options(kDevice));
   INFO("connect: " << connected);
   CHECK_FALSE(connected.ok());
   CHECK_FALSE(client.connected());

@@ -54,7 +54,10 @@
 /// used, until the object is destroyed (C_Finalize). delete_object() also drops libp11's object
 /// lists and the logins (libp11 0.4.12 would keep offering a destroyed key): the next call reads the
 /// PIN and logs in again. Keep one Pkcs11KeyStore per module in a
-/// process: PKCS#11 modules are process-wide. Not thread-safe, like the port.
+/// process: PKCS#11 modules are process-wide. A module that another user in the process has
+/// initialized already (OpenSSL's pkcs11-provider serving TLS with a token key, see tls_key.hpp) is
+/// shared: the store then never calls C_Logout or C_Finalize, which would end that user's login
+/// and sessions too. Not thread-safe, like the port.
 
 #include <cstddef>
 #include <cstdint>

@@ -32,9 +32,9 @@
 /// provider only check the key and write its PEM (several keys of one module are fine); a call
 /// naming another module is kFailedPrecondition. Call it before starting TLS connections. Not
 /// thread-safe against itself (serialised internally) but safe against running TLS connections.
-/// A Pkcs11KeyStore used later in the same process for the same module must not be destroyed while
-/// TLS connections need the token: its destructor finalizes the module (C_Finalize), ending the
-/// provider's sessions too.
+/// A Pkcs11KeyStore of the same module may come and go afterwards (rotation generates the next key
+/// while the current one serves TLS): it finds the module initialized and leaves the provider's
+/// login and sessions alone.
 ///
 /// ## Errors (the text in `*error` says what and where; never the PIN)
 /// kInvalidArgument: settings (key_uri not a `pkcs11:` URI or carrying pin-value/pin-source, no
