@@ -27,7 +27,7 @@ from .metrics_service import SUBSCRIPTIONS as METRICS_SUBSCRIPTIONS
 from .metrics_service import MetricsService, is_metrics_topic
 from .mqtt_link import MqttLink
 from .provisioning_model import Config as ProvisioningConfig
-from .provisioning_model import validate_template
+from .provisioning_model import ISSUE_MODES, validate_template
 from .provisioning_service import SUBSCRIPTIONS as PROVISIONING_SUBSCRIPTIONS
 from .provisioning_service import ProvisioningService, is_provisioning_topic, load_signing_ca
 from .service import ShadowService
@@ -251,6 +251,11 @@ def provisioning_cmd(args: argparse.Namespace) -> int:
         if args.action == "revoke":
             return _api_call(args.api, "POST", path + "/revoke", None, b"")
         return _api_call(args.api, "GET", path, None)
+    if args.action == "issue-mode":
+        if args.mode is None:
+            return _api_call(args.api, "GET", "/provisioning/issue-mode", None)
+        return _api_call(args.api, "PUT", "/provisioning/issue-mode", None,
+                         json.dumps({"mode": args.mode}).encode("utf-8"))
     if args.action == "templates":
         return _api_call(args.api, "GET", "/provisioning-templates", None)
     path = "/provisioning-templates/" + quote(args.name, safe="")
@@ -429,6 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help='JSON, e.g. \'{"thingName":"dev-{SerialNumber}"}\'')
     pd = pactions.add_parser("delete-template", help="remove a provisioning template")
     pd.add_argument("name")
+    pi = pactions.add_parser("issue-mode", help="test knob: print or set how certificates are "
+                                                "issued (bad ones a device must refuse)")
+    pi.add_argument("mode", nargs="?", choices=ISSUE_MODES)
     pv.set_defaults(func=provisioning_cmd)
     return parser
 

@@ -25,6 +25,9 @@
     GET    /provisioning-templates/<name>             {"templateName", "template"} or 404
     PUT    /provisioning-templates/<name>             body: the template -> {"templateName", ...}
     DELETE /provisioning-templates/<name>             remove it or 404
+    GET    /provisioning/issue-mode                   {"mode", "modes"} (test knob, see README)
+    PUT    /provisioning/issue-mode                   body {"mode": normal|untrusted-ca|wrong-key|
+                                                      expired} -> {"mode", "modes"}
     GET    /health                                    {"ok": true}
 
 Errors: `{"code": <status>, "message": "..."}` with the same HTTP status.
@@ -99,7 +102,7 @@ def _route(service: ShadowService, method: str, path: str, query: Dict[str, List
         if len(parts) == 3 and parts[2] not in ("violations", "profile"):
             raise ApiError(404, f"no such resource: {method} {path}")
         raise ApiError(405, f"method {method} not allowed on {path}")
-    if provisioning is not None and parts and parts[0] in ("certificates",
+    if provisioning is not None and parts and parts[0] in ("certificates", "provisioning",
                                                            "provisioning-templates"):
         return _route_provisioning(provisioning, method, path, parts, query, body)
     if len(parts) >= 2 and parts[0] == "shadows":
@@ -130,6 +133,14 @@ def _route_provisioning(provisioning: ProvisioningService, method: str, path: st
             return 200, provisioning.operator_get_certificate(parts[1])
         if len(parts) == 3 and parts[2] == "revoke" and method == "POST":
             return 200, provisioning.operator_revoke(parts[1])
+    elif parts[0] == "provisioning":
+        if parts[1:] != ["issue-mode"]:
+            raise ApiError(404, f"no such resource: {method} {path}")
+        if method == "GET":
+            return 200, provisioning.operator_get_issue_mode()
+        if method == "PUT":
+            return 200, provisioning.operator_set_issue_mode(_json_body(body))
+        raise ApiError(405, f"method {method} not allowed on {path}")
     else:
         if len(parts) == 1 and method == "GET":
             return 200, provisioning.operator_list_templates()

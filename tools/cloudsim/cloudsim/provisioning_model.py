@@ -33,6 +33,11 @@ ACTIVE (RegisterThing) and REVOKED (operator). The ownership token is opaque and
 SHA-256 is kept; it expires after `Config.token_ttl_s` (3600), after which AWS deletes a still
 unactivated certificate (`expired`).
 
+Issue modes (a test knob, not AWS behaviour; `ISSUE_MODES`): certificates a device must refuse to
+switch to during certificate rotation. `untrusted-ca`: signed by a throwaway CA the broker does not
+trust; `wrong-key`: carries a fresh throwaway public key instead of the CSR's; `expired`: valid
+for one day that ended yesterday. `normal` is the default.
+
 Templates (cloudsim's own, much smaller than AWS's template language):
     {"thingName": "dev-{SerialNumber}",           # {Name} = the parameter Name (required)
      "requiredParameters": ["SerialNumber"],      # optional, besides those the name uses
@@ -70,6 +75,12 @@ MAX_CSR_CHARS = 64 * 1024
 MAX_TEMPLATE_NAME = 36
 MAX_THING = 128
 MIN_RSA_BITS = 2048
+NORMAL = "normal"
+UNTRUSTED_CA = "untrusted-ca"
+WRONG_KEY = "wrong-key"
+EXPIRED = "expired"
+ISSUE_MODES = (NORMAL, UNTRUSTED_CA, WRONG_KEY, EXPIRED)
+
 DEFAULT_VALIDITY_DAYS = 365.0
 DEFAULT_TOKEN_TTL_S = 3600.0
 _TEMPLATE_NAME = re.compile(r"^[0-9A-Za-z_-]{1,36}$")
@@ -129,6 +140,7 @@ class Certificate:
     template: Optional[str] = None
     parameters: Dict[str, str] = field(default_factory=dict)
     subject: str = ""
+    issue_mode: str = NORMAL
 
     def to_json(self) -> JsonObject:
         return dict(self.__dict__)
@@ -141,7 +153,8 @@ class Certificate:
         """The operator's view (HTTP API); never the token."""
         doc: JsonObject = {"certificateId": self.certificate_id, "status": self.status,
                            "thingName": self.thing, "subject": self.subject,
-                           "createdAt": int(self.created_at), "notAfter": int(self.not_after)}
+                           "createdAt": int(self.created_at), "notAfter": int(self.not_after),
+                           "issueMode": self.issue_mode}
         if self.template is not None:
             doc["templateName"] = self.template
             doc["parameters"] = dict(self.parameters)
@@ -204,20 +217,56 @@ def verify_csr(pem: str) -> Any:
     return csr
 
 
-def issue_certificate(csr: Any, ca: SigningCa, now: float, cfg: Config) -> Tuple[str, bytes]:
-    """(PEM, DER) of a client certificate for the CSR's key and subject, signed by `ca`."""
+def make_throwaway_ca(now: float) -> SigningCa:
+    """A new self-signed EC P-256 CA that nobody trusts (the `untrusted-ca` issue mode)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cloudsim untrusted CA")])
+    cert = (x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(_utc(now - 86400))
+            .not_valid_after(_utc(now + 3650 * 86400))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    return SigningCa(cert, key)
+
+
+def issue_certificate(csr: Any, ca: SigningCa, now: float, cfg: Config, mode: str = NORMAL,
+                      untrusted_ca: Optional[SigningCa] = None) -> Tuple[str, bytes]:
+    """(PEM, DER) of a client certificate for the CSR's key and subject, signed by `ca`; in a
+    test issue mode, one a device must refuse (signed by `untrusted_ca`, another key, expired)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID
-    not_after = min(_utc(now + cfg.validity_days * 86400), ca.certificate.not_valid_after)
-    public_key = csr.public_key()
+    if mode not in ISSUE_MODES:
+        raise ValueError(f"unknown issue mode {mode!r}")
+    if mode == UNTRUSTED_CA:
+        if untrusted_ca is None:
+            raise ValueError("the untrusted-ca issue mode needs the throwaway CA")
+        ca = untrusted_ca
+    if mode == EXPIRED:  # one day of validity that ended yesterday
+        not_before, not_after = _utc(now - 2 * 86400), _utc(now - 86400)
+    else:
+        not_before = _utc(now - 60)  # a little clock skew between the two ends
+        not_after = min(_utc(now + cfg.validity_days * 86400), ca.certificate.not_valid_after)
+    public_key = (ec.generate_private_key(ec.SECP256R1()).public_key() if mode == WRONG_KEY
+                  else csr.public_key())
     ca_ski = ca.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     builder = (x509.CertificateBuilder()
                .subject_name(csr.subject)
                .issuer_name(ca.certificate.subject)
                .public_key(public_key)
                .serial_number(x509.random_serial_number())
-               .not_valid_before(_utc(now - 60))  # a little clock skew between the two ends
+               .not_valid_before(not_before)
                .not_valid_after(not_after)
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
@@ -251,18 +300,21 @@ def parse_create_request(doc: JsonObject) -> str:
     return csr
 
 
-def create_from_csr(doc: JsonObject, ca: SigningCa, token: str, now: float,
-                    cfg: Config) -> Tuple[Certificate, JsonObject]:
+def create_from_csr(doc: JsonObject, ca: SigningCa, token: str, now: float, cfg: Config,
+                    mode: str = NORMAL, untrusted_ca: Optional[SigningCa] = None
+                    ) -> Tuple[Certificate, JsonObject]:
     """CreateCertificateFromCsr: the new PENDING_ACTIVATION certificate and the accepted
-    document. `token` is the fresh ownership token (random, from the caller)."""
+    document. `token` is the fresh ownership token (random, from the caller); `mode` and
+    `untrusted_ca` as for issue_certificate."""
     csr = verify_csr(parse_create_request(doc))
-    pem, der = issue_certificate(csr, ca, now, cfg)
+    pem, der = issue_certificate(csr, ca, now, cfg, mode, untrusted_ca)
     from cryptography import x509
     cert_id = certificate_id(der)
     not_after = _epoch(x509.load_der_x509_certificate(der).not_valid_after)
     cert = Certificate(certificate_id=cert_id, pem=pem, status=PENDING_ACTIVATION,
                        created_at=now, not_after=not_after, token_sha256=token_hash(token),
-                       token_expires_at=now + cfg.token_ttl_s, subject=csr.subject.rfc4514_string())
+                       token_expires_at=now + cfg.token_ttl_s, subject=csr.subject.rfc4514_string(),
+                       issue_mode=mode)
     return cert, {"certificateOwnershipToken": token, "certificateId": cert_id,
                   "certificatePem": pem}
 

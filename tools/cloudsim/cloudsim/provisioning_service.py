@@ -11,6 +11,9 @@ certificates and manages templates.
 Answers use the format of the request's topic (`/cbor` -> CBOR-encoded). Which client may call
 these is the broker's business (test broker: the `claim` identity); cloudsim cannot see who
 published.
+
+The issue mode (operator, test only; provisioning_model.ISSUE_MODES) is kept in memory and starts
+as `normal`; the `untrusted-ca` mode's throwaway CA is made once per process.
 """
 
 from __future__ import annotations
@@ -67,6 +70,20 @@ def new_token() -> str:
     return secrets.token_urlsafe(48)
 
 
+_untrusted_ca: Optional[SigningCa] = None
+_untrusted_ca_lock = threading.Lock()
+
+
+def untrusted_ca() -> SigningCa:
+    """The throwaway CA of the `untrusted-ca` issue mode: made on first use, kept in memory only,
+    the same for the whole process."""
+    global _untrusted_ca
+    with _untrusted_ca_lock:
+        if _untrusted_ca is None:
+            _untrusted_ca = pm.make_throwaway_ca(time.time())
+        return _untrusted_ca
+
+
 def load_signing_ca(cert_path: str, key_path: str) -> Optional[SigningCa]:
     """The CA from PEM files; None (with a warning) when python3-cryptography is missing.
     OSError/ValueError for files that cannot be read or parsed."""
@@ -92,6 +109,7 @@ class ProvisioningService:
         self._clock = clock
         self._token_source = token_source
         self._lock = threading.Lock()
+        self._issue_mode = pm.NORMAL
 
     # ---------------------------------------------------------------- device side (MQTT)
 
@@ -130,10 +148,16 @@ class ProvisioningService:
                                     "cloudsim has no signing CA (serve --signing-ca-key, and "
                                     "python3-cryptography)")
         self._purge(now)
-        cert, out = pm.create_from_csr(doc, self._ca, self._token_source(), now, self.cfg)
+        mode = self._issue_mode
+        cert, out = pm.create_from_csr(doc, self._ca, self._token_source(), now, self.cfg, mode,
+                                       untrusted_ca() if mode == pm.UNTRUSTED_CA else None)
         self._store.save_certificate(cert)
-        log.info("issued certificate %s (%s), PENDING_ACTIVATION", cert.certificate_id,
-                 cert.subject)
+        if mode == pm.NORMAL:
+            log.info("issued certificate %s (%s), PENDING_ACTIVATION", cert.certificate_id,
+                     cert.subject)
+        else:
+            log.warning("issued certificate %s (%s), PENDING_ACTIVATION, in issue mode %s: a "
+                        "device must refuse it", cert.certificate_id, cert.subject, mode)
         return out
 
     def _register(self, name: str, doc: JsonObject, now: float) -> JsonObject:
@@ -185,6 +209,20 @@ class ProvisioningService:
             self._store.save_certificate(cert)
             log.info("certificate %s REVOKED", certificate_id)
             return cert.view()
+
+    def operator_get_issue_mode(self) -> JsonObject:
+        with self._lock:
+            return {"mode": self._issue_mode, "modes": list(pm.ISSUE_MODES)}
+
+    def operator_set_issue_mode(self, body: Any) -> JsonObject:
+        mode = body.get("mode") if isinstance(body, dict) else None
+        if mode not in pm.ISSUE_MODES:
+            raise OperatorError(400, f'body must be {{"mode": one of {list(pm.ISSUE_MODES)}}}')
+        with self._lock:
+            if mode != self._issue_mode:
+                log.warning("issue mode %s (was %s)", mode, self._issue_mode)
+            self._issue_mode = mode
+            return {"mode": mode, "modes": list(pm.ISSUE_MODES)}
 
     def operator_list_templates(self) -> JsonObject:
         return {"templates": [{"templateName": name, "template": body}

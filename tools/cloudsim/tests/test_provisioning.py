@@ -9,17 +9,19 @@ import datetime
 import hashlib
 import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 import uuid
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import cbor2
 
-from harness import CLOUDSIM_DIR, PYTHON, THING, BrokerTestCase, Device, Doc, http
+from harness import CLOUDSIM_DIR, PYTHON, THING, WAIT_S, BrokerTestCase, Device, Doc, http
 
 try:
     from cryptography import x509
@@ -61,6 +63,55 @@ def key_and_csr(cn: str) -> Tuple[bytes, str]:
 
 def register_topic(template: str = TEMPLATE, fmt: str = "json") -> str:
     return f"$aws/provisioning-templates/{template}/provision/{fmt}"
+
+
+def write_identity(directory: str, cert_pem: str, key_pem: bytes) -> Tuple[str, str]:
+    """(certificate path, key path) of PEM files in `directory` (the key 0600)."""
+    cert_path, key_path = os.path.join(directory, "dev.crt"), os.path.join(directory, "dev.key")
+    with open(cert_path, "w", encoding="ascii") as f:
+        f.write(cert_pem)
+    with open(os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+        f.write(key_pem)
+    return cert_path, key_path
+
+
+def utc_now() -> datetime.datetime:
+    """Naive UTC, as cryptography 38 returns certificate dates."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def mqtt_connect_packet(client_id: str) -> bytes:
+    """An MQTT 3.1.1 CONNECT (clean session, keep-alive 60 s)."""
+    cid = client_id.encode("ascii")
+    body = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(cid).to_bytes(2, "big") + cid
+    return bytes([0x10, len(body)]) + body
+
+
+def broker_verdict(broker: Dict[str, str], cert_pem: str, key_pem: bytes) -> str:
+    """What the test broker makes of a client identity: "accepted" (CONNACK 0 to an MQTT
+    CONNECT over mutual TLS), else why not: the client's own key check ("key mismatch"), the
+    broker's TLS alert (OpenSSL's reason, e.g. "TLSV1_ALERT_UNKNOWN_CA"), or what it answered."""
+    host, port = broker["TETHER_BROKER_HOST"], int(broker["TETHER_BROKER_PORT"])
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(os.path.join(broker["TETHER_BROKER_DIR"], "ca.crt"))
+    # TLS 1.2: the broker judges our certificate inside the handshake. Under TLS 1.3 its alert
+    # comes after our side is done, and a reset can overtake it.
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            context.load_cert_chain(*write_identity(tmp, cert_pem, key_pem))
+        except ssl.SSLError as err:
+            return "key mismatch" if "KEY_VALUES_MISMATCH" in str(err) else str(err)
+    try:
+        with socket.create_connection((host, port), timeout=WAIT_S) as raw:
+            with context.wrap_socket(raw, server_hostname=host) as tls:
+                tls.sendall(mqtt_connect_packet("verdict-" + uuid.uuid4().hex[:8]))
+                answer = tls.recv(4)
+    except ssl.SSLError as err:
+        return err.reason or str(err)
+    except OSError as err:  # the broker closed the connection without an alert
+        return f"connection closed: {err}"
+    return "accepted" if answer == b"\x20\x02\x00\x00" else f"answered {answer.hex()}"
 
 
 class ProvisioningCase(BrokerTestCase):
@@ -152,11 +203,7 @@ class ProvisioningServiceTest(ProvisioningCase):
 
         # The new certificate is a real identity at the broker: its own shadow answers.
         with tempfile.TemporaryDirectory() as tmp:
-            cert_path, key_path = os.path.join(tmp, "dev.crt"), os.path.join(tmp, "dev.key")
-            with open(cert_path, "w", encoding="ascii") as f:
-                f.write(created["certificatePem"])
-            with open(os.open(key_path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
-                f.write(key_pem)
+            cert_path, key_path = write_identity(tmp, created["certificatePem"], key_pem)
             device = Device(self.broker, [f"$aws/things/{thing}/shadow/get/+"], name=thing,
                             certfile=cert_path, keyfile=key_path)
             try:
@@ -277,6 +324,111 @@ class ProvisioningServiceTest(ProvisioningCase):
             "certificateOwnershipToken": created["certificateOwnershipToken"],
             "parameters": {"Name": "x"}}, 400, "InvalidCertificateOwnershipToken")
         self.assertEqual(cli("delete-template", "cli-tpl")["deleted"], True)
+
+
+class ProvisioningIssueModeTest(ProvisioningCase):
+    """The issue-mode test knob: certificates a device must refuse to rotate to."""
+
+    EMULATOR_ARGS = ["--signing-ca-key", "$BROKER_DIR/ca.key",
+                     "--provisioning-template", f"{TEMPLATE}={json.dumps(TEMPLATE_BODY)}"]
+
+    def set_mode(self, mode: str) -> None:
+        status, doc = http(self.emulator.api, "PUT", "/provisioning/issue-mode", {"mode": mode})
+        self.assertEqual((status, doc["mode"]), (200, mode), doc)
+
+    def issue(self, cn: str) -> Tuple[Doc, x509.Certificate, bytes]:
+        """(accepted document, the certificate, the CSR's private key PEM)."""
+        key_pem, created = self.create(cn)
+        return created, x509.load_pem_x509_certificate(created["certificatePem"].encode()), key_pem
+
+    def broker_ca(self) -> x509.Certificate:
+        with open(os.path.join(self.broker["TETHER_BROKER_DIR"], "ca.crt"), "rb") as f:
+            return x509.load_pem_x509_certificate(f.read())
+
+    @staticmethod
+    def public_der(key: Any) -> bytes:
+        return key.public_bytes(serialization.Encoding.DER,
+                                serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def tearDown(self) -> None:
+        self.set_mode("normal")
+        super().tearDown()
+
+    def test_mode_is_read_and_set_through_the_api_and_refused_when_unknown(self) -> None:
+        status, doc = http(self.emulator.api, "GET", "/provisioning/issue-mode")
+        self.assertEqual((status, doc), (200, {"mode": "normal", "modes": [
+            "normal", "untrusted-ca", "wrong-key", "expired"]}))
+        for body in ({"mode": "sloppy"}, {}, ["expired"], b"{no json"):
+            status, doc = http(self.emulator.api, "PUT", "/provisioning/issue-mode", body)
+            self.assertEqual(status, 400, body)
+        self.assertEqual(http(self.emulator.api, "GET", "/provisioning/issue-mode")[1]["mode"],
+                         "normal")
+        self.assertEqual(http(self.emulator.api, "DELETE", "/provisioning/issue-mode")[0], 405)
+        self.assertEqual(http(self.emulator.api, "GET", "/provisioning/other")[0], 404)
+        env = dict(os.environ, PYTHONPATH=CLOUDSIM_DIR, CLOUDSIM_API=self.emulator.api)
+        for args, mode in ((["expired"], "expired"), ([], "expired"), (["normal"], "normal")):
+            out = subprocess.run([PYTHON, "-m", "cloudsim", "provisioning", "issue-mode", *args],
+                                 env=env, capture_output=True, text=True, timeout=20)
+            self.assertEqual((out.returncode, json.loads(out.stdout)["mode"]), (0, mode),
+                             out.stderr)
+        out = subprocess.run([PYTHON, "-m", "cloudsim", "provisioning", "issue-mode", "sloppy"],
+                             env=env, capture_output=True, text=True, timeout=20)
+        self.assertNotEqual(out.returncode, 0)
+
+    def test_untrusted_ca_certificate_is_refused_by_the_broker(self) -> None:
+        self.set_mode("untrusted-ca")
+        created, issued, key_pem = self.issue("dev-untrusted")
+        _, again, _ = self.issue("dev-untrusted-2")
+        ca = self.broker_ca()
+        self.assertNotEqual(issued.issuer, ca.subject)
+        self.assertEqual(issued.issuer, again.issuer)  # one throwaway CA per process
+        self.assertEqual(
+            issued.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value,
+            again.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value)
+        with self.assertRaises(Exception):  # InvalidSignature: not the broker CA's
+            ca.public_key().verify(issued.signature, issued.tbs_certificate_bytes,
+                                   ec.ECDSA(hashes.SHA256()))
+        self.assertEqual(self.certificate(created["certificateId"])["issueMode"], "untrusted-ca")
+        self.assertEqual(broker_verdict(self.broker, created["certificatePem"], key_pem),
+                         "TLSV1_ALERT_UNKNOWN_CA")
+        # everything else as in normal mode: the token registers the thing
+        kind, out = self.call(register_topic(), {
+            "certificateOwnershipToken": created["certificateOwnershipToken"],
+            "parameters": {"SerialNumber": "untrusted", "Model": "m"}})
+        self.assertEqual((kind, out.get("thingName")), ("accepted", "dev-untrusted"), out)
+        self.assertEqual(self.certificate(created["certificateId"])["status"], "ACTIVE")
+
+    def test_wrong_key_certificate_does_not_match_the_csr_key(self) -> None:
+        self.set_mode("wrong-key")
+        created, issued, key_pem = self.issue("dev-wrong-key")
+        csr_key = serialization.load_pem_private_key(key_pem, password=None).public_key()
+        self.assertNotEqual(self.public_der(issued.public_key()), self.public_der(csr_key))
+        self.assertEqual(issued.issuer, self.broker_ca().subject)
+        self.assertEqual(broker_verdict(self.broker, created["certificatePem"], key_pem),
+                         "key mismatch")
+
+    def test_expired_certificate_ended_yesterday_and_is_refused(self) -> None:
+        self.set_mode("expired")
+        created, issued, key_pem = self.issue("dev-expired")
+        yesterday = utc_now() - datetime.timedelta(days=1)
+        self.assertAlmostEqual(issued.not_valid_after, yesterday,
+                               delta=datetime.timedelta(seconds=30))
+        self.assertLess(issued.not_valid_before, issued.not_valid_after)
+        self.assertEqual(broker_verdict(self.broker, created["certificatePem"], key_pem),
+                         "SSLV3_ALERT_CERTIFICATE_EXPIRED")
+
+    def test_normal_again_issues_a_certificate_that_connects(self) -> None:
+        self.set_mode("expired")
+        self.issue("dev-before")
+        self.set_mode("normal")
+        created, issued, key_pem = self.issue("dev-normal")
+        csr_key = serialization.load_pem_private_key(key_pem, password=None).public_key()
+        self.assertEqual(self.public_der(issued.public_key()), self.public_der(csr_key))
+        self.assertEqual(issued.issuer, self.broker_ca().subject)
+        self.assertGreater(issued.not_valid_after, utc_now())
+        self.assertEqual(self.certificate(created["certificateId"])["issueMode"], "normal")
+        self.assertEqual(broker_verdict(self.broker, created["certificatePem"], key_pem),
+                         "accepted")
 
 
 class ProvisioningExpiryTest(ProvisioningCase):

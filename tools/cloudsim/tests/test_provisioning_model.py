@@ -133,6 +133,89 @@ class IssueTest(unittest.TestCase):
         self.assertNotEqual(a.certificate_id, b.certificate_id)
 
 
+def public_der(key: Any) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+class IssueModeTest(unittest.TestCase):
+    """Certificates a device must refuse to switch to (test knob): each mode breaks one thing."""
+
+    UNTRUSTED = pm.make_throwaway_ca(NOW)
+
+    def issue(self, mode: str) -> Tuple[pm.Certificate, x509.Certificate, bytes]:
+        """(record, issued certificate, the CSR key's public DER) in `mode`."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert, out = pm.create_from_csr({"certificateSigningRequest": make_csr(key)}, CA, "t",
+                                       NOW, Config(validity_days=2), mode, self.UNTRUSTED)
+        self.assertEqual((cert.issue_mode, cert.view()["issueMode"]), (mode, mode))
+        return (cert, x509.load_pem_x509_certificate(out["certificatePem"].encode()),
+                public_der(key.public_key()))
+
+    @staticmethod
+    def signed_by(issued: x509.Certificate, ca: SigningCa) -> bool:
+        try:
+            ca.certificate.public_key().verify(issued.signature, issued.tbs_certificate_bytes,
+                                               ec.ECDSA(hashes.SHA256()))
+            return True
+        except Exception:  # InvalidSignature
+            return False
+
+    def test_normal_is_the_csr_key_signed_by_the_ca_and_valid_now(self) -> None:
+        _, issued, csr_key = self.issue(pm.NORMAL)
+        self.assertEqual(issued.issuer, CA.certificate.subject)
+        self.assertTrue(self.signed_by(issued, CA))
+        self.assertEqual(public_der(issued.public_key()), csr_key)
+        self.assertLess(issued.not_valid_before, pm._utc(NOW))
+        self.assertEqual(issued.not_valid_after, pm._utc(NOW + 2 * 86400))
+
+    def test_untrusted_ca_signs_with_the_throwaway_ca(self) -> None:
+        cert, issued, csr_key = self.issue(pm.UNTRUSTED_CA)
+        self.assertNotEqual(issued.issuer, CA.certificate.subject)
+        self.assertEqual(issued.issuer, self.UNTRUSTED.certificate.subject)
+        self.assertTrue(self.signed_by(issued, self.UNTRUSTED))
+        self.assertFalse(self.signed_by(issued, CA))
+        aki = issued.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+        self.assertEqual(aki.key_identifier, x509.SubjectKeyIdentifier.from_public_key(
+            self.UNTRUSTED.certificate.public_key()).digest)
+        self.assertEqual(public_der(issued.public_key()), csr_key)  # only the issuer is wrong
+        self.assertEqual(cert.not_after, NOW + 2 * 86400)
+        self.assertTrue(self.UNTRUSTED.certificate.extensions.get_extension_for_class(
+            x509.BasicConstraints).value.ca)
+
+    def test_wrong_key_carries_another_key_than_the_csr(self) -> None:
+        _, issued, csr_key = self.issue(pm.WRONG_KEY)
+        _, other, _ = self.issue(pm.WRONG_KEY)
+        self.assertNotEqual(public_der(issued.public_key()), csr_key)
+        self.assertNotEqual(public_der(issued.public_key()), public_der(other.public_key()))
+        ski = issued.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        self.assertEqual(ski, x509.SubjectKeyIdentifier.from_public_key(issued.public_key()))
+        self.assertEqual(issued.issuer, CA.certificate.subject)  # only the key is wrong
+        self.assertTrue(self.signed_by(issued, CA))
+        self.assertEqual(issued.subject, name("dev-42"))
+
+    def test_expired_ended_yesterday(self) -> None:
+        cert, issued, csr_key = self.issue(pm.EXPIRED)
+        self.assertEqual(issued.not_valid_after, pm._utc(NOW - 86400))
+        self.assertLess(issued.not_valid_before, issued.not_valid_after)
+        self.assertEqual(cert.not_after, NOW - 86400)
+        self.assertEqual(public_der(issued.public_key()), csr_key)  # only the dates are wrong
+        self.assertTrue(self.signed_by(issued, CA))
+
+    def test_unknown_mode_or_missing_untrusted_ca_is_a_bug(self) -> None:
+        csr = pm.verify_csr(make_csr())
+        with self.assertRaises(ValueError):
+            pm.issue_certificate(csr, CA, NOW, Config(), "sloppy")
+        with self.assertRaises(ValueError):
+            pm.issue_certificate(csr, CA, NOW, Config(), pm.UNTRUSTED_CA)
+
+    def test_records_without_a_mode_read_as_normal(self) -> None:
+        cert, _ = created()
+        doc = cert.to_json()
+        del doc["issue_mode"]  # stored before issue modes existed
+        self.assertEqual(pm.Certificate.from_json(doc).issue_mode, pm.NORMAL)
+
+
 class TemplateTest(unittest.TestCase):
     def test_valid_template_round_trips(self) -> None:
         again = pm.validate_template("tpl", TEMPLATE.to_json())
