@@ -1,0 +1,516 @@
+// Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
+//
+// tether-provision: a device's first boot. It has a claim certificate (a file) and a PKCS#11 token;
+// it leaves with its own identity, whose private key never left the token:
+//   1. loads CONFIG, an agent configuration whose tls.cert_file/tls.key are the claim certificate
+//      and key (files) and which has a "pkcs11" section (module, pin_file or pin_env, token),
+//   2. generates an EC P-256 key in the token (label --key-label; an existing label is an error),
+//   3. builds a CSR for it, signed inside the token (CN --common-name, default the thing name),
+//   4. connects to the broker with the claim identity (client id = the configured client id),
+//   5. runs AWS IoT Fleet Provisioning by CSR (CreateCertificateFromCsr, RegisterThing with
+//      --template and the --param values),
+//   6. checks that the issued certificate carries the token key's public half,
+//   7. writes the certificate (0644) and a new agent configuration (0600), each to a temporary file,
+//      fsync, rename: CONFIG merged with {"thing_name", "client_id", "tls": {"cert_file", "key"}}
+//      (the key's pkcs11: URI), and prints one line.
+// On any failure after step 2 the new key is deleted from the token again (a retry starts clean)
+// and nothing is left written. Messages name the step and, for a refusal, the service's statusCode,
+// errorCode and errorMessage; never the ownership token, never the PIN.
+//
+// Usage: tether-provision CONFIG --template NAME [--param KEY=VALUE]... [--key-label LABEL]
+//                         [--common-name CN] [--out-config PATH] [--cert-out PATH] [--timeout-s N]
+//   --template NAME     the fleet provisioning template (required)
+//   --param KEY=VALUE   a template parameter (repeatable, at most 8)
+//   --key-label LABEL   CKA_LABEL of the new key (default tether-identity)
+//   --common-name CN    the CSR's CN (default: CONFIG's thing_name; the broker may confine a
+//                       certificate to the topics of its CN: use the thing name the template gives)
+//   --out-config PATH   the new configuration (default <directory of CONFIG>/<thing>.json; CONFIG
+//                       itself is never overwritten unless named here)
+//   --cert-out PATH     the certificate (default <directory of the new configuration>/<thing>.crt)
+//   --timeout-s N       connecting and each answer of the service (1..3600, default 30)
+//
+// stdout, on success only:
+//   PROVISIONED thing=<thing> certificate=<id> config=<path> cert=<path> key=<pkcs11 URI>
+// stderr: the steps, the MQTT client's and the provisioner's log, and errors.
+// Exit codes: 0 provisioned; 1 bad usage or configuration; 2 the token or the key (PIN, module,
+// label taken, CSR); 3 provisioning failed: the broker cannot be reached or refused the claim, the
+// service refused (its errorCode is printed) or did not answer in time, or the certificate is not
+// for the key; 4 the certificate or the configuration cannot be written.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "example_support.hpp"
+#include "tether/config.hpp"
+#include "tether/json.hpp"
+#include "tether/port/mbedtls/csr.hpp"
+#include "tether/port/paho/paho_mqtt_client.hpp"
+#include "tether/port/pkcs11/pkcs11_key_store.hpp"
+#include "tether/port/posix/config_file.hpp"
+#include "tether/port/posix/posix_clock.hpp"
+#include "tether/port/posix/stderr_log_sink.hpp"
+#include "tether/provisioning/provisioner.hpp"
+#include "tether/shadow/document.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using tether::ErrorText;
+using tether::Status;
+using tether::StatusCode;
+
+constexpr const char* kProgram = "tether-provision";
+// MQTT reason code 0x87 "Not authorized" (a PUBACK or SUBACK the broker's policy refused).
+constexpr std::uint16_t kMqttNotAuthorized = 0x87;
+
+enum Exit : int {
+  kExitOk = 0,
+  kExitUsage = 1,
+  kExitToken = 2,
+  kExitProvisioning = 3,
+  kExitFiles = 4,
+};
+
+struct Options {
+  const char* config = nullptr;
+  std::string template_name;
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string key_label = "tether-identity";
+  std::string common_name;
+  std::string out_config;
+  std::string cert_out;
+  long timeout_s = 30;
+};
+
+void say_error(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void say_error(const char* format, ...) {
+  std::fprintf(stderr, "%s: ", kProgram);
+  va_list args;
+  va_start(args, format);
+  std::vfprintf(stderr, format, args);
+  va_end(args);
+  std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+std::string status_text(Status status) {
+  char buf[64];
+  return tether::format_status(status, buf, sizeof buf);
+}
+
+bool parse_options(int argc, char** argv, Options* o) {
+  for (int i = 1; i < argc; ++i) {
+    const char* arg = argv[i];
+    const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+    const bool has_value = value != nullptr && *value != '\0';
+    if (std::strcmp(arg, "--template") == 0 && has_value) {
+      o->template_name = value;
+    } else if (std::strcmp(arg, "--param") == 0 && has_value) {
+      const char* eq = std::strchr(value, '=');
+      if (eq == nullptr || eq == value) {
+        say_error("--param %s: expected KEY=VALUE", value);
+        return false;
+      }
+      o->params.emplace_back(std::string(value, eq), std::string(eq + 1));
+    } else if (std::strcmp(arg, "--key-label") == 0 && has_value) {
+      o->key_label = value;
+    } else if (std::strcmp(arg, "--common-name") == 0 && has_value) {
+      o->common_name = value;
+    } else if (std::strcmp(arg, "--out-config") == 0 && has_value) {
+      o->out_config = value;
+    } else if (std::strcmp(arg, "--cert-out") == 0 && has_value) {
+      o->cert_out = value;
+    } else if (std::strcmp(arg, "--timeout-s") == 0 && has_value) {
+      char* end = nullptr;
+      errno = 0;
+      o->timeout_s = std::strtol(value, &end, 10);
+      if (errno != 0 || *end != '\0' || o->timeout_s < 1 || o->timeout_s > 3600) {
+        say_error("--timeout-s %s: expected 1..3600 seconds", value);
+        return false;
+      }
+    } else if (arg[0] == '-' || o->config != nullptr) {
+      say_error("unexpected argument %s", arg);
+      return false;
+    } else {
+      o->config = arg;
+      continue;
+    }
+    ++i;
+  }
+  if (o->config == nullptr) say_error("CONFIG is required");
+  if (o->template_name.empty()) say_error("--template NAME is required");
+  return o->config != nullptr && !o->template_name.empty();
+}
+
+bool read_text(const std::string& path, std::string* text) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  char buf[4096];
+  std::size_t n = 0;
+  text->clear();
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text->append(buf, n);
+  const bool ok = std::ferror(f) == 0;
+  std::fclose(f);
+  return ok;
+}
+
+// Writes `data` to `path` with `mode`, atomically: a temporary file in the same directory, fsync,
+// rename over `path`, fsync of the directory. "" on success, else what failed.
+std::string write_atomically(const std::string& path, const std::string& data, mode_t mode) {
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::string temp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) return "cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno);
+  std::string why;
+  if (::fchmod(fd, mode) != 0) why = std::string("fchmod: ") + std::strerror(errno);
+  for (std::size_t done = 0; why.empty() && done < data.size();) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) why = std::string("write: ") + std::strerror(errno);
+    else done += static_cast<std::size_t>(n);
+  }
+  if (why.empty() && ::fsync(fd) != 0) why = std::string("fsync: ") + std::strerror(errno);
+  if (::close(fd) != 0 && why.empty()) why = std::string("close: ") + std::strerror(errno);
+  if (why.empty() && ::rename(temp.c_str(), path.c_str()) != 0) why = std::string("rename: ") + std::strerror(errno);
+  if (!why.empty()) {
+    ::unlink(temp.c_str());
+    return path + ": " + why;
+  }
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    if (::fsync(dir_fd) != 0) why = path + ": fsync of the directory: " + std::strerror(errno);
+    ::close(dir_fd);
+  }
+  return why;
+}
+
+// Waits for the outcome of one connection attempt (and for the end of the connection later).
+class ConnectionWatch final : public tether::port::MqttListener {
+ public:
+  void on_connection(const tether::ConnectionEvent& event) override {
+    state = event.state;
+    reason = event.reason;
+    answered = true;
+  }
+  void on_message(const tether::InboundMessage&) override {}
+  void on_publish_complete(tether::PacketToken, Status) override {}
+  void on_subscribe_complete(tether::PacketToken, Status, tether::Qos) override {}
+
+  bool answered = false;
+  tether::ConnectionState state = tether::ConnectionState::kDisconnected;
+  Status reason;
+};
+
+template <typename T, void (*Free)(T*)>
+struct Deleter {
+  void operator()(T* p) const { Free(p); }
+};
+
+// Whether the certificate (PEM) carries exactly the SubjectPublicKeyInfo `der`; "" when it does,
+// else why not.
+std::string check_certificate_key(std::string_view pem, tether::Span<const std::uint8_t> der) {
+  std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (bio == nullptr) return "out of memory";
+  std::unique_ptr<X509, Deleter<X509, X509_free>> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (cert == nullptr) return "the certificate does not parse as PEM X.509";
+  unsigned char* spki = nullptr;
+  const int length = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &spki);
+  if (length <= 0) return "the certificate's public key cannot be encoded";
+  const bool same = static_cast<std::size_t>(length) == der.size() && std::memcmp(spki, der.data(), der.size()) == 0;
+  OPENSSL_free(spki);
+  return same ? "" : "the certificate's public key is not the token key's";
+}
+
+// {"thing_name": T, "client_id": T, "tls": {"cert_file": CERT, "key": KEY_URI}}
+std::string config_patch(std::string_view thing, std::string_view cert_file, std::string_view key_uri) {
+  std::vector<char> buf(1024 + 2 * (thing.size() + cert_file.size() + key_uri.size()));
+  tether::json::Writer w(tether::Span<char>(buf.data(), buf.size()));
+  w.begin_object()
+      .key("thing_name").string(thing)
+      .key("client_id").string(thing)
+      .key("tls").begin_object().key("cert_file").string(cert_file).key("key").string(key_uri).end_object()
+      .end_object();
+  const tether::Result<std::string_view> text = w.finish();
+  return text.ok() ? std::string(*text) : std::string();
+}
+
+// Everything after the key exists; the caller deletes the key when this does not return kExitOk.
+class Provisioning {
+ public:
+  Provisioning(const Options& options, const tether::AgentConfig& config, std::string config_text,
+               tether::port::Pkcs11KeyStore& store, const tether::port::KeyInfo& key)
+      : options_(options), config_(config), config_text_(std::move(config_text)), store_(store), key_(key) {}
+
+  int run() {
+    // The public half (for the check of step 6) and the CSR, both from the token.
+    std::array<std::uint8_t, 1024> der{};
+    const tether::Result<std::size_t> der_size = store_.public_key_der(key_.uri.view(), der);
+    if (!der_size.ok()) {
+      say_error("reading the public key of %s: %s: %s", key_.uri.c_str(), status_text(der_size.status()).c_str(),
+                store_.last_error());
+      return kExitToken;
+    }
+    std::vector<char> csr(tether::mbedtls::kCsrPemMaxSize);
+    tether::mbedtls::CsrSubject subject;
+    subject.common_name = common_name();
+    ErrorText why;
+    const tether::Result<std::size_t> csr_size =
+        tether::mbedtls::build_csr(store_, key_.uri.view(), subject, tether::Span<char>(csr.data(), csr.size()), &why);
+    if (!csr_size.ok()) {
+      say_error("building the CSR: %s: %s", status_text(csr_size.status()).c_str(), why.c_str());
+      return kExitToken;
+    }
+
+    // Connect with the claim identity.
+    tether::port::StderrLogSink log;
+    tether::port::PosixClock clock;
+    tether::port::PahoSettings settings = tether::port::PahoSettings::from_config(config_.broker);
+    settings.log_level = config_.log_level;
+    tether::port::PahoMqttClient mqtt(settings, &log);
+    ConnectionWatch watch;
+    mqtt.set_listener(&watch);
+    const std::chrono::milliseconds timeout(options_.timeout_s * 1000);
+    tether::ConnectOptions connect;
+    connect.client_id = config_.client_id.view();
+    connect.version = config_.mqtt.version;
+    connect.keep_alive_s = config_.mqtt.keep_alive_s;
+    connect.connect_timeout = timeout;
+    std::fprintf(stderr, "%s: connecting to %s:%u as %s with the claim certificate %s\n", kProgram,
+                 config_.broker.endpoint.c_str(), static_cast<unsigned>(config_.broker.port), config_.client_id.c_str(),
+                 config_.broker.cert_file.c_str());
+    Status status = mqtt.connect(connect);
+    const tether::Milliseconds deadline = clock.now() + timeout + std::chrono::seconds(5);
+    while (status.ok() && !watch.answered && clock.now() < deadline) status = mqtt.poll(std::chrono::milliseconds(100));
+    if (!status.ok() || !watch.answered || watch.state != tether::ConnectionState::kConnected) {
+      const Status why_not = !status.ok() ? status : watch.answered ? watch.reason
+                                                                      : Status(StatusCode::kDeadlineExceeded, tether::Origin::kApp);
+      say_error("connecting with the claim certificate %s to %s:%u failed: %s (is the broker there, and does it "
+                "accept the claim certificate?)",
+                config_.broker.cert_file.c_str(), config_.broker.endpoint.c_str(),
+                static_cast<unsigned>(config_.broker.port), status_text(why_not).c_str());
+      return kExitProvisioning;
+    }
+
+    // Fleet Provisioning by CSR.
+    std::vector<tether::provisioning::Entry> params;
+    for (const auto& p : options_.params) params.push_back({p.first, p.second});
+    tether::provisioning::ProvisioningRequest request;
+    request.template_name = options_.template_name;
+    request.csr_pem = std::string_view(csr.data(), *csr_size);
+    request.parameters = tether::Span<const tether::provisioning::Entry>(params.data(), params.size());
+    request.answer_timeout = timeout;
+    tether::provisioning::FleetProvisioner provisioner(mqtt, clock, &log);
+    const Status provisioned = provisioner.run(request);
+    disconnect(mqtt, watch, clock);
+    if (!provisioned.ok()) {
+      const tether::provisioning::Rejection& r = provisioner.rejection();
+      if (r.status_code != 0) {
+        say_error("provisioning with template %s was refused: statusCode %d, errorCode %s, errorMessage \"%s\" (%s)",
+                  options_.template_name.c_str(), static_cast<int>(r.status_code), r.error_code.c_str(),
+                  r.error_message.c_str(), provisioner.last_error());
+      } else {
+        say_error("provisioning with template %s failed: %s: %s", options_.template_name.c_str(),
+                  status_text(provisioned).c_str(), provisioner.last_error());
+        if (provisioned.code() == StatusCode::kPermissionDenied || provisioned.detail() == kMqttNotAuthorized) {
+          say_error("the broker did not authorize the provisioning topics for %s: does its policy (the claim policy, "
+                    "README.md) cover this certificate?",
+                    config_.broker.cert_file.c_str());
+        }
+      }
+      return kExitProvisioning;
+    }
+    const std::string thing(provisioner.thing().thing_name.view());
+    const std::string certificate_id(provisioner.certificate().certificate_id.view());
+    const std::string pem(provisioner.certificate().certificate_pem.view());
+    provisioner.clear();
+
+    const std::string mismatch = check_certificate_key(pem, tether::Span<const std::uint8_t>(der.data(), *der_size));
+    if (!mismatch.empty()) {
+      say_error("checking the certificate %s issued for thing %s: %s; not using it (revoke it at the service)",
+                certificate_id.c_str(), thing.c_str(), mismatch.c_str());
+      return kExitProvisioning;
+    }
+    for (std::size_t i = 0; i < provisioner.thing().config_count; ++i) {
+      std::fprintf(stderr, "%s: deviceConfiguration %s = %s\n", kProgram, provisioner.thing().config_keys[i].c_str(),
+                   provisioner.thing().config_values[i].c_str());
+    }
+    return write_files(thing, certificate_id, pem);
+  }
+
+ private:
+  std::string_view common_name() const {
+    return options_.common_name.empty() ? config_.thing_name.view() : std::string_view(options_.common_name);
+  }
+
+  static void disconnect(tether::port::PahoMqttClient& mqtt, ConnectionWatch& watch,
+                         const tether::port::PosixClock& clock) {
+    mqtt.set_listener(&watch);
+    if (!mqtt.connected()) return;
+    mqtt.disconnect().ignore();  // best effort: the work is done (or failed) either way
+    const tether::Milliseconds deadline = clock.now() + std::chrono::seconds(2);
+    while (mqtt.connected() && clock.now() < deadline) mqtt.poll(std::chrono::milliseconds(50)).ignore();
+  }
+
+  int write_files(const std::string& thing, const std::string& certificate_id, const std::string& pem) {
+    std::error_code ec;
+    const fs::path config_path(options_.config);
+    const fs::path config_dir = config_path.has_parent_path() ? config_path.parent_path() : fs::path(".");
+    fs::path out_config = options_.out_config.empty() ? config_dir / (thing + ".json") : fs::path(options_.out_config);
+    out_config = fs::absolute(out_config, ec);
+    if (options_.out_config.empty() && fs::equivalent(out_config, config_path, ec)) {
+      say_error("the new configuration would overwrite %s (the thing is named like it): pass --out-config PATH",
+                options_.config);
+      return kExitFiles;
+    }
+    fs::path cert = options_.cert_out.empty() ? out_config.parent_path() / (thing + ".crt") : fs::path(options_.cert_out);
+    cert = fs::absolute(cert, ec);
+
+    const std::string patch = config_patch(thing, cert.string(), key_.uri.view());
+    std::vector<char> merged_buf(config_text_.size() + patch.size() + 4096);
+    const tether::Result<std::string_view> merged = tether::shadow::merge(
+        config_text_, patch, tether::shadow::MergeMode::kApply, tether::Span<char>(merged_buf.data(), merged_buf.size()));
+    if (patch.empty() || !merged.ok()) {
+      say_error("building the new configuration from %s: %s", options_.config,
+                status_text(patch.empty() ? Status(StatusCode::kResourceExhausted, tether::Origin::kJson)
+                                          : merged.status()).c_str());
+      return kExitFiles;
+    }
+    // The result must load as the agent will load it.
+    tether::AgentConfig check;
+    ErrorText why;
+    if (!tether::parse_config(*merged, out_config.string(), check, &why).ok()) {
+      say_error("the new configuration does not load: %s", why.c_str());
+      return kExitFiles;
+    }
+
+    std::string failed = write_atomically(cert.string(), pem, 0644);
+    if (!failed.empty()) {
+      say_error("writing the certificate: %s", failed.c_str());
+      return kExitFiles;
+    }
+    failed = write_atomically(out_config.string(), std::string(*merged) + "\n", 0600);
+    if (!failed.empty()) {
+      say_error("writing the configuration: %s", failed.c_str());
+      ::unlink(cert.c_str());  // of no use without the key, which goes too
+      return kExitFiles;
+    }
+    std::printf("PROVISIONED thing=%s certificate=%s config=%s cert=%s key=%s\n", thing.c_str(),
+                certificate_id.c_str(), out_config.c_str(), cert.c_str(), key_.uri.c_str());
+    std::fflush(stdout);
+    return kExitOk;
+  }
+
+  const Options& options_;
+  const tether::AgentConfig& config_;
+  std::string config_text_;
+  tether::port::Pkcs11KeyStore& store_;
+  const tether::port::KeyInfo& key_;
+};
+
+int run(int argc, char** argv) {
+  Options options;
+  if (!parse_options(argc, argv, &options)) {
+    std::fprintf(stderr,
+                 "usage: %s CONFIG --template NAME [--param KEY=VALUE]... [--key-label LABEL] [--common-name CN]\n"
+                 "       [--out-config PATH] [--cert-out PATH] [--timeout-s N]\n",
+                 kProgram);
+    return kExitUsage;
+  }
+
+  // Step 1: the claim configuration.
+  auto config = std::make_unique<tether::AgentConfig>();
+  ErrorText error;
+  if (!tether::port::load_config_file(options.config, *config, &error).ok()) {
+    say_error("%s", error.c_str());
+    return kExitUsage;
+  }
+  std::string config_text;
+  if (!read_text(options.config, &config_text)) {
+    say_error("%s: cannot read: %s", options.config, std::strerror(errno));
+    return kExitUsage;
+  }
+  if (!config->pkcs11.enabled) {
+    say_error("%s has no \"pkcs11\" section: it names the token the new key is generated in", options.config);
+    return kExitUsage;
+  }
+  if (config->broker.key.view().substr(0, 7) == "pkcs11:") {
+    say_error("%s: tls.key must be the claim key file, not a key in a token", options.config);
+    return kExitUsage;
+  }
+  if (!tether::provisioning::validate_template_name(options.template_name, &error).ok()) {
+    say_error("--template: %s", error.c_str());
+    return kExitUsage;
+  }
+  if (options.params.size() > tether::provisioning::kMaxEntries) {
+    say_error("at most %zu --param", tether::provisioning::kMaxEntries);
+    return kExitUsage;
+  }
+  tether::mbedtls::CsrSubject subject;
+  subject.common_name = options.common_name.empty() ? config->thing_name.view() : options.common_name;
+  if (!tether::mbedtls::validate_csr_subject(subject, &error).ok()) {
+    say_error("--common-name: %s", error.c_str());
+    return kExitUsage;
+  }
+
+  // Step 2: the key, inside the token.
+  tether::port::Pkcs11KeyStoreSettings token;
+  token.module_path = config->pkcs11.module.c_str();
+  token.pin_file = config->pkcs11.pin_file.c_str();
+  token.pin_env = config->pkcs11.pin_env.c_str();
+  token.token_uri = config->pkcs11.token.c_str();
+  tether::port::Pkcs11KeyStore store(token);
+  tether::port::KeySpec spec;
+  spec.algorithm = tether::port::KeyAlgorithm::kEcP256;
+  spec.label = options.key_label;
+  const tether::Result<tether::port::KeyInfo> key = store.generate_key(spec);
+  if (!key.ok()) {
+    if (key.status().code() == StatusCode::kAlreadyExists) {
+      say_error("generating the key: a key labelled \"%s\" already exists in the token (%s): delete it or pass another "
+                "--key-label",
+                options.key_label.c_str(), store.last_error());
+    } else {
+      say_error("generating the key \"%s\" in the token: %s: %s", options.key_label.c_str(),
+                status_text(key.status()).c_str(), store.last_error());
+    }
+    return kExitToken;
+  }
+  std::fprintf(stderr, "%s: generated %s key %s\n", kProgram, tether::port::to_string(key->algorithm), key->uri.c_str());
+
+  // Steps 3 to 7; on failure the key goes again.
+  const int code = Provisioning(options, *config, std::move(config_text), store, *key).run();
+  if (code != kExitOk) {
+    const Status deleted = store.delete_object(key->uri.view());
+    if (deleted.ok()) {
+      say_error("deleted the new key %s from the token again", key->uri.c_str());
+    } else {
+      say_error("could not delete the new key %s from the token: %s: %s (delete it before retrying)",
+                key->uri.c_str(), status_text(deleted).c_str(), store.last_error());
+    }
+  }
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int code = run(argc, argv);
+  tether::examples::exit_now(code);
+}
