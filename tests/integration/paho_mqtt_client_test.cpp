@@ -580,5 +580,95 @@ TEST_CASE("wake() makes a waiting poll() return promptly", "[paho][integration]"
   waker.join();
 }
 
+// Ends the device's session and connects it again with the same client id (Paho's client is reused).
+void reconnect(Device& device) {
+  const std::size_t before = device.recorder.connections.size();
+  REQUIRE(device.client.disconnect().ok());
+  REQUIRE(poll_until({&device.client}, [&] { return device.recorder.connections.size() == before + 1; }));
+  REQUIRE(device.recorder.connections.back().state == ConnectionState::kDisconnected);
+  const Status status = connect_and_wait(device.client, device.recorder, options_for("device-1"));
+  INFO("reconnect: " << status);
+  REQUIRE(status.ok());
+}
+
+// Which device the broker takes the client for: its ACL confines each certificate's CN to
+// things/<CN>/#, and under MQTT 5 refuses a publish elsewhere with PUBACK 0x87 (135).
+void check_broker_sees(Device& device, std::string_view own, std::string_view other) {
+  CHECK(device.publish_and_wait(message_to("things/" + std::string(own) + "/id", "mine")).ok());
+  CHECK(device.publish_and_wait(message_to("things/" + std::string(other) + "/id", "not mine")) ==
+        Status(StatusCode::kPermissionDenied, Origin::kMqtt, 0x87));
+}
+
+TEST_CASE("set_tls_identity() makes the next connect use the new certificate and key", "[paho][integration]") {
+  TestBroker broker;
+  Device device(broker, "device-1", "device-1");
+  const PahoSettings device2 = broker.client_settings("device-2");
+  REQUIRE(device.client.set_tls_identity(device2.cert_file, device2.key_file).ok());
+  CHECK(device.client.settings().cert_file == device2.cert_file);
+  CHECK(device.client.settings().key_file == device2.key_file);
+  // The connection under way keeps its identity.
+  CHECK(device.client.connected());
+  check_broker_sees(device, "device-1", "device-2");
+
+  reconnect(device);  // same client id: Paho's client is reused, its TLS material is not
+  INFO("mosquitto.log:\n" << broker.log_tail());
+  check_broker_sees(device, "device-2", "device-1");
+  CHECK(device.log.contains("TLS identity from the next connect"));
+}
+
+TEST_CASE("set_tls_identity() with an unusable file changes nothing", "[paho][integration]") {
+  TestBroker broker;
+  Device device(broker, "device-1", "device-1");
+  const PahoSettings device1 = device.client.settings();
+  const PahoSettings device2 = broker.client_settings("device-2");
+
+  CHECK(device.client.set_tls_identity(device2.cert_file, broker.path("devices/missing.key")) ==
+        Status(StatusCode::kInvalidArgument, Origin::kTls, ENOENT));
+  CHECK(device.client.set_tls_identity(broker.path("devices/missing.crt"), device2.key_file) ==
+        Status(StatusCode::kInvalidArgument, Origin::kTls, ENOENT));
+  CHECK(device.client.set_tls_identity(broker.path("devices"), device2.key_file) ==
+        Status(StatusCode::kInvalidArgument, Origin::kTls, EISDIR));
+  CHECK(device.client.set_tls_identity(device2.cert_file, "") ==
+        Status(StatusCode::kInvalidArgument, Origin::kTls, EINVAL));
+  CHECK(device.client.set_tls_identity(device2.cert_file, "pkcs11:token=tether;object=device?pin-value=123456") ==
+        Status(StatusCode::kInvalidArgument, Origin::kTls, EINVAL));
+  CHECK(device.log.contains("devices/missing.key"));
+  CHECK(device.log.contains("PKCS#11"));
+  CHECK_FALSE(device.log.contains("123456"));  // a URI may carry a PIN: it is never logged
+  CHECK_FALSE(device.log.contains("TLS identity from the next connect"));
+  CHECK(device.client.settings().cert_file == device1.cert_file);
+  CHECK(device.client.settings().key_file == device1.key_file);
+
+  reconnect(device);
+  check_broker_sees(device, "device-1", "device-2");
+}
+
+TEST_CASE("After set_tls_identity() a refused connect is diagnosed with the new files", "[paho][integration]") {
+  TestBroker broker;
+  Device device(broker, "device-1", "device-1");
+  const PahoSettings device1 = device.client.settings();
+  const PahoSettings device2 = broker.client_settings("device-2");
+  // Both files open, but device-2's certificate does not carry device-1's key (a certificate
+  // issued for another key): only the handshake and the probe can tell.
+  REQUIRE(device.client.set_tls_identity(device2.cert_file, device1.key_file).ok());
+  const std::size_t before = device.recorder.connections.size();
+  REQUIRE(device.client.disconnect().ok());
+  REQUIRE(poll_until({&device.client}, [&] { return device.recorder.connections.size() == before + 1; }));
+  const Status reason = connect_and_wait(device.client, device.recorder, options_for("device-1"));
+  INFO("connect: " << reason);
+  // The probe (with device-1's files it would connect: kUnavailable/kSocket/0) finds OpenSSL's
+  // X509_R_KEY_VALUES_MISMATCH (116).
+  CHECK(reason == Status(StatusCode::kInvalidArgument, Origin::kTls, 116));
+  CHECK(device.recorder.connections.back().state == ConnectionState::kConnectFailed);
+  CHECK(device.log.contains("key values mismatch"));  // OpenSSL's text, from the probe
+
+  // Rotation abandoned: back to the old identity, which connects.
+  REQUIRE(device.client.set_tls_identity(device1.cert_file, device1.key_file).ok());
+  const Status again = connect_and_wait(device.client, device.recorder, options_for("device-1"));
+  INFO("connect again: " << again);
+  REQUIRE(again.ok());
+  check_broker_sees(device, "device-1", "device-2");
+}
+
 }  // namespace
 }  // namespace tether

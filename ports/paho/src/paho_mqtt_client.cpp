@@ -103,6 +103,7 @@ class PahoMqttClient::Impl {
   bool connected() const { return connected_; }
   std::size_t dropped_messages() const { return dropped_.load(std::memory_order_relaxed); }
   const PahoSettings& settings() const { return settings_; }
+  Status set_tls_identity(std::string cert_file, std::string key_file);
 
  private:
   // ---- events handed from Paho's threads to poll() ----
@@ -188,7 +189,9 @@ class PahoMqttClient::Impl {
   PacketToken next_token();
   Result<PacketToken> track(Op op, PacketToken token);
 
-  const PahoSettings settings_;
+  // Fixed at construction except cert_file and key_file (set_tls_identity(), owner thread only).
+  // Paho's threads read only inbox_capacity.
+  PahoSettings settings_;
   Logger log_;
   MqttListener* listener_ = nullptr;
 
@@ -204,6 +207,8 @@ class PahoMqttClient::Impl {
   MqttVersion client_version_ = MqttVersion::k5;  // of client_
   MqttVersion version_ = MqttVersion::k5;         // of the current attempt / connection
   Milliseconds connect_timeout_{10000};           // of the current attempt
+  std::string attempt_cert_file_;                 // of the current attempt (for the TLS probe)
+  std::string attempt_key_file_;                  // of the current attempt (for the TLS probe)
   State state_ = State::kIdle;
   bool connected_ = false;
   bool in_poll_ = false;
@@ -552,6 +557,16 @@ Status PahoMqttClient::Impl::check_tls_file(const char* role, const std::string&
   return status;
 }
 
+Status PahoMqttClient::Impl::set_tls_identity(std::string cert_file, std::string key_file) {
+  TETHER_RETURN_IF_ERROR(check_tls_file("certificate", cert_file));
+  TETHER_RETURN_IF_ERROR(check_tls_file("key", key_file));
+  settings_.cert_file = std::move(cert_file);
+  settings_.key_file = std::move(key_file);
+  TETHER_LOG_INFO(log_, Origin::kPaho, "TLS identity from the next connect: certificate '%s', key '%s'",
+                  settings_.cert_file.c_str(), settings_.key_file.c_str());
+  return ok_status();
+}
+
 Status PahoMqttClient::Impl::ensure_client(std::string_view client_id, MqttVersion version) {
   // Reuse Paho's client for a reconnect with the same identity; a different client id or MQTT
   // version needs a new one (Paho fixes both at creation).
@@ -661,6 +676,8 @@ Status PahoMqttClient::Impl::connect(const ConnectOptions& options) {
     link_v5_.store(v5);
     version_ = options.version;
     connect_timeout_ = options.connect_timeout;
+    attempt_cert_file_ = settings_.cert_file;
+    attempt_key_file_ = settings_.key_file;
     client_->connect(connect_options, to_context(epoch_), connect_listener_);
   } catch (const mqtt::exception& e) {
     Status status = paho_detail::status_from_paho_rc(e.get_return_code());
@@ -1015,8 +1032,8 @@ bool PahoMqttClient::Impl::start_probe(std::uint32_t epoch, Status fallback) {
   probe.host = settings_.host;
   probe.port = settings_.port;
   probe.ca_file = settings_.ca_file;
-  probe.cert_file = settings_.cert_file;
-  probe.key_file = settings_.key_file;
+  probe.cert_file = attempt_cert_file_;
+  probe.key_file = attempt_key_file_;
   probe.alpn = settings_.alpn;
   probe.budget = std::min(std::max(connect_timeout_, Milliseconds(1000)), Milliseconds(5000));
   try {
@@ -1084,6 +1101,9 @@ PahoMqttClient::~PahoMqttClient() = default;
 
 std::size_t PahoMqttClient::dropped_messages() const { return impl_->dropped_messages(); }
 const PahoSettings& PahoMqttClient::settings() const { return impl_->settings(); }
+Status PahoMqttClient::set_tls_identity(std::string cert_file, std::string key_file) {
+  return impl_->set_tls_identity(std::move(cert_file), std::move(key_file));
+}
 void PahoMqttClient::do_set_listener(MqttListener* listener) { impl_->set_listener(listener); }
 Status PahoMqttClient::do_connect(const ConnectOptions& options) { return impl_->connect(options); }
 Status PahoMqttClient::do_disconnect() { return impl_->disconnect(); }

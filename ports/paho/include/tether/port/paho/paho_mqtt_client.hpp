@@ -27,7 +27,8 @@
 ///
 /// ## Statuses
 /// Besides those listed in port/mqtt_client.hpp:
-/// - connect(): kInvalidArgument/kTls/errno when `ca_file`, `cert_file` or `key_file` is empty
+/// - connect() and set_tls_identity(): kInvalidArgument/kTls/errno when `ca_file` (connect() only),
+///   `cert_file` or `key_file` is empty
 ///   (EINVAL), missing (ENOENT), unreadable (EACCES), a directory (EISDIR) or a PKCS#11 URI instead
 ///   of a PEM file (EINVAL); the log line names the file, never its content.
 ///   kInvalidArgument/kConfig for an empty host, port 0, `inbox_capacity` 0 or `max_inflight` 0.
@@ -94,7 +95,24 @@ class PahoMqttClient final : public MqttClient {
   /// Inbound messages dropped because the inbox was full, since construction. Thread-safe.
   std::size_t dropped_messages() const;
 
+  /// The settings given at construction, with the TLS identity of the last successful
+  /// set_tls_identity(). Call from the thread that calls connect()/poll().
   const PahoSettings& settings() const;
+
+  /// Switches the client certificate and key files used from the next connect() on (certificate
+  /// rotation: switch, reconnect, and switch back if the broker refuses the new identity). The
+  /// connection or attempt under way keeps the files it started with, and so does the diagnosis of
+  /// its failure; a later attempt's diagnosis (`diagnose_tls_failures`) uses the new files.
+  /// Both files are checked as connect() checks them, before anything changes:
+  /// - ok: both usable; settings().cert_file and settings().key_file now name them.
+  /// - kInvalidArgument/kTls/errno: `cert_file` or `key_file` is empty (EINVAL), missing (ENOENT),
+  ///   unreadable (EACCES), a directory (EISDIR) or a PKCS#11 URI instead of a PEM file (EINVAL;
+  ///   for a key in a token pass the PEM file tether::port::enable_pkcs11_tls_key writes). The
+  ///   previous identity stays in place; the log line names the file, never its content.
+  /// Only opening is checked: a file that is not PEM, or a key that does not match the
+  /// certificate, fails the next connect() (kConnectFailed, diagnosed as kInvalidArgument/kTls).
+  /// Call from the thread that calls connect()/poll(), also from inside a listener callback.
+  Status set_tls_identity(std::string cert_file, std::string key_file);
 
  private:
   void do_set_listener(MqttListener* listener) override;
