@@ -352,7 +352,12 @@ class Provisioning {
       std::fprintf(stderr, "%s: deviceConfiguration %s = %s\n", kProgram, provisioner.thing().config_keys[i].c_str(),
                    provisioner.thing().config_values[i].c_str());
     }
-    return write_files(thing, certificate_id, pem);
+    const int written = write_files(thing, certificate_id, pem);
+    if (written != kExitOk) {
+      say_error("the certificate %s stays registered for thing %s at the service: revoke it there", certificate_id.c_str(),
+                thing.c_str());
+    }
+    return written;
   }
 
  private:

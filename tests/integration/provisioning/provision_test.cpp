@@ -297,6 +297,21 @@ TEST_CASE("A claim certificate the broker does not authorize for provisioning ex
   CHECK_FALSE(has_key(kLabel));
 }
 
+TEST_CASE("A configuration that cannot be written exits 4, removes the certificate written before and the key",
+          "[provisioning][integration]") {
+  FirstBoot boot;
+  const std::string cert = boot.path("dev-SN-1.crt");
+  const Run run = provision({boot.config, "--template", kTemplate, "--param", "SerialNumber=SN-1", "--common-name",
+                             "dev-SN-1", "--out-config", boot.path("missing-dir/dev-SN-1.json"), "--cert-out", cert});
+  INFO(run.transcript);
+  CHECK(run.exit_code == 4);
+  CHECK(run.err.find("writing the configuration") != std::string::npos);
+  CHECK(run.err.find("missing-dir") != std::string::npos);
+  CHECK(run.err.find("revoke it") != std::string::npos);
+  CHECK_FALSE(exists(cert));
+  CHECK_FALSE(has_key(kLabel));
+}
+
 TEST_CASE("A label already used in the token exits 2 and leaves that key alone", "[provisioning][integration]") {
   FirstBoot boot(/*with_cloud=*/false);
   {
