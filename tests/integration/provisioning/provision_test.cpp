@@ -297,6 +297,24 @@ TEST_CASE("A claim certificate the broker does not authorize for provisioning ex
   CHECK_FALSE(has_key(kLabel));
 }
 
+TEST_CASE("A certificate issued for another key is refused: exit 3, nothing written, the key deleted",
+          "[provisioning][integration]") {
+  FirstBoot boot;
+  // cloudsim's test knob: certificates carry a throwaway public key instead of the CSR's.
+  const HttpResponse mode = boot.cloud->request("PUT", "/provisioning/issue-mode", R"({"mode": "wrong-key"})");
+  INFO(mode.body);
+  REQUIRE(mode.status == 200);
+  const Run run = provision({boot.config, "--template", kTemplate, "--param", "SerialNumber=SN-1", "--common-name",
+                             "dev-SN-1", "--timeout-s", "20"});
+  INFO(run.transcript);
+  CHECK(run.exit_code == 3);
+  CHECK(run.err.find("is not the token key's") != std::string::npos);
+  CHECK(run.err.find("revoke it") != std::string::npos);
+  CHECK_FALSE(exists(boot.path("dev-SN-1.json")));
+  CHECK_FALSE(exists(boot.path("dev-SN-1.crt")));
+  CHECK_FALSE(has_key(kLabel));
+}
+
 TEST_CASE("A configuration that cannot be written exits 4, removes the certificate written before and the key",
           "[provisioning][integration]") {
   FirstBoot boot;
