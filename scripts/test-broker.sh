@@ -217,6 +217,17 @@ topic write $aws/provisioning-templates/+/provision/json
 topic write $aws/provisioning-templates/+/provision/cbor
 topic read $aws/provisioning-templates/+/provision/+/accepted
 topic read $aws/provisioning-templates/+/provision/+/rejected
+
+# A device whose policy allows certificate rotation over its own connection
+# (CN=rotating-1: the rotation tests issue its certificates): the same
+# provisioning topics, besides its own (the pattern lines above).
+user rotating-1
+topic write $aws/certificates/create-from-csr/json
+topic read $aws/certificates/create-from-csr/+/accepted
+topic read $aws/certificates/create-from-csr/+/rejected
+topic write $aws/provisioning-templates/+/provision/json
+topic read $aws/provisioning-templates/+/provision/+/accepted
+topic read $aws/provisioning-templates/+/provision/+/rejected
 EOF
 }
 

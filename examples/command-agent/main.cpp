@@ -24,6 +24,12 @@
 //   --duration S           stop after S seconds (default: run until SIGINT/SIGTERM)
 //   --reboot-command PATH  what `reboot` runs (absolute path, no shell); default: exit 75
 //   --reboot-arg ARG       an argument of the reboot command (repeatable)
+//   --rotation-template T  offer `rotate-certificate`: a new key in the token (the "pkcs11"
+//                          section), its certificate from Fleet Provisioning template T over the
+//                          current connection, a test connection, then the switch (CONFIG.json's
+//                          tls.cert_file and tls.key rewritten); on any failure the current
+//                          identity stays (tether::identity::CertificateRotation)
+//   --certificate-dir DIR  where rotated certificates go (default: CONFIG.json's directory)
 //
 // stdout, one line per event, flushed at once (a test harness waits for them):
 //   READY operations=<op,op,...> sources=<source,...>    handlers registered, inbox started
@@ -50,6 +56,10 @@
 #include "tether/commands/builtins.hpp"
 #include "tether/commands/command_adapter.hpp"
 #include "tether/commands/inbox.hpp"
+#if defined(TETHER_EXAMPLE_HAVE_IDENTITY)
+#include "tether/port/identity/certificate_rotation.hpp"
+#include "tether/port/pkcs11/tls_key.hpp"
+#endif
 #include "tether/commands/jobs_adapter.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
 #include "tether/port/posix/posix_clock.hpp"
@@ -66,6 +76,8 @@ constexpr std::size_t kConfigWorkspace = 4 * 16 * 1024;
 struct Options {
   const char* config = nullptr;
   std::string state_dir;
+  std::string rotation_template;  // --rotation-template: enables rotate-certificate
+  std::string certificate_dir;    // --certificate-dir: where rotated certificates go
   long duration_s = -1;  // < 0: until a signal
   std::string reboot_command;
   std::vector<std::string> reboot_args;
@@ -86,6 +98,12 @@ bool parse_options(int argc, char** argv, Options* o) {
       ++i;
     } else if (std::strcmp(arg, "--reboot-command") == 0 && value != nullptr && value[0] == '/') {
       o->reboot_command = value;
+      ++i;
+    } else if (std::strcmp(arg, "--rotation-template") == 0 && value != nullptr && *value != '\0') {
+      o->rotation_template = value;
+      ++i;
+    } else if (std::strcmp(arg, "--certificate-dir") == 0 && value != nullptr && value[0] == '/') {
+      o->certificate_dir = value;
       ++i;
     } else if (std::strcmp(arg, "--reboot-arg") == 0 && value != nullptr) {
       o->reboot_args.emplace_back(value);
@@ -185,13 +203,56 @@ class Blinker {
   tether::TimerId timer_{};
 };
 
+#if defined(TETHER_EXAMPLE_HAVE_IDENTITY)
+// The `rotate-certificate` operation: a new key in the token, its certificate through Fleet
+// Provisioning over the current connection, a test connection, then the switch
+// (tether::identity::CertificateRotation); on any failure the current identity stays.
+class Rotator {
+ public:
+  Rotator(tether::identity::CertificateRotation& rotation, tether::commands::Inbox& inbox)
+      : rotation_(rotation), inbox_(inbox) {
+    rotation_.set_done_handler([this](tether::Status result) { on_done(result); });
+  }
+
+  void on_command(const tether::commands::CommandContext& c) {
+    if (rotation_.running()) {
+      inbox_.reject(c.execution, "BUSY", "a certificate rotation is already running").ignore();
+      return;
+    }
+    if (!rotation_.start().ok()) {
+      inbox_.fail(c.execution, "ROTATION_FAILED", rotation_.last_error()).ignore();
+      return;
+    }
+    execution_ = c.execution;
+    inbox_.progress(execution_, R"({"step":"requesting a certificate"})").ignore();
+  }
+
+ private:
+  void on_done(tether::Status result) {
+    if (result.ok()) {
+      const std::string details = "{\"certificateId\":\"" + rotation_.outcome().certificate_id + "\"}";
+      say("ROTATED certificate=%s", rotation_.outcome().certificate_id.c_str());
+      inbox_.succeed(execution_, details).ignore();
+    } else {
+      say("ROTATION FAILED %s", rotation_.last_error());
+      inbox_.fail(execution_, "ROTATION_FAILED", rotation_.last_error()).ignore();
+    }
+  }
+
+  tether::identity::CertificateRotation& rotation_;
+  tether::commands::Inbox& inbox_;
+  tether::commands::Execution execution_;
+};
+#endif
+
 const char* source_name(tether::commands::Source source) { return tether::commands::to_string(source); }
 
 int run(int argc, char** argv) {
   Options options;
   if (!parse_options(argc, argv, &options)) {
     std::fprintf(stderr,
-                 "usage: %s CONFIG.json [--state-dir DIR] [--duration S] [--reboot-command /PATH [--reboot-arg ARG]...]\n",
+                 "usage: %s CONFIG.json [--state-dir DIR] [--duration S] [--reboot-command /PATH [--reboot-arg ARG]...]\n"
+                 "       [--rotation-template NAME [--certificate-dir /DIR]]\n",
                  argv[0]);
     return 1;
   }
@@ -239,6 +300,48 @@ int run(int argc, char** argv) {
   builtins_settings.reboot_delay = std::chrono::seconds(1);  // lets IN_PROGRESS reach the service first
   auto builtins = std::make_unique<tether::commands::Builtins>(*inbox, system, config.commands, builtins_settings);
   Blinker blinker(agent, *inbox);
+#if defined(TETHER_EXAMPLE_HAVE_IDENTITY)
+  std::unique_ptr<tether::identity::CertificateRotation> rotation;
+  std::unique_ptr<Rotator> rotator;
+  if (!options.rotation_template.empty()) {
+    if (!config.pkcs11.enabled) {
+      std::fprintf(stderr, "command-agent: --rotation-template needs the \"pkcs11\" section in %s (the new key is made "
+                   "in the token)\n", options.config);
+      return 1;
+    }
+    tether::identity::RotationSettings rs;
+    const tether::port::Pkcs11TlsKeySettings tls = tether::port::pkcs11_tls_settings(config, "");
+    rs.token = tls.token;
+    rs.provider_module = tls.provider_module;
+    rs.template_name = options.rotation_template;
+    rs.config_path = options.config;
+    const std::string config_path = options.config;
+    const std::size_t slash = config_path.rfind('/');
+    rs.certificate_dir = !options.certificate_dir.empty() ? options.certificate_dir
+                         : slash == std::string::npos      ? std::string(".")
+                                                           : config_path.substr(0, slash);
+    rs.runtime_dir = tether::examples::private_runtime_dir("command-agent");
+    if (rs.runtime_dir.empty()) return 2;
+    rotation = std::make_unique<tether::identity::CertificateRotation>(agent, device.mqtt, std::move(rs), &device.log);
+    if (!rotation->attach().ok()) {
+      std::fprintf(stderr, "command-agent: no room for the certificate rotation (TETHER_MAX_COMPONENTS)\n");
+      return 2;
+    }
+    rotator = std::make_unique<Rotator>(*rotation, *inbox);
+    if (!inbox->on_command("rotate-certificate",
+                           [r = rotator.get()](const tether::commands::CommandContext& c) { r->on_command(c); })
+             .ok()) {
+      std::fprintf(stderr, "command-agent: no room for the rotate-certificate operation (TETHER_COMMANDS_MAX_OPERATIONS)\n");
+      return 2;
+    }
+  }
+#else
+  if (!options.rotation_template.empty()) {
+    std::fprintf(stderr, "command-agent: --rotation-template: built without tether::port_identity (needs the pkcs11, "
+                 "mbedtls and paho ports)\n");
+    return 1;
+  }
+#endif
 
   std::string sources;
   for (tether::commands::Adapter* adapter :
@@ -270,6 +373,7 @@ int run(int argc, char** argv) {
   if (config.commands.reboot) operations += ",reboot";
   if (config.commands.set_config) operations += ",set-config";
   if (config.commands.run_count > 0) operations += ",run";
+  if (!options.rotation_template.empty()) operations += ",rotate-certificate";
   say("READY operations=%s sources=%s", operations.c_str(), sources.c_str());
 
   agent.set_event_handler([&logger](const tether::AgentEvent& e) {

@@ -229,39 +229,6 @@ Status load_provider(const Pkcs11TlsKeySettings& settings, const std::string& pr
   return ok_status();
 }
 
-// Writes `pem` to `path` (0600) through a temporary file and rename.
-Status write_private_file(const std::string& path, const std::string& pem, ErrorText* error) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  int err = 0;
-  if (fd < 0) {
-    err = errno;
-  } else {
-    std::size_t done = 0;
-    while (err == 0 && done < pem.size()) {
-      const ssize_t n = ::write(fd, pem.data() + done, pem.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        err = errno;
-      } else {
-        done += static_cast<std::size_t>(n);
-      }
-    }
-    if (err == 0 && ::fchmod(fd, 0600) != 0) err = errno;
-    if (err == 0 && ::fsync(fd) != 0) err = errno;
-    if (::close(fd) != 0 && err == 0) err = errno;
-    if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
-    if (err != 0) ::unlink(tmp.c_str());
-  }
-  if (err == 0) return ok_status();
-  set_error_text(error, "pkcs11 tls: cannot write the key file '%s': %s", path.c_str(), std::strerror(err));
-  const StatusCode code = err == EACCES || err == EPERM || err == EROFS ? StatusCode::kPermissionDenied
-                          : err == ENOSPC || err == EDQUOT           ? StatusCode::kResourceExhausted
-                          : err == ENOENT                            ? StatusCode::kNotFound
-                                                                     : StatusCode::kUnavailable;
-  return tls_status(code, errno_detail(err));
-}
-
 // Reads the PEM back the way a TLS stack does and checks it against the certificate.
 Status check_through_openssl(const Pkcs11TlsKeySettings& settings, X509* cert, ErrorText* error) {
   ERR_clear_error();
@@ -298,6 +265,38 @@ Pkcs11TlsKeySettings pkcs11_tls_settings(const AgentConfig& config, std::string 
 }
 
 bool is_pkcs11_key(const BrokerSettings& broker) { return starts_with(broker.key.view(), "pkcs11:"); }
+
+Status write_file_atomically(const std::string& path, std::string_view text, unsigned mode, ErrorText* error) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int err = 0;
+  if (fd < 0) {
+    err = errno;
+  } else {
+    std::size_t done = 0;
+    while (err == 0 && done < text.size()) {
+      const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        err = errno;
+      } else {
+        done += static_cast<std::size_t>(n);
+      }
+    }
+    if (err == 0 && ::fchmod(fd, static_cast<mode_t>(mode)) != 0) err = errno;
+    if (err == 0 && ::fsync(fd) != 0) err = errno;
+    if (::close(fd) != 0 && err == 0) err = errno;
+    if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+    if (err != 0) ::unlink(tmp.c_str());
+  }
+  if (err == 0) return ok_status();
+  set_error_text(error, "cannot write '%s': %s", path.c_str(), std::strerror(err));
+  const StatusCode code = err == EACCES || err == EPERM || err == EROFS ? StatusCode::kPermissionDenied
+                          : err == ENOSPC || err == EDQUOT           ? StatusCode::kResourceExhausted
+                          : err == ENOENT                            ? StatusCode::kNotFound
+                                                                     : StatusCode::kUnavailable;
+  return Status(code, Origin::kOs, errno_detail(err));
+}
 
 std::string default_pkcs11_provider_path() {
   const char* dir = OPENSSL_info(OPENSSL_INFO_MODULES_DIR);
@@ -367,7 +366,7 @@ Status enable_pkcs11_tls_key(const Pkcs11TlsKeySettings& settings, KeyInfo* key,
   // Before the provider holds the module: afterwards this store's C_Finalize would end its sessions.
   if (g_loaded.empty()) TETHER_RETURN_IF_ERROR(check_key_against_certificate(settings, cert.get(), key, error));
   TETHER_RETURN_IF_ERROR(load_provider(settings, provider, error));
-  TETHER_RETURN_IF_ERROR(write_private_file(settings.key_pem_path, pem, error));
+  TETHER_RETURN_IF_ERROR(write_file_atomically(settings.key_pem_path, pem, 0600, error));
   return check_through_openssl(settings, cert.get(), error);
 }
 

@@ -47,6 +47,7 @@
 /// Other codes as Pkcs11KeyStore returns them.
 
 #include <string>
+#include <string_view>
 
 #include "tether/config.hpp"
 #include "tether/error_text.hpp"
@@ -77,6 +78,12 @@ Pkcs11TlsKeySettings pkcs11_tls_settings(const AgentConfig& config, std::string 
 
 /// True when `tls.key` names a key in a token (starts with `pkcs11:`).
 bool is_pkcs11_key(const BrokerSettings& broker);
+
+/// Writes `text` to `path` through `<path>.tmp` (created 0600, never following a link), fsync and
+/// rename, then `mode` (e.g. 0600 for key files, 0644 for certificates). On failure the old file is
+/// untouched and the temporary removed: kPermissionDenied, kResourceExhausted (disk full),
+/// kNotFound (no such directory), kUnavailable; origin kOs, detail errno; `*error` names the path.
+Status write_file_atomically(const std::string& path, std::string_view text, unsigned mode, ErrorText* error);
 
 /// The provider module enable_pkcs11_tls_key() loads when `provider_module` is empty:
 /// `<OpenSSL MODULESDIR>/pkcs11.so`.
