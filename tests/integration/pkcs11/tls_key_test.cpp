@@ -135,6 +135,41 @@ Pkcs11TlsKeySettings tls_settings(const Token& token, const KeyInfo& key, const 
   return settings;
 }
 
+// A broker, a token with a key generated in it, a certificate for that key from the broker's CA
+// (CN = kDevice), and the TLS key settings naming both.
+template <typename Token>
+struct KeyWithCertificate {
+  explicit KeyWithCertificate(const char* label = "identity", KeyAlgorithm algorithm = KeyAlgorithm::kEcP256)
+      : key(generate_key(token, label, algorithm)), cert_file((token.dir() / "device.crt").string()) {
+    issue_certificate(broker, public_key(token, key).get(), kDevice, cert_file);
+    settings = tls_settings(token, key, cert_file);
+  }
+  TestBroker broker;
+  Token token;
+  KeyInfo key;
+  std::string cert_file;
+  Pkcs11TlsKeySettings settings;
+};
+
+// enable_pkcs11_tls_key() with `settings`, which must succeed.
+void enable(const Pkcs11TlsKeySettings& settings, KeyInfo* seen = nullptr) {
+  ErrorText error;
+  const Status enabled = tether::port::enable_pkcs11_tls_key(settings, seen, &error);
+  INFO(error.c_str());
+  REQUIRE(enabled.ok());
+}
+
+// enable_pkcs11_tls_key() with `settings`, which must fail: its status, and the text in `text`.
+Status enable_failing(const Pkcs11TlsKeySettings& settings, std::string* text) {
+  ErrorText error;
+  const Status enabled = tether::port::enable_pkcs11_tls_key(settings, nullptr, &error);
+  *text = error.c_str();
+  INFO(*text);
+  REQUIRE_FALSE(enabled.ok());
+  return enabled;
+}
+
+
 void round_trip_as_device(const TestBroker& broker, const std::string& cert_file, const std::string& key_file) {
   tether::test::round_trip_as(broker, kDevice, cert_file, key_file);
 }
@@ -181,58 +216,35 @@ TEST_CASE("A key generated inside SoftHSM2 and never extractable authenticates m
 
 TEST_CASE("An RSA-2048 key inside SoftHSM2 authenticates mutual TLS to mosquitto through Paho",
           "[pkcs11][integration][provider]") {
-  TestBroker broker;
-  SoftHsmToken token;
-  const KeyInfo key = generate_key(token, "identity-rsa", KeyAlgorithm::kRsa2048);
-  const std::string cert_file = (token.dir() / "device.crt").string();
-  issue_certificate(broker, public_key(token, key).get(), kDevice, cert_file);
-  const Pkcs11TlsKeySettings settings = tls_settings(token, key, cert_file);
-  ErrorText error;
-  const Status enabled = tether::port::enable_pkcs11_tls_key(settings, nullptr, &error);
-  INFO(error.c_str());
-  REQUIRE(enabled.ok());
-  round_trip_as_device(broker, cert_file, settings.key_pem_path);
+  KeyWithCertificate<SoftHsmToken> d("identity-rsa", KeyAlgorithm::kRsa2048);
+  enable(d.settings);
+  round_trip_as_device(d.broker, d.cert_file, d.settings.key_pem_path);
 }
 
 TEST_CASE("A key generated inside a software TPM through tpm2-pkcs11 authenticates mutual TLS to mosquitto",
           "[pkcs11][integration][provider][tpm]") {
-  TestBroker broker;
-  TpmToken token;
-  const KeyInfo key = generate_key(token, "identity");
-  CHECK_FALSE(key.extractable);
-  const std::string cert_file = (token.dir() / "device.crt").string();
-  issue_certificate(broker, public_key(token, key).get(), kDevice, cert_file);
+  KeyWithCertificate<TpmToken> d;
+  CHECK_FALSE(d.key.extractable);
   // Without a resource manager each PKCS#11 session leaves objects in swtpm's 3 slots.
-  token.flush_transient();
-
-  const Pkcs11TlsKeySettings settings = tls_settings(token, key, cert_file);
+  d.token.flush_transient();
   KeyInfo seen;
-  ErrorText error;
-  const Status enabled = tether::port::enable_pkcs11_tls_key(settings, &seen, &error);
-  INFO(error.c_str());
-  REQUIRE(enabled.ok());
+  enable(d.settings, &seen);
   CHECK_FALSE(seen.extractable);
-  round_trip_as_device(broker, cert_file, settings.key_pem_path);
+  round_trip_as_device(d.broker, d.cert_file, d.settings.key_pem_path);
 }
 
 TEST_CASE("A key store opened and closed while the provider holds the module leaves TLS working",
           "[pkcs11][integration][provider]") {
-  TestBroker broker;
-  SoftHsmToken token;
-  const KeyInfo key = generate_key(token, "identity");
-  const std::string cert_file = (token.dir() / "device.crt").string();
-  issue_certificate(broker, public_key(token, key).get(), kDevice, cert_file);
-  const Pkcs11TlsKeySettings settings = tls_settings(token, key, cert_file);
-  ErrorText error;
-  REQUIRE(tether::port::enable_pkcs11_tls_key(settings, nullptr, &error).ok());
-  round_trip_as_device(broker, cert_file, settings.key_pem_path);
+  KeyWithCertificate<SoftHsmToken> d;
+  enable(d.settings);
+  round_trip_as_device(d.broker, d.cert_file, d.settings.key_pem_path);
   // Rotation generates the next key while the current one serves TLS: a store of the same module
   // comes and goes. Its end must not finalize the module under the provider.
   {
-    const KeyInfo next = generate_key(token, "identity-next");
+    const KeyInfo next = generate_key(d.token, "identity-next");
     CHECK_FALSE(next.extractable);
   }
-  round_trip_as_device(broker, cert_file, settings.key_pem_path);
+  round_trip_as_device(d.broker, d.cert_file, d.settings.key_pem_path);
 }
 
 TEST_CASE("A certificate issued for another key is refused at start and names both",
@@ -275,55 +287,32 @@ TEST_CASE("A certificate issued for another key is refused at start and names bo
 }
 
 TEST_CASE("A wrong PIN is refused at start with kUnauthenticated and the PIN is not shown", "[pkcs11][integration]") {
-  TestBroker broker;
-  SoftHsmToken token;
-  const KeyInfo key = generate_key(token, "identity");
-  const std::string cert_file = (token.dir() / "device.crt").string();
-  issue_certificate(broker, public_key(token, key).get(), kDevice, cert_file);
-
-  Pkcs11TlsKeySettings settings = tls_settings(token, key, cert_file);
-  settings.token = token.settings_with_pin_file("wrong-pin", "9999-wrong", 0600);
-  ErrorText error;
-  const Status enabled = tether::port::enable_pkcs11_tls_key(settings, nullptr, &error);
-  INFO(error.c_str());
-  CHECK(enabled.code() == StatusCode::kUnauthenticated);
-  const std::string text = error.c_str();
+  KeyWithCertificate<SoftHsmToken> d;
+  Pkcs11TlsKeySettings settings = d.settings;
+  settings.token = d.token.settings_with_pin_file("wrong-pin", "9999-wrong", 0600);
+  std::string text;
+  CHECK(enable_failing(settings, &text).code() == StatusCode::kUnauthenticated);
   CHECK(text.find("PIN") != std::string::npos);
   CHECK(text.find("9999-wrong") == std::string::npos);
   CHECK(text.find(tether::test::kUserPin) == std::string::npos);
 }
 
 TEST_CASE("A PKCS#11 module that is not there is refused at start and the error names it", "[pkcs11][integration]") {
-  TestBroker broker;
-  SoftHsmToken token;
-  const KeyInfo key = generate_key(token, "identity");
-  const std::string cert_file = (token.dir() / "device.crt").string();
-  issue_certificate(broker, public_key(token, key).get(), kDevice, cert_file);
-
-  Pkcs11TlsKeySettings settings = tls_settings(token, key, cert_file);
-  settings.token.module_path = (token.dir() / "no-such-module.so").string();
-  ErrorText error;
-  const Status enabled = tether::port::enable_pkcs11_tls_key(settings, nullptr, &error);
-  INFO(error.c_str());
-  CHECK(enabled.code() == StatusCode::kUnavailable);
-  CHECK(std::string(error.c_str()).find("no-such-module.so") != std::string::npos);
+  KeyWithCertificate<SoftHsmToken> d;
+  Pkcs11TlsKeySettings settings = d.settings;
+  settings.token.module_path = (d.token.dir() / "no-such-module.so").string();
+  std::string text;
+  CHECK(enable_failing(settings, &text).code() == StatusCode::kUnavailable);
+  CHECK(text.find("no-such-module.so") != std::string::npos);
 }
 
 TEST_CASE("Without OpenSSL's PKCS#11 provider the start fails and says which package to install",
           "[pkcs11][integration]") {
-  TestBroker broker;
-  SoftHsmToken token;
-  const KeyInfo key = generate_key(token, "identity");
-  const std::string cert_file = (token.dir() / "device.crt").string();
-  issue_certificate(broker, public_key(token, key).get(), kDevice, cert_file);
-
-  Pkcs11TlsKeySettings settings = tls_settings(token, key, cert_file);
-  settings.provider_module = (token.dir() / "ossl-modules" / "pkcs11.so").string();
-  ErrorText error;
-  const Status enabled = tether::port::enable_pkcs11_tls_key(settings, nullptr, &error);
-  INFO(error.c_str());
-  CHECK(enabled.code() == StatusCode::kUnavailable);
-  const std::string text = error.c_str();
+  KeyWithCertificate<SoftHsmToken> d;
+  Pkcs11TlsKeySettings settings = d.settings;
+  settings.provider_module = (d.token.dir() / "ossl-modules" / "pkcs11.so").string();
+  std::string text;
+  CHECK(enable_failing(settings, &text).code() == StatusCode::kUnavailable);
   CHECK(text.find("pkcs11-provider") != std::string::npos);
   CHECK(text.find(settings.provider_module) != std::string::npos);
 }
