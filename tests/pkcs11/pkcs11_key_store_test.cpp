@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "key_checks.hpp"
 #include "softhsm_token.hpp"
 #include "tether/port/pkcs11/pkcs11_key_store.hpp"
 
@@ -43,47 +44,15 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return false;
 }
 
-std::array<std::uint8_t, 32> sha256(const std::string& text) {
-  std::array<std::uint8_t, 32> md{};
-  unsigned int len = 0;
-  REQUIRE(EVP_Digest(text.data(), text.size(), md.data(), &len, EVP_sha256(), nullptr) == 1);
-  return md;
-}
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-Pkey public_key_of(Pkcs11KeyStore& store, const std::string& uri) {
-  std::array<std::uint8_t, 1024> der{};
-  auto len = store.public_key_der(uri, der);
-  INFO(store.last_error());
-  REQUIRE(len.ok());
-  const unsigned char* p = der.data();
-  Pkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(*len)));
-  REQUIRE(key != nullptr);
-  REQUIRE(p == der.data() + *len);
-  return key;
-}
-
+// Thin names over key_checks.hpp for this file.
+std::array<std::uint8_t, 32> sha256(const std::string& text) { return tether::test::sha256_of(text); }
+using tether::test::Pkey;
+Pkey public_key_of(Pkcs11KeyStore& store, const std::string& uri) { return tether::test::parsed_public_key(store, uri); }
 bool verifies(EVP_PKEY* key, const std::array<std::uint8_t, 32>& digest, const std::uint8_t* sig, std::size_t sig_len) {
-  std::unique_ptr<EVP_PKEY_CTX, void (*)(EVP_PKEY_CTX*)> ctx(EVP_PKEY_CTX_new(key, nullptr), EVP_PKEY_CTX_free);
-  REQUIRE(ctx != nullptr);
-  REQUIRE(EVP_PKEY_verify_init(ctx.get()) == 1);
-  if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) REQUIRE(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1);
-  REQUIRE(EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) == 1);
-  return EVP_PKEY_verify(ctx.get(), sig, sig_len, digest.data(), digest.size()) == 1;
+  return tether::test::signature_verifies(key, digest, tether::Span<const std::uint8_t>(sig, sig_len));
 }
-
 KeyInfo generate(Pkcs11KeyStore& store, KeyAlgorithm algorithm, const char* label) {
-  KeySpec spec;
-  spec.algorithm = algorithm;
-  spec.label = label;
-  auto info = store.generate_key(spec);
-  INFO(store.last_error());
-  REQUIRE(info.ok());
-  return *info;
+  return tether::test::generate_in(store, algorithm, label);
 }
 
 // generate_key() of an EC key labelled "identity" that must fail.
@@ -271,7 +240,7 @@ TEST_CASE("A certificate stored next to a key reads back byte for byte") {
   Pkey pub = public_key_of(store, std::string(info.uri.view()));
 
   // A certificate for the token's key, issued by a throwaway CA key made here.
-  Pkey ca(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  Pkey ca(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"), EVP_PKEY_free);
   REQUIRE(ca != nullptr);
   std::unique_ptr<X509, void (*)(X509*)> cert(X509_new(), X509_free);
   REQUIRE(X509_set_version(cert.get(), 2) == 1);

@@ -16,6 +16,7 @@
 
 #include "test_support.hpp"
 #include "tether/port/pkcs11/pkcs11_key_store.hpp"
+#include "key_checks.hpp"
 #include "tpm_token.hpp"
 
 namespace {
@@ -29,50 +30,12 @@ using tether::port::Pkcs11KeyStore;
 using tether::port::Pkcs11KeyStoreSettings;
 using tether::test::kTpmTokenLabel;
 using tether::test::kTpmUserPin;
+using tether::test::Digest;
+using tether::test::parsed_public_key;
+using tether::test::Pkey;
+using tether::test::sha256_of;
+using tether::test::signature_verifies;
 using tether::test::TpmToken;
-
-using Digest = std::array<std::uint8_t, 32>;
-using Pkey = std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)>;
-
-Digest sha256_of(const std::string& text) {
-  Digest md{};
-  REQUIRE(EVP_Digest(text.data(), text.size(), md.data(), nullptr, EVP_sha256(), nullptr) == 1);
-  return md;
-}
-
-// The store's DER SubjectPublicKeyInfo, parsed by OpenSSL (all of it).
-Pkey parsed_public_key(Pkcs11KeyStore& store, std::string_view uri) {
-  std::array<std::uint8_t, 1024> der{};
-  auto len = store.public_key_der(uri, der);
-  INFO(store.last_error());
-  REQUIRE(len.ok());
-  const unsigned char* p = der.data();
-  Pkey key(d2i_PUBKEY(nullptr, &p, static_cast<long>(*len)), EVP_PKEY_free);
-  REQUIRE(key != nullptr);
-  CHECK(p == der.data() + *len);
-  return key;
-}
-
-bool signature_verifies(EVP_PKEY* key, const Digest& digest, Span<const std::uint8_t> sig) {
-  std::unique_ptr<EVP_PKEY_CTX, void (*)(EVP_PKEY_CTX*)> ctx(EVP_PKEY_CTX_new(key, nullptr), EVP_PKEY_CTX_free);
-  REQUIRE(ctx != nullptr);
-  REQUIRE(EVP_PKEY_verify_init(ctx.get()) == 1);
-  if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
-    REQUIRE(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1);
-  }
-  REQUIRE(EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) == 1);
-  return EVP_PKEY_verify(ctx.get(), sig.data(), sig.size(), digest.data(), digest.size()) == 1;
-}
-
-KeyInfo generate_in_tpm(Pkcs11KeyStore& store, KeyAlgorithm algorithm, const char* label) {
-  KeySpec spec;
-  spec.algorithm = algorithm;
-  spec.label = label;
-  auto info = store.generate_key(spec);
-  INFO(store.last_error());
-  REQUIRE(info.ok());
-  return *info;
-}
 
 // A DER certificate for `subject_key`, issued by a throwaway CA key made here.
 std::vector<std::uint8_t> certificate_for(EVP_PKEY* subject_key) {
@@ -100,7 +63,7 @@ std::vector<std::uint8_t> certificate_for(EVP_PKEY* subject_key) {
 void check_key_in_tpm(KeyAlgorithm algorithm, int base_id, int bits) {
   TpmToken token;
   Pkcs11KeyStore store(token.settings());
-  KeyInfo info = generate_in_tpm(store, algorithm, "tpm-identity");
+  KeyInfo info = tether::test::generate_in(store, algorithm, "tpm-identity");
   CHECK(info.uri.view().find(std::string("token=") + kTpmTokenLabel) != std::string_view::npos);
 
   // Read back from the token, not from what generate_key() asked for.
@@ -148,7 +111,7 @@ TEST_CASE("A certificate stored next to a TPM key reads back byte for byte, also
   std::string cert_uri;
   {
     Pkcs11KeyStore store(token.settings());
-    KeyInfo info = generate_in_tpm(store, KeyAlgorithm::kEcP256, "tpm-identity");
+    KeyInfo info = tether::test::generate_in(store, KeyAlgorithm::kEcP256, "tpm-identity");
     Pkey pub = parsed_public_key(store, info.uri.view());
     expected = certificate_for(pub.get());
     const Span<const std::uint8_t> der(expected.data(), expected.size());
@@ -198,11 +161,11 @@ TEST_CASE("A deleted TPM key pair is not found any more and its label can be use
   std::string keep_uri;
   {
     Pkcs11KeyStore first(token.settings());
-    keep_uri = std::string(generate_in_tpm(first, KeyAlgorithm::kEcP256, "tpm-keep").uri.view());
+    keep_uri = std::string(tether::test::generate_in(first, KeyAlgorithm::kEcP256, "tpm-keep").uri.view());
   }
   token.flush_transient();
   Pkcs11KeyStore store(token.settings());
-  KeyInfo info = generate_in_tpm(store, KeyAlgorithm::kEcP256, "tpm-identity");
+  KeyInfo info = tether::test::generate_in(store, KeyAlgorithm::kEcP256, "tpm-identity");
   std::array<std::uint8_t, 128> sig{};
   REQUIRE(store.sign_digest(info.uri.view(), sha256_of("before"), sig).ok());
 
@@ -218,7 +181,7 @@ TEST_CASE("A deleted TPM key pair is not found any more and its label can be use
   CHECK(store.find_key(keep_uri).ok());
 
   // The label again: a new key, and it is the one that signs.
-  KeyInfo again = generate_in_tpm(store, KeyAlgorithm::kEcP256, "tpm-identity");
+  KeyInfo again = tether::test::generate_in(store, KeyAlgorithm::kEcP256, "tpm-identity");
   const Digest digest = sha256_of("after rotation");
   auto len = store.sign_digest(again.uri.view(), digest, sig);
   INFO(store.last_error());
