@@ -62,7 +62,9 @@
 #include "tether/json.hpp"
 #include "tether/port/mbedtls/csr.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
+#include "tether/port/identity/identity_files.hpp"
 #include "tether/port/pkcs11/pkcs11_key_store.hpp"
+#include "tether/port/pkcs11/tls_key.hpp"
 #include "tether/port/posix/config_file.hpp"
 #include "tether/port/posix/posix_clock.hpp"
 #include "tether/port/posix/stderr_log_sink.hpp"
@@ -171,37 +173,6 @@ bool read_text(const std::string& path, std::string* text) {
   return ok;
 }
 
-// Writes `data` to `path` with `mode`, atomically: a temporary file in the same directory, fsync,
-// rename over `path`, fsync of the directory. "" on success, else what failed.
-std::string write_atomically(const std::string& path, const std::string& data, mode_t mode) {
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string temp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-  const int fd = ::mkstemp(temp.data());
-  if (fd < 0) return "cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno);
-  std::string why;
-  if (::fchmod(fd, mode) != 0) why = std::string("fchmod: ") + std::strerror(errno);
-  for (std::size_t done = 0; why.empty() && done < data.size();) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) why = std::string("write: ") + std::strerror(errno);
-    else done += static_cast<std::size_t>(n);
-  }
-  if (why.empty() && ::fsync(fd) != 0) why = std::string("fsync: ") + std::strerror(errno);
-  if (::close(fd) != 0 && why.empty()) why = std::string("close: ") + std::strerror(errno);
-  if (why.empty() && ::rename(temp.c_str(), path.c_str()) != 0) why = std::string("rename: ") + std::strerror(errno);
-  if (!why.empty()) {
-    ::unlink(temp.c_str());
-    return path + ": " + why;
-  }
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    if (::fsync(dir_fd) != 0) why = path + ": fsync of the directory: " + std::strerror(errno);
-    ::close(dir_fd);
-  }
-  return why;
-}
-
 // Waits for the outcome of one connection attempt (and for the end of the connection later).
 class ConnectionWatch final : public tether::port::MqttListener {
  public:
@@ -218,39 +189,6 @@ class ConnectionWatch final : public tether::port::MqttListener {
   tether::ConnectionState state = tether::ConnectionState::kDisconnected;
   Status reason;
 };
-
-template <typename T, void (*Free)(T*)>
-struct Deleter {
-  void operator()(T* p) const { Free(p); }
-};
-
-// Whether the certificate (PEM) carries exactly the SubjectPublicKeyInfo `der`; "" when it does,
-// else why not.
-std::string check_certificate_key(std::string_view pem, tether::Span<const std::uint8_t> der) {
-  std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (bio == nullptr) return "out of memory";
-  std::unique_ptr<X509, Deleter<X509, X509_free>> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (cert == nullptr) return "the certificate does not parse as PEM X.509";
-  unsigned char* spki = nullptr;
-  const int length = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &spki);
-  if (length <= 0) return "the certificate's public key cannot be encoded";
-  const bool same = static_cast<std::size_t>(length) == der.size() && std::memcmp(spki, der.data(), der.size()) == 0;
-  OPENSSL_free(spki);
-  return same ? "" : "the certificate's public key is not the token key's";
-}
-
-// {"thing_name": T, "client_id": T, "tls": {"cert_file": CERT, "key": KEY_URI}}
-std::string config_patch(std::string_view thing, std::string_view cert_file, std::string_view key_uri) {
-  std::vector<char> buf(1024 + 2 * (thing.size() + cert_file.size() + key_uri.size()));
-  tether::json::Writer w(tether::Span<char>(buf.data(), buf.size()));
-  w.begin_object()
-      .key("thing_name").string(thing)
-      .key("client_id").string(thing)
-      .key("tls").begin_object().key("cert_file").string(cert_file).key("key").string(key_uri).end_object()
-      .end_object();
-  const tether::Result<std::string_view> text = w.finish();
-  return text.ok() ? std::string(*text) : std::string();
-}
 
 // Everything after the key exists; the caller deletes the key when this does not return kExitOk.
 class Provisioning {
@@ -342,8 +280,10 @@ class Provisioning {
     const std::string pem(provisioner.certificate().certificate_pem.view());
     provisioner.clear();
 
-    const std::string mismatch = check_certificate_key(pem, tether::Span<const std::uint8_t>(der.data(), *der_size));
-    if (!mismatch.empty()) {
+    ErrorText mismatch;
+    if (!tether::identity::check_certificate_key(pem, tether::Span<const std::uint8_t>(der.data(), *der_size),
+                                                 &mismatch)
+             .ok()) {
       say_error("checking the certificate %s issued for thing %s: %s; not using it (revoke it at the service)",
                 certificate_id.c_str(), thing.c_str(), mismatch.c_str());
       return kExitProvisioning;
@@ -388,32 +328,21 @@ class Provisioning {
     fs::path cert = options_.cert_out.empty() ? out_config.parent_path() / (thing + ".crt") : fs::path(options_.cert_out);
     cert = fs::absolute(cert, ec);
 
-    const std::string patch = config_patch(thing, cert.string(), key_.uri.view());
-    std::vector<char> merged_buf(config_text_.size() + patch.size() + 4096);
-    const tether::Result<std::string_view> merged = tether::shadow::merge(
-        config_text_, patch, tether::shadow::MergeMode::kApply, tether::Span<char>(merged_buf.data(), merged_buf.size()));
-    if (patch.empty() || !merged.ok()) {
-      say_error("building the new configuration from %s: %s", options_.config,
-                status_text(patch.empty() ? Status(StatusCode::kResourceExhausted, tether::Origin::kJson)
-                                          : merged.status()).c_str());
-      return kExitFiles;
-    }
-    // The result must load as the agent will load it.
-    tether::AgentConfig check;
+    // The new configuration, checked to load as the agent will load it.
+    std::string merged;
     ErrorText why;
-    if (!tether::parse_config(*merged, out_config.string(), check, &why).ok()) {
-      say_error("the new configuration does not load: %s", why.c_str());
+    if (!tether::identity::identity_config(config_text_, out_config.string(), thing, cert.string(), key_.uri.view(),
+                                           &merged, &why)
+             .ok()) {
+      say_error("building the new configuration from %s: %s", options_.config, why.c_str());
       return kExitFiles;
     }
-
-    std::string failed = write_atomically(cert.string(), pem, 0644);
-    if (!failed.empty()) {
-      say_error("writing the certificate: %s", failed.c_str());
+    if (!tether::port::write_file_atomically(cert.string(), pem, 0644, &why).ok()) {
+      say_error("writing the certificate: %s", why.c_str());
       return kExitFiles;
     }
-    failed = write_atomically(out_config.string(), std::string(*merged) + "\n", 0600);
-    if (!failed.empty()) {
-      say_error("writing the configuration: %s", failed.c_str());
+    if (!tether::port::write_file_atomically(out_config.string(), merged, 0600, &why).ok()) {
+      say_error("writing the configuration: %s", why.c_str());
       ::unlink(cert.c_str());  // of no use without the key, which goes too
       return kExitFiles;
     }

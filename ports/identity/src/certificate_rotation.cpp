@@ -1,10 +1,6 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 #include "tether/port/identity/certificate_rotation.hpp"
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <array>
@@ -12,10 +8,9 @@
 #include <cstring>
 #include <ctime>
 
-#include "tether/json.hpp"
+#include "tether/port/identity/identity_files.hpp"
 #include "tether/port/mbedtls/csr.hpp"
 #include "tether/port/pkcs11/tls_key.hpp"
-#include "tether/shadow/document.hpp"
 
 namespace tether::identity {
 
@@ -212,23 +207,10 @@ Status CertificateRotation::check_certificate(std::string* cert_pem) {
                       "', not this device's '" + thing + "' (check the template)");
   }
   *cert_pem = std::string(provisioner_->certificate().certificate_pem.view());
-  BIO* bio = BIO_new_mem_buf(cert_pem->data(), static_cast<int>(cert_pem->size()));
-  X509* cert = bio != nullptr ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
-  BIO_free(bio);
-  if (cert == nullptr) {
-    ERR_clear_error();
-    return failed(rotation_status(StatusCode::kInvalidArgument), "certificate", "the issued certificate does not parse");
-  }
-  unsigned char* der = nullptr;
-  const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-  const bool same = len > 0 && static_cast<std::size_t>(len) == new_public_key_.size() &&
-                    std::memcmp(der, new_public_key_.data(), new_public_key_.size()) == 0;
-  OPENSSL_free(der);
-  X509_free(cert);
-  if (!same) {
-    return failed(rotation_status(StatusCode::kInvalidArgument), "certificate",
-                  "the issued certificate is not for the new key (its public key differs)");
-  }
+  ErrorText why;
+  const Status s = check_certificate_key(
+      *cert_pem, Span<const std::uint8_t>(new_public_key_.data(), new_public_key_.size()), &why);
+  if (!s.ok()) return failed(s, "certificate", std::string("the issued certificate: ") + why.c_str());
   return ok_status();
 }
 
@@ -306,20 +288,11 @@ Status CertificateRotation::switch_identity() {
     while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && old_text.size() <= kMaxConfigText) old_text.append(buf, n);
     std::fclose(f);
   }
-  std::vector<char> patch(2048 + new_cert_file_.size() + new_key_uri_.size());
-  json::Writer w(Span<char>(patch.data(), patch.size()));
-  w.begin_object().key("tls").begin_object().key("cert_file").string(new_cert_file_).key("key").string(new_key_uri_);
-  w.end_object().end_object();
-  Result<std::string_view> patch_text = w.finish();
-  std::vector<char> merged(old_text.size() + patch.size() + 1024);
-  Result<std::string_view> new_text =
-      patch_text.ok() ? shadow::merge(old_text, *patch_text, shadow::MergeMode::kApply, Span<char>(merged.data(), merged.size()))
-                      : Result<std::string_view>(patch_text.status());
-  if (!new_text.ok()) {
-    return failed(new_text.status(), "configuration", "cannot merge the new identity into " + settings_.config_path);
-  }
+  std::string new_text;
   ErrorText why;
-  Status s = port::write_file_atomically(settings_.config_path, *new_text, 0600, &why);
+  Status s = identity_config(old_text, settings_.config_path, {}, new_cert_file_, new_key_uri_, &new_text, &why);
+  if (!s.ok()) return failed(s, "configuration", why.c_str());
+  s = port::write_file_atomically(settings_.config_path, new_text, 0600, &why);
   if (!s.ok()) return failed(s, "configuration", why.c_str());
   s = mqtt_.set_tls_identity(new_cert_file_, new_key_file_);
   if (!s.ok()) {

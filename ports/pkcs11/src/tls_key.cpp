@@ -267,12 +267,17 @@ Pkcs11TlsKeySettings pkcs11_tls_settings(const AgentConfig& config, std::string 
 bool is_pkcs11_key(const BrokerSettings& broker) { return starts_with(broker.key.view(), "pkcs11:"); }
 
 Status write_file_atomically(const std::string& path, std::string_view text, unsigned mode, ErrorText* error) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? std::string(".") : slash == 0 ? std::string("/") : path.substr(0, slash);
+  std::string temp = (slash == std::string::npos ? std::string("./") : path.substr(0, slash + 1)) + "." +
+                     path.substr(slash == std::string::npos ? 0 : slash + 1) + ".XXXXXX";
+  const int fd = ::mkstemp(temp.data());  // 0600, O_EXCL: never a file someone else prepared
   int err = 0;
+  const char* step = "create a temporary file for";
   if (fd < 0) {
     err = errno;
   } else {
+    step = "write";
     std::size_t done = 0;
     while (err == 0 && done < text.size()) {
       const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
@@ -286,11 +291,19 @@ Status write_file_atomically(const std::string& path, std::string_view text, uns
     if (err == 0 && ::fchmod(fd, static_cast<mode_t>(mode)) != 0) err = errno;
     if (err == 0 && ::fsync(fd) != 0) err = errno;
     if (::close(fd) != 0 && err == 0) err = errno;
-    if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
-    if (err != 0) ::unlink(tmp.c_str());
+    if (err == 0) step = "rename over";
+    if (err == 0 && ::rename(temp.c_str(), path.c_str()) != 0) err = errno;
+    if (err != 0) ::unlink(temp.c_str());
   }
-  if (err == 0) return ok_status();
-  set_error_text(error, "cannot write '%s': %s", path.c_str(), std::strerror(err));
+  if (err == 0) {
+    // The rename is durable once the directory is synced.
+    step = "sync the directory of";
+    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0 || ::fsync(dir_fd) != 0) err = errno;
+    if (dir_fd >= 0) ::close(dir_fd);
+    if (err == 0) return ok_status();
+  }
+  set_error_text(error, "cannot %s '%s': %s", step, path.c_str(), std::strerror(err));
   const StatusCode code = err == EACCES || err == EPERM || err == EROFS ? StatusCode::kPermissionDenied
                           : err == ENOSPC || err == EDQUOT           ? StatusCode::kResourceExhausted
                           : err == ENOENT                            ? StatusCode::kNotFound

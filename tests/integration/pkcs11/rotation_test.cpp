@@ -268,7 +268,7 @@ TEST_CASE("rotation: a certificate the broker refuses is rolled back and the old
     INFO(rig.describe());
     REQUIRE(ended_rotate_wrong_key == "FAILED");
   }
-  CHECK(contains(rig.agent->stderr_text(), "not for the new key"));
+  CHECK(contains(rig.agent->stderr_text(), "the issued certificate: the certificate is not for the key"));
   CHECK(read_text(rig.config_path) == before);
 
   // The old identity is still the device's: work goes on.

@@ -308,7 +308,7 @@ TEST_CASE("A certificate issued for another key is refused: exit 3, nothing writ
                              "dev-SN-1", "--timeout-s", "20"});
   INFO(run.transcript);
   CHECK(run.exit_code == 3);
-  CHECK(run.err.find("is not the token key's") != std::string::npos);
+  CHECK(run.err.find("the certificate is not for the key") != std::string::npos);
   CHECK(run.err.find("revoke it") != std::string::npos);
   CHECK_FALSE(exists(boot.path("dev-SN-1.json")));
   CHECK_FALSE(exists(boot.path("dev-SN-1.crt")));

@@ -79,10 +79,13 @@ Pkcs11TlsKeySettings pkcs11_tls_settings(const AgentConfig& config, std::string 
 /// True when `tls.key` names a key in a token (starts with `pkcs11:`).
 bool is_pkcs11_key(const BrokerSettings& broker);
 
-/// Writes `text` to `path` through `<path>.tmp` (created 0600, never following a link), fsync and
-/// rename, then `mode` (e.g. 0600 for key files, 0644 for certificates). On failure the old file is
-/// untouched and the temporary removed: kPermissionDenied, kResourceExhausted (disk full),
-/// kNotFound (no such directory), kUnavailable; origin kOs, detail errno; `*error` names the path.
+/// Writes `text` to `path` atomically and durably: a temporary file in the same directory
+/// (mkstemp: 0600, never one someone else prepared), fsync, `mode` (e.g. 0600 for keys and
+/// configurations, 0644 for certificates), rename over `path`, fsync of the directory. On failure
+/// before the rename the old file is untouched and the temporary removed: kPermissionDenied,
+/// kResourceExhausted (disk full), kNotFound (no such directory), kUnavailable; origin kOs, detail
+/// errno; `*error` names the step and the path. A failing directory sync (the new file is in place)
+/// is reported the same way.
 Status write_file_atomically(const std::string& path, std::string_view text, unsigned mode, ErrorText* error);
 
 /// The provider module enable_pkcs11_tls_key() loads when `provider_module` is empty:
