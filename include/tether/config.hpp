@@ -176,6 +176,12 @@ struct Pkcs11Config {
                                    ///< (empty: looked up in OpenSSL's modules directory)
 };
 
+/// The device shadow (feature section "shadow"). Its content is not read by this version (any
+/// object is accepted); its presence tells an application that the shadow is wanted.
+struct ShadowConfig {
+  bool enabled = false;  ///< true when the section is present
+};
+
 struct AgentConfig {
   FixedString<kMaxThingName> thing_name;   ///< "thing_name" (required; validated for `profile`)
   FixedString<kMaxClientId> client_id;     ///< "client_id" (default: the thing name)
@@ -186,6 +192,7 @@ struct AgentConfig {
   LogLevel log_level = LogLevel::kInfo;    ///< "log.level": error|warn|info|debug|trace
   HeartbeatSettings heartbeat;
   OfflineQueueConfig offline_queue;
+  ShadowConfig shadow;
   CommandsConfig commands;
   MetricsConfig metrics;
   Pkcs11Config pkcs11;

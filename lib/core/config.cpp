@@ -396,7 +396,10 @@ Status Reader::root(const json::Value& doc) {
   if (const json::Value v = doc["metrics"]; v.valid()) TETHER_RETURN_IF_ERROR(read_metrics(v));
   if (const json::Value v = doc["pkcs11"]; v.valid()) TETHER_RETURN_IF_ERROR(read_pkcs11(v));
   // The shadow section: a later version validates its content; for now it only has to be an object.
-  if (const json::Value v = doc["shadow"]; v.valid()) TETHER_RETURN_IF_ERROR(expect_object(v, "shadow"));
+  if (const json::Value v = doc["shadow"]; v.valid()) {
+    TETHER_RETURN_IF_ERROR(expect_object(v, "shadow"));
+    out_.shadow.enabled = true;
+  }
   return ok_status();
 }
 

@@ -347,6 +347,13 @@ TEST_CASE("feature sections accept any object for now and refuse other types") {
   CHECK(error_of(minimal(R"("offline_queue": "on")")) == R"(agent.json: offline_queue: must be an object, got string "on")");
 }
 
+TEST_CASE("a shadow section, whatever it holds, turns the shadow on") {
+  CHECK_FALSE(parse(minimal()).config.shadow.enabled);
+  const Parsed p = parse(minimal(R"("shadow": {"x": 1})"));
+  REQUIRE(p.status.ok());
+  CHECK(p.config.shadow.enabled);
+}
+
 TEST_CASE("strings that do not fit their field are out of range") {
   const Parsed p = parse(R"({"thing_name": "d", "endpoint": ")" + std::string(254, 'a') + "\", " + kTls + "}");
   CHECK(p.status == config_error(StatusCode::kOutOfRange, 254));
