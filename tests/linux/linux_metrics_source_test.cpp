@@ -273,6 +273,38 @@ TEST_CASE("extras: processes, memory in bytes and the CPU thermal zone") {
   CHECK(snap.extras.memory_available_bytes == 6021120ULL * 1024);
   REQUIRE(snap.extras.has_cpu_temperature);
   CHECK(snap.extras.cpu_temperature_milli_c == 45000);  // x86_pkg_temp, not the first zone (acpitz)
+  REQUIRE(snap.extras.has_load_average);
+  CHECK(snap.extras.load_average_milli[0] == 520);
+  CHECK(snap.extras.load_average_milli[1] == 580);
+  CHECK(snap.extras.load_average_milli[2] == 1050);
+}
+
+TEST_CASE("read_extras reads the extras alone, the same as a snapshot's") {
+  LinuxMetricsSource source(fixture_settings(kFixtures + "/basic"));
+  metrics::PlatformExtras extras;
+  REQUIRE(source.read_extras(extras) == ok_status());
+  CHECK(extras.process_count == 3);
+  CHECK(extras.memory_available_bytes == 6021120ULL * 1024);
+  CHECK(extras.has_load_average);
+  CHECK(extras.cpu_temperature_milli_c == 45000);
+}
+
+TEST_CASE("read_extras without meminfo, loadavg or a thermal zone reports nothing of them and is ok") {
+  TempDir dir;
+  dir.mkdir("proc/1");
+  LinuxMetricsSource source(fixture_settings(dir.path()));
+  metrics::PlatformExtras extras;
+  extras.has_cpu_temperature = true;  // replaced
+  REQUIRE(source.read_extras(extras) == ok_status());
+  CHECK(extras.process_count == 1);
+  CHECK(extras.memory_total_bytes == 0);
+  CHECK_FALSE(extras.has_load_average);
+  CHECK_FALSE(extras.has_cpu_temperature);
+
+  dir.write("proc/loadavg", "high\n");
+  REQUIRE(source.read_extras(extras) == Status(StatusCode::kDataLoss, Origin::kMetrics, 1));
+  CHECK(std::string(source.last_error()) == dir.path() + "/proc/loadavg:1: not a loadavg line");
+  CHECK_FALSE(extras.has_load_average);
 }
 
 TEST_CASE("without a CPU zone the first thermal zone that reads is the temperature") {

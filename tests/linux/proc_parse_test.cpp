@@ -204,3 +204,21 @@ TEST_CASE("random bytes and mutated lines never crash the parsers") {
 }
 
 }  // namespace tether::port
+
+TEST_CASE("loadavg: three load averages in thousandths, anything else refused") {
+  std::uint32_t milli[3] = {7, 7, 7};
+  REQUIRE(tether::port::parse_loadavg("0.52 0.58 12.05 1/467 12345", milli));
+  CHECK(milli[0] == 520);
+  CHECK(milli[1] == 580);
+  CHECK(milli[2] == 12050);
+  REQUIRE(tether::port::parse_loadavg("1.5 0.125 0.00 2/3 4", milli));
+  CHECK(milli[0] == 1500);
+  CHECK(milli[1] == 125);
+  CHECK(milli[2] == 0);
+  for (const char* bad : {"", "0.52 0.58", "0.52 0.58 0.59", "1 2 3 1/2 3", "0.52 x.58 0.59 1/2 3", ".5 0.5 0.5 1/2 3",
+                          "0.5000 0.5 0.5 1/2 3", "99999999.00 0.5 0.5 1/2 3"}) {
+    INFO(bad);
+    CHECK_FALSE(tether::port::parse_loadavg(bad, milli));
+  }
+  CHECK(milli[0] == 1500);  // untouched by a refusal
+}

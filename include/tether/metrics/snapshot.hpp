@@ -151,6 +151,8 @@ struct PlatformExtras {
   std::uint64_t memory_available_bytes = 0;
   bool has_cpu_temperature = false;
   std::int32_t cpu_temperature_milli_c = 0;   ///< thousandths of a degree Celsius
+  bool has_load_average = false;
+  std::uint32_t load_average_milli[3] = {};   ///< 1, 5 and 15 minute load averages, thousandths
 };
 
 struct Snapshot {

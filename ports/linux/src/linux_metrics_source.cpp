@@ -193,11 +193,41 @@ const char* LinuxMetricsSource::owner_of(const IpAddress& address) const {
   return "";
 }
 
-Status LinuxMetricsSource::do_snapshot(metrics::Snapshot& out) {
-  out.clear();
+void LinuxMetricsSource::begin_reading() {
   failure_ = ok_status();
   last_error_.clear();
   skipped_lines_ = 0;
+}
+
+Status LinuxMetricsSource::finish_reading() {
+  if (failure_.code() == StatusCode::kDataLoss && failure_.origin() == Origin::kMetrics) {
+    failure_ = Status(StatusCode::kDataLoss, Origin::kMetrics, clamp16(skipped_lines_));
+    if (skipped_lines_ > 1) {
+      char count[40];
+      std::snprintf(count, sizeof count, " (%u lines skipped)", static_cast<unsigned>(skipped_lines_));
+      last_error_.append(count).ignore();  // an explanation: left out if it does not fit
+    }
+  }
+  return failure_;
+}
+
+void LinuxMetricsSource::read_all_extras(metrics::PlatformExtras& out) {
+  read_process_count(out);
+  read_meminfo(out);
+  read_loadavg(out);
+  read_cpu_temperature(out);
+}
+
+Status LinuxMetricsSource::read_extras(metrics::PlatformExtras& out) {
+  out = metrics::PlatformExtras{};
+  begin_reading();
+  read_all_extras(out);
+  return finish_reading();
+}
+
+Status LinuxMetricsSource::do_snapshot(metrics::Snapshot& out) {
+  out.clear();
+  begin_reading();
   if (settings_.clock != nullptr) {
     out.taken_at = settings_.clock->now();
   } else {
@@ -217,19 +247,8 @@ Status LinuxMetricsSource::do_snapshot(metrics::Snapshot& out) {
   add_listeners(udp_found_, out.udp_listen);
   read_net_dev(out);
   read_hardware(out);
-  read_process_count(out);
-  read_meminfo(out);
-  read_cpu_temperature(out);
-
-  if (failure_.code() == StatusCode::kDataLoss && failure_.origin() == Origin::kMetrics) {
-    failure_ = Status(StatusCode::kDataLoss, Origin::kMetrics, clamp16(skipped_lines_));
-    if (skipped_lines_ > 1) {
-      char count[40];
-      std::snprintf(count, sizeof count, " (%u lines skipped)", static_cast<unsigned>(skipped_lines_));
-      last_error_.append(count).ignore();  // an explanation: left out if it does not fit
-    }
-  }
-  return failure_;
+  read_all_extras(out.extras);
+  return finish_reading();
 }
 
 void LinuxMetricsSource::load_interface_table() {
@@ -482,7 +501,7 @@ void LinuxMetricsSource::scan_serial(metrics::Snapshot& out) {
   if (err != 0 && err != ENOENT) os_failure(err, dir);
 }
 
-void LinuxMetricsSource::read_process_count(metrics::Snapshot& out) {
+void LinuxMetricsSource::read_process_count(metrics::PlatformExtras& out) {
   std::uint32_t count = 0;
   const int err = for_each_entry(settings_.proc_root.c_str(), [&](std::string_view name) {
     if (all_digits(name)) ++count;
@@ -491,10 +510,10 @@ void LinuxMetricsSource::read_process_count(metrics::Snapshot& out) {
     os_failure(err, settings_.proc_root.c_str());  // without <proc> nothing here is right
     return;
   }
-  out.extras.process_count = count;
+  out.process_count = count;
 }
 
-void LinuxMetricsSource::read_meminfo(metrics::Snapshot& out) {
+void LinuxMetricsSource::read_meminfo(metrics::PlatformExtras& out) {
   char path[kPathSize];
   detail::LineReader reader(Span<char>(buffer_, sizeof buffer_));
   if (!open_proc_file(reader, path, "meminfo")) return;
@@ -509,12 +528,30 @@ void LinuxMetricsSource::read_meminfo(metrics::Snapshot& out) {
       skip_line(path, reader.line_number(), "not a meminfo line");
       continue;
     }
-    (total ? out.extras.memory_total_bytes : out.extras.memory_available_bytes) = bytes;
+    (total ? out.memory_total_bytes : out.memory_available_bytes) = bytes;
   }
   if (reader.error() != 0) os_failure(reader.error(), path);
 }
 
-void LinuxMetricsSource::read_cpu_temperature(metrics::Snapshot& out) {
+void LinuxMetricsSource::read_loadavg(metrics::PlatformExtras& out) {
+  char path[kPathSize];
+  if (!make_path(path, sizeof path, "%s/loadavg", settings_.proc_root.c_str())) return;
+  char buf[128];
+  std::string_view text;
+  const int err = read_small_file(path, buf, sizeof buf, text);
+  if (err == ENOENT) return;  // not there: not reported
+  if (err != 0) {
+    os_failure(err, path);
+    return;
+  }
+  if (!parse_loadavg(text, out.load_average_milli)) {
+    skip_line(path, 1, "not a loadavg line");
+    return;
+  }
+  out.has_load_average = true;
+}
+
+void LinuxMetricsSource::read_cpu_temperature(metrics::PlatformExtras& out) {
   char dir[kPathSize];
   if (!make_path(dir, sizeof dir, "%s/class/thermal", settings_.sys_root.c_str())) return;
   constexpr std::uint64_t kNone = std::numeric_limits<std::uint64_t>::max();
@@ -563,8 +600,8 @@ void LinuxMetricsSource::read_cpu_temperature(metrics::Snapshot& out) {
   });
   if (err != 0 && err != ENOENT) os_failure(err, dir);
   if (best_cpu != kNone || best_any != kNone) {
-    out.extras.has_cpu_temperature = true;
-    out.extras.cpu_temperature_milli_c = best_cpu != kNone ? cpu_temp : any_temp;
+    out.has_cpu_temperature = true;
+    out.cpu_temperature_milli_c = best_cpu != kNone ? cpu_temp : any_temp;
   } else if (first_err != 0) {
     os_failure(first_err, first_err_path);
   }

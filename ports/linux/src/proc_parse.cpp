@@ -166,4 +166,25 @@ bool parse_sysfs_int(std::string_view text, std::int32_t& value) {
   return true;
 }
 
+bool parse_loadavg(std::string_view text, std::uint32_t (&milli)[3]) {
+  std::string_view rest = text;
+  std::uint32_t values[3];
+  for (std::uint32_t& value : values) {
+    const std::string_view token = next_token(rest);
+    const std::size_t dot = token.find('.');
+    if (dot == std::string_view::npos || dot == 0 || token.size() - dot - 1 < 1 || token.size() - dot - 1 > 3) {
+      return false;
+    }
+    std::uint64_t whole = 0;
+    std::uint64_t fraction = 0;
+    if (!parse_u64(token.substr(0, dot), whole) || !parse_u64(token.substr(dot + 1), fraction)) return false;
+    for (std::size_t digits = token.size() - dot - 1; digits < 3; ++digits) fraction *= 10;
+    if (whole > 4000000) return false;  // fits in thousandths
+    value = static_cast<std::uint32_t>(whole * 1000 + fraction);
+  }
+  if (next_token(rest).empty()) return false;  // "running/total" follows on every kernel
+  for (int i = 0; i < 3; ++i) milli[i] = values[i];
+  return true;
+}
+
 }  // namespace tether::port

@@ -25,7 +25,7 @@
 ///   ttyS* only when its `type` is not "0" (the 8250 driver's placeholder ports). A missing bus
 ///   directory is not an error.
 /// - Extras: the numeric entries of `<proc>` (processes), MemTotal and MemAvailable of
-///   `<proc>/meminfo` (bytes), and the temperature of one `<sys>/class/thermal/thermal_zone*`: the
+///   `<proc>/meminfo` (bytes), the load averages of `<proc>/loadavg`, and the temperature of one `<sys>/class/thermal/thermal_zone*`: the
 ///   lowest-numbered zone whose `type` contains "cpu" or is "x86_pkg_temp" and whose `temp` reads,
 ///   else the lowest-numbered zone whose `temp` reads.
 /// - Lists over capacity: reservoir sampling (Algorithm R, a PRNG seeded by `seed`), `total` exact.
@@ -103,6 +103,12 @@ class LinuxMetricsSource final : public MetricsSource {
   LinuxMetricsSource(const LinuxMetricsSource&) = delete;
   LinuxMetricsSource& operator=(const LinuxMetricsSource&) = delete;
 
+  /// Only the extras (processes, memory, load averages, CPU temperature), for a program that
+  /// reports them often (telemetry) without reading the sockets, interfaces and buses. Same
+  /// contract as a snapshot's: a missing file leaves its part empty (no thermal zone: no
+  /// temperature, not an error); ok, or the first failure with the rest still filled.
+  Status read_extras(metrics::PlatformExtras& out);
+
   /// What the last snapshot's failure was and where ("" after a snapshot without failure).
   const char* last_error() const { return last_error_.c_str(); }
   /// Lines the last snapshot skipped because they did not parse.
@@ -133,9 +139,13 @@ class LinuxMetricsSource final : public MetricsSource {
   void scan_bus(const char* bus, metrics::HardwareKind kind, metrics::Snapshot& out);
   void scan_usb(metrics::Snapshot& out);
   void scan_serial(metrics::Snapshot& out);
-  void read_process_count(metrics::Snapshot& out);
-  void read_meminfo(metrics::Snapshot& out);
-  void read_cpu_temperature(metrics::Snapshot& out);
+  void begin_reading();
+  Status finish_reading();
+  void read_all_extras(metrics::PlatformExtras& out);
+  void read_process_count(metrics::PlatformExtras& out);
+  void read_meminfo(metrics::PlatformExtras& out);
+  void read_loadavg(metrics::PlatformExtras& out);
+  void read_cpu_temperature(metrics::PlatformExtras& out);
 
   // Reservoir sampling: the slot for the next entry of `list`, or null when it is not kept.
   template <typename T, std::size_t N>

@@ -69,6 +69,10 @@ bool parse_proc_net_dev(std::string_view line, ProcNetDevLine& out);
 /// (a "kB" value times 1024; a value without unit as is). False when malformed or overflowing.
 bool parse_meminfo(std::string_view line, std::string_view& name, std::uint64_t& bytes);
 
+/// /proc/loadavg ("0.52 0.58 0.59 1/467 12345"): the three load averages in thousandths (two
+/// decimals as the kernel prints them; 1..3 decimals accepted). False when malformed or overflowing.
+bool parse_loadavg(std::string_view text, std::uint32_t (&milli)[3]);
+
 /// A sysfs flags file ("0x1003"): "0x" and 1..8 hex digits (the caller cuts the newline).
 bool parse_sysfs_flags(std::string_view text, std::uint32_t& flags);
 
