@@ -34,7 +34,7 @@ readonly HOST_PACKAGES=(
 readonly BACKPORT_PACKAGES=(pkcs11-provider)
 
 readonly CROSS_PACKAGES=(
-    qemu-user
+    qemu-user qemu-system-arm
     g++-aarch64-linux-gnu g++-arm-linux-gnueabihf
     gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib binutils-arm-none-eabi
 )

@@ -11,7 +11,9 @@
 #   consumer    install to a prefix; a separate project finds it with find_package and pkg-config
 #   aarch64     cross build for arm64 Linux; unit tests run under qemu-aarch64
 #   armhf       cross build for armhf Linux; unit tests run under qemu-arm
-#   cortex-m4   the portable core for Cortex-M4 (-Os, no exceptions); size table vs docs/memory.md
+#   cortex-m4   the portable core for Cortex-M4 (-Os, no exceptions); size table vs docs/memory.md;
+#               then (preset cortex-m4-qemu) the portable unit tests and the bare-metal example built
+#               for Cortex-M4 and run on QEMU's mps2-an386 board (scripts/run-qemu-m4.sh)
 #   fuzz        short libFuzzer runs of every parser of outside input (TETHER_FUZZ_SECONDS each, 20)
 #
 # Environment: TETHER_JOBS (parallel build jobs, default: all cores).
@@ -95,6 +97,9 @@ stage_cortex_m4() {
   run_preset cortex-m4
   say "cortex-m4: size table"
   scripts/size-table.sh --check build/cortex-m4
+  say "cortex-m4: unit tests on the emulated board (qemu-system-arm mps2-an386)"
+  scripts/fetch-cjson-source.sh  # the tests run the JSON codecs: cJSON's code, built for the board
+  run_preset cortex-m4-qemu
 }
 
 for s in "${stages[@]}"; do

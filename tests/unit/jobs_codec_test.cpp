@@ -1052,7 +1052,7 @@ TEST_CASE("update refuses the statuses a device may not set") {
 }
 
 TEST_CASE("stepTimeoutInMinutes must be 1 to 10080 and goes with IN_PROGRESS only") {
-  for (std::uint32_t bad : {0u, kMaxStepTimeoutMinutes + 1}) {
+  for (std::uint32_t bad : {std::uint32_t{0}, kMaxStepTimeoutMinutes + 1}) {  // uint32_t is unsigned long on newlib
     UpdateRequest r;
     r.step_timeout_minutes = bad;
     r.client_token = "t";
