@@ -42,7 +42,6 @@
 
 #include <cerrno>
 #include <cinttypes>
-#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -51,81 +50,16 @@
 #include <string>
 #include <vector>
 
+#include "command_service.hpp"
 #include "example_support.hpp"
 #include "tether/agent.hpp"
-#include "tether/commands/builtins.hpp"
-#include "tether/commands/command_adapter.hpp"
 #include "tether/commands/inbox.hpp"
-#if defined(TETHER_EXAMPLE_HAVE_IDENTITY)
-#include "tether/port/identity/certificate_rotation.hpp"
-#include "tether/port/pkcs11/tls_key.hpp"
-#endif
-#include "tether/commands/jobs_adapter.hpp"
-#include "tether/port/paho/paho_mqtt_client.hpp"
-#include "tether/port/posix/posix_clock.hpp"
-#include "tether/port/posix/posix_kv_store.hpp"
-#include "tether/port/posix/posix_system.hpp"
-#include "tether/port/posix/stderr_log_sink.hpp"
 
 namespace {
 
-// set-config reads the current file and builds the new one in this much memory: four times the
-// largest configuration file it accepts (16 KB).
-constexpr std::size_t kConfigWorkspace = 4 * 16 * 1024;
+using Options = tether::examples::AgentCommandLine;
 
-struct Options {
-  const char* config = nullptr;
-  std::string state_dir;
-  std::string rotation_template;  // --rotation-template: enables rotate-certificate
-  std::string certificate_dir;    // --certificate-dir: where rotated certificates go
-  long duration_s = -1;  // < 0: until a signal
-  std::string reboot_command;
-  std::vector<std::string> reboot_args;
-};
-
-bool parse_options(int argc, char** argv, Options* o) {
-  for (int i = 1; i < argc; ++i) {
-    const char* arg = argv[i];
-    const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
-    if (std::strcmp(arg, "--state-dir") == 0 && value != nullptr && *value != '\0') {
-      o->state_dir = value;
-      ++i;
-    } else if (std::strcmp(arg, "--duration") == 0 && value != nullptr) {
-      char* end = nullptr;
-      errno = 0;
-      o->duration_s = std::strtol(value, &end, 10);
-      if (errno != 0 || *end != '\0' || end == value || o->duration_s < 0) return false;
-      ++i;
-    } else if (std::strcmp(arg, "--reboot-command") == 0 && value != nullptr && value[0] == '/') {
-      o->reboot_command = value;
-      ++i;
-    } else if (std::strcmp(arg, "--rotation-template") == 0 && value != nullptr && *value != '\0') {
-      o->rotation_template = value;
-      ++i;
-    } else if (std::strcmp(arg, "--certificate-dir") == 0 && value != nullptr && value[0] == '/') {
-      o->certificate_dir = value;
-      ++i;
-    } else if (std::strcmp(arg, "--reboot-arg") == 0 && value != nullptr) {
-      o->reboot_args.emplace_back(value);
-      ++i;
-    } else if (arg[0] == '-' || o->config != nullptr) {
-      return false;
-    } else {
-      o->config = arg;
-    }
-  }
-  return o->config != nullptr && (o->reboot_args.empty() || !o->reboot_command.empty());
-}
-
-void say(const char* format, ...) __attribute__((format(printf, 1, 2)));
-void say(const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  std::vprintf(format, args);
-  va_end(args);
-  std::printf("\n");
-  std::fflush(stdout);
-}
+using tether::examples::say;
 
 // The `blink` operation: one command at a time (a second is REJECTED BUSY), driven by an agent
 // timer so the handler returns at once. Handlers and timers capture a pointer to this.
@@ -203,53 +137,10 @@ class Blinker {
   tether::TimerId timer_{};
 };
 
-#if defined(TETHER_EXAMPLE_HAVE_IDENTITY)
-// The `rotate-certificate` operation: a new key in the token, its certificate through Fleet
-// Provisioning over the current connection, a test connection, then the switch
-// (tether::identity::CertificateRotation); on any failure the current identity stays.
-class Rotator {
- public:
-  Rotator(tether::identity::CertificateRotation& rotation, tether::commands::Inbox& inbox)
-      : rotation_(rotation), inbox_(inbox) {
-    rotation_.set_done_handler([this](tether::Status result) { on_done(result); });
-  }
-
-  void on_command(const tether::commands::CommandContext& c) {
-    if (rotation_.running()) {
-      inbox_.reject(c.execution, "BUSY", "a certificate rotation is already running").ignore();
-      return;
-    }
-    if (!rotation_.start().ok()) {
-      inbox_.fail(c.execution, "ROTATION_FAILED", rotation_.last_error()).ignore();
-      return;
-    }
-    execution_ = c.execution;
-    inbox_.progress(execution_, R"({"step":"requesting a certificate"})").ignore();
-  }
-
- private:
-  void on_done(tether::Status result) {
-    if (result.ok()) {
-      const std::string details = "{\"certificateId\":\"" + rotation_.outcome().certificate_id + "\"}";
-      say("ROTATED certificate=%s", rotation_.outcome().certificate_id.c_str());
-      inbox_.succeed(execution_, details).ignore();
-    } else {
-      say("ROTATION FAILED %s", rotation_.last_error());
-      inbox_.fail(execution_, "ROTATION_FAILED", rotation_.last_error()).ignore();
-    }
-  }
-
-  tether::identity::CertificateRotation& rotation_;
-  tether::commands::Inbox& inbox_;
-  tether::commands::Execution execution_;
-};
-#endif
-
-const char* source_name(tether::commands::Source source) { return tether::commands::to_string(source); }
 
 int run(int argc, char** argv) {
   Options options;
-  if (!parse_options(argc, argv, &options)) {
+  if (!tether::examples::parse_agent_command_line(argc, argv, &options)) {
     std::fprintf(stderr,
                  "usage: %s CONFIG.json [--state-dir DIR] [--duration S] [--reboot-command /PATH [--reboot-arg ARG]...]\n"
                  "       [--rotation-template NAME [--certificate-dir /DIR]]\n",
@@ -265,115 +156,31 @@ int run(int argc, char** argv) {
     return 1;
   }
   const int dir_error = tether::examples::resolve_state_dir("command-agent", options.config, config, "commands.journal",
-                                                            "the command journal", options.state_dir);
+                                                            "the command journal", options.run.state_dir);
   if (dir_error != 0) return dir_error;
-
-  tether::port::PosixKvStoreSettings store_settings;
-  store_settings.directory = options.state_dir;
-  tether::port::PosixKvStore journal(store_settings);
-  const int store_error = tether::examples::open_kv_store("command-agent", "the command journal", journal);
-  if (store_error != 0) return store_error;
-
-  tether::port::PosixSystemSettings system_settings;
-  system_settings.config_path = options.config;
-  if (!options.reboot_command.empty()) {
-    system_settings.reboot = tether::port::PosixSystem::run_reboot_command(options.reboot_command, options.reboot_args);
-  }
-  tether::port::PosixSystem system(std::move(system_settings));
 
   tether::examples::LinuxAgent device(config);
   tether::Agent& agent = device.agent;
   tether::Logger& logger = agent.logger();
 
-  // Destroyed in the reverse order: the inbox before its adapters, the adapters before the agent.
-  std::unique_ptr<tether::commands::JobsAdapter> jobs;
-  std::unique_ptr<tether::commands::CommandAdapter> commands;
-  if (config.profile == tether::TopicProfile::kAws) {
-    jobs = std::make_unique<tether::commands::JobsAdapter>(tether::commands::JobsAdapterSettings{},
-                                                           tether::port::random_seed());
-  }
-  commands = std::make_unique<tether::commands::CommandAdapter>(config.profile);
-  auto inbox = std::make_unique<tether::commands::Inbox>(agent, &journal, tether::commands::inbox_settings(config.commands));
-  std::vector<char> workspace(config.commands.set_config ? kConfigWorkspace : 0);
-  tether::commands::BuiltinsSettings builtins_settings;
-  builtins_settings.config_workspace = tether::Span<char>(workspace.data(), workspace.size());
-  builtins_settings.reboot_delay = std::chrono::seconds(1);  // lets IN_PROGRESS reach the service first
-  auto builtins = std::make_unique<tether::commands::Builtins>(*inbox, system, config.commands, builtins_settings);
-  Blinker blinker(agent, *inbox);
-#if defined(TETHER_EXAMPLE_HAVE_IDENTITY)
-  std::unique_ptr<tether::identity::CertificateRotation> rotation;
-  std::unique_ptr<Rotator> rotator;
-  if (!options.rotation_template.empty()) {
-    if (!config.pkcs11.enabled) {
-      std::fprintf(stderr, "command-agent: --rotation-template needs the \"pkcs11\" section in %s (the new key is made "
-                   "in the token)\n", options.config);
-      return 1;
-    }
-    tether::identity::RotationSettings rs;
-    const tether::port::Pkcs11TlsKeySettings tls = tether::port::pkcs11_tls_settings(config, "");
-    rs.token = tls.token;
-    rs.provider_module = tls.provider_module;
-    rs.template_name = options.rotation_template;
-    rs.config_path = options.config;
-    const std::string config_path = options.config;
-    const std::size_t slash = config_path.rfind('/');
-    rs.certificate_dir = !options.certificate_dir.empty() ? options.certificate_dir
-                         : slash == std::string::npos      ? std::string(".")
-                                                           : config_path.substr(0, slash);
-    rs.runtime_dir = tether::examples::private_runtime_dir("command-agent");
-    if (rs.runtime_dir.empty()) return 2;
-    rotation = std::make_unique<tether::identity::CertificateRotation>(agent, device.mqtt, std::move(rs), &device.log);
-    if (!rotation->attach().ok()) {
-      std::fprintf(stderr, "command-agent: no room for the certificate rotation (TETHER_MAX_COMPONENTS)\n");
-      return 2;
-    }
-    rotator = std::make_unique<Rotator>(*rotation, *inbox);
-    if (!inbox->on_command("rotate-certificate",
-                           [r = rotator.get()](const tether::commands::CommandContext& c) { r->on_command(c); })
-             .ok()) {
-      std::fprintf(stderr, "command-agent: no room for the rotate-certificate operation (TETHER_COMMANDS_MAX_OPERATIONS)\n");
-      return 2;
-    }
-  }
-#else
-  if (!options.rotation_template.empty()) {
-    std::fprintf(stderr, "command-agent: --rotation-template: built without tether::port_identity (needs the pkcs11, "
-                 "mbedtls and paho ports)\n");
-    return 1;
-  }
-#endif
-
-  std::string sources;
-  for (tether::commands::Adapter* adapter :
-       {static_cast<tether::commands::Adapter*>(jobs.get()), static_cast<tether::commands::Adapter*>(commands.get())}) {
-    if (adapter == nullptr) continue;
-    if (!inbox->add_adapter(*adapter).ok()) {
-      std::fprintf(stderr, "command-agent: no room for the %s adapter (TETHER_COMMANDS_MAX_ADAPTERS)\n",
-                   source_name(adapter->source()));
-      return 2;
-    }
-    sources += sources.empty() ? "" : ",";
-    sources += source_name(adapter->source());
-  }
-  if (!inbox->on_command("blink", [b = &blinker](const tether::commands::CommandContext& c) { b->on_command(c); })
+  tether::examples::CommandServiceOptions service_options = options.commands;
+  service_options.config_path = options.config;
+  service_options.journal_dir = options.run.state_dir;
+  // Destroyed before the agent.
+  auto service = std::make_unique<tether::examples::CommandService>();
+  const int open_error = service->open("command-agent", device, config, std::move(service_options));
+  if (open_error != 0) return open_error;
+  tether::commands::Inbox& inbox = service->inbox();
+  auto blinker = std::make_unique<Blinker>(agent, inbox);
+  if (!inbox.on_command("blink", [b = blinker.get()](const tether::commands::CommandContext& c) { b->on_command(c); })
            .ok()) {
     std::fprintf(stderr, "command-agent: no room for the blink operation (TETHER_COMMANDS_MAX_OPERATIONS)\n");
     return 2;
   }
-  tether::ErrorText error;
-  if (!builtins->start(&error).ok()) {
-    std::fprintf(stderr, "command-agent: the built-in operations did not start: %s\n", error.c_str());
-    return 2;
-  }
-  if (!inbox->start(&error).ok()) {
-    std::fprintf(stderr, "command-agent: the command inbox did not start: %s\n", error.c_str());
-    return 2;
-  }
-  std::string operations = "blink";
-  if (config.commands.reboot) operations += ",reboot";
-  if (config.commands.set_config) operations += ",set-config";
-  if (config.commands.run_count > 0) operations += ",run";
-  if (!options.rotation_template.empty()) operations += ",rotate-certificate";
+  const int start_error = service->start("command-agent");
+  if (start_error != 0) return start_error;
+  const std::string operations = "blink" + (service->operations().empty() ? "" : "," + service->operations());
+  const std::string& sources = service->sources();
   say("READY operations=%s sources=%s", operations.c_str(), sources.c_str());
 
   agent.set_event_handler([&logger](const tether::AgentEvent& e) {
@@ -382,15 +189,13 @@ int run(int argc, char** argv) {
   });
   tether::examples::install_stop_signals();
   if (!agent.start().ok()) return 2;
-  TETHER_LOG_INFO(logger, tether::Origin::kApp, "journal in %s; operations %s; sources %s", options.state_dir.c_str(),
+  TETHER_LOG_INFO(logger, tether::Origin::kApp, "journal in %s; operations %s; sources %s",
+                  options.run.state_dir.c_str(),
                   operations.c_str(), sources.c_str());
-  tether::examples::run_until_stopped(agent, device.clock, options.duration_s);
-  const tether::commands::InboxStats& st = inbox->stats();
-  TETHER_LOG_INFO(logger, tether::Origin::kApp,
-                  "bye (%u command(s) delivered: %u started, %u rejected, %u succeeded, %u failed, %u expired)",
-                  static_cast<unsigned>(st.delivered), static_cast<unsigned>(st.started),
-                  static_cast<unsigned>(st.rejected), static_cast<unsigned>(st.succeeded),
-                  static_cast<unsigned>(st.failed), static_cast<unsigned>(st.expired));
+  tether::examples::run_until_stopped(agent, device.clock, options.run.duration_s);
+  service->log_stats(logger);
+  service.reset();  // the inbox before the blinker it calls
+  TETHER_LOG_INFO(logger, tether::Origin::kApp, "bye");
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +31,50 @@ namespace detail {
 inline volatile std::sig_atomic_t g_stop = 0;
 inline void on_stop_signal(int) { g_stop = 1; }
 }  // namespace detail
+
+/// `text` as a number of seconds (decimal, >= 0; "--duration S") into `out`; false for anything else.
+inline bool parse_seconds(const char* text, long* out) {
+  if (text == nullptr) return false;
+  char* end = nullptr;
+  errno = 0;
+  const long value = std::strtol(text, &end, 10);
+  if (errno != 0 || *end != '\0' || end == text || value < 0) return false;
+  *out = value;
+  return true;
+}
+
+/// The options of an example agent that keeps state and runs until stopped.
+struct RunOptions {
+  std::string state_dir;  ///< --state-dir DIR
+  long duration_s = -1;   ///< --duration S; < 0: until a signal
+};
+
+/// Takes argv[i] when it is --state-dir DIR or --duration S, with its value (i is moved past
+/// it). 1: taken; 0: neither; -1: its value is missing or bad.
+inline int take_run_option(int argc, char** argv, int& i, RunOptions& o) {
+  const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+  if (std::strcmp(argv[i], "--state-dir") == 0) {
+    if (value == nullptr || *value == '\0') return -1;
+    o.state_dir = value;
+  } else if (std::strcmp(argv[i], "--duration") == 0) {
+    if (!parse_seconds(value, &o.duration_s)) return -1;
+  } else {
+    return 0;
+  }
+  ++i;
+  return 1;
+}
+
+/// One line on stdout, flushed at once (test harnesses and scripts wait for them).
+inline void say(const char* format, ...) __attribute__((format(printf, 1, 2)));
+inline void say(const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  std::vprintf(format, args);
+  va_end(args);
+  std::printf("\n");
+  std::fflush(stdout);
+}
 
 /// SIGINT and SIGTERM ask the program to stop (stop_requested()); nothing else happens in the
 /// signal handler.

@@ -26,12 +26,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <string_view>
 
 #include "example_support.hpp"
+#include "metrics_service.hpp"
 #include "tether/metrics/reporter.hpp"
-#include "tether/port/linux/linux_metrics_source.hpp"
 
 namespace {
 
@@ -60,31 +59,6 @@ bool parse_options(int argc, char** argv, Options* o) {
   return o->config != nullptr;
 }
 
-void on_event(std::string_view thing, const tether::metrics::ReporterEvent& e) {
-  using tether::metrics::ReporterEventType;
-  switch (e.type) {
-    case ReporterEventType::kReportSent:
-      std::printf("REPORT id=%" PRId64 " bytes=%zu\n", e.report_id, e.bytes);
-      break;
-    case ReporterEventType::kAccepted: std::printf("ACCEPTED\n"); break;
-    case ReporterEventType::kRejected:
-      std::printf("REJECTED %.*s\n", static_cast<int>(e.message.size()), e.message.data());
-      break;
-    case ReporterEventType::kRuleRaised:
-    case ReporterEventType::kRuleCleared: {
-      char alert[512];
-      const tether::Result<std::string_view> text =
-          tether::metrics::encode_alert(thing, *e.rule, 0, tether::Span<char>(alert, sizeof alert));
-      std::printf("RULE %s %.*s\n", e.rule->raised ? "raised" : "cleared",
-                  static_cast<int>(text.ok() ? text.value().size() : 0), text.ok() ? text.value().data() : "");
-      break;
-    }
-    default:
-      break;  // skipped and failed reports are in the log
-  }
-  std::fflush(stdout);
-}
-
 int run(int argc, char** argv) {
   Options options;
   if (!parse_options(argc, argv, &options)) {
@@ -93,44 +67,15 @@ int run(int argc, char** argv) {
   }
   tether::AgentConfig config;
   if (!tether::examples::load_config("metrics-agent", options.config, config)) return 1;
-  tether::metrics::ReporterSettings settings;
-  tether::metrics::RuleSet rules;
-  tether::ErrorText why;
-  if (!tether::metrics::settings_from_config(config, &settings, &rules, &why).ok()) {
-    std::fprintf(stderr, "metrics-agent: %s: %s\n", options.config, why.c_str());
-    return 1;
-  }
-
   tether::examples::LinuxAgent device(config);
   tether::Agent& agent = device.agent;
-  tether::port::LinuxMetricsSourceSettings source_settings;
-  source_settings.clock = &device.clock;
-  tether::port::LinuxMetricsSource source(source_settings);
-  // About 41 KB (a snapshot, baselines, rules, a 16 KB report buffer): on the heap, not the stack.
-  auto reporter = std::make_unique<tether::metrics::Reporter>(agent, source, settings);
-  reporter->set_event_handler([&config](const tether::metrics::ReporterEvent& e) { on_event(config.thing_name.view(), e); });
-
-  // Custom metrics from the latest snapshot the source took (values are filled just before each
-  // report, and the array stays valid while the report is written).
-  struct Custom {
-    tether::port::LinuxMetricsSource* source;
-    tether::metrics::Snapshot snapshot;
-    tether::metrics::CustomMetric metrics[2];
-  };
-  auto custom = std::make_unique<Custom>();
-  custom->source = &source;
-  reporter->set_custom_metrics([c = custom.get()]() -> tether::Span<const tether::metrics::CustomMetric> {
-    c->source->snapshot(c->snapshot).ignore();  // extras are filled even when a list line was skipped
-    c->metrics[0] = tether::metrics::CustomMetric::number("process_count", c->snapshot.extras.process_count);
-    c->metrics[1] = tether::metrics::CustomMetric::number(
-        "memory_available_mb", static_cast<double>(c->snapshot.extras.memory_available_bytes / (1024 * 1024)));
-    return tether::Span<const tether::metrics::CustomMetric>(c->metrics, 2);
-  });
-
-  if (!reporter->set_rules(rules, &why).ok() || !reporter->start(&why).ok()) {
-    std::fprintf(stderr, "metrics-agent: the reporter did not start: %s\n", why.c_str());
-    return 2;
-  }
+  tether::examples::MetricsService metrics;
+  const int metrics_error = metrics.start("metrics-agent", options.config, config, device,
+                                          [&config](const tether::metrics::ReporterEvent& e) {
+                                            tether::examples::print_reporter_event(config.thing_name.view(), e);
+                                          });
+  if (metrics_error != 0) return metrics_error;
+  tether::metrics::Reporter* reporter = &metrics.reporter();
   agent.set_event_handler([&agent, &reporter, &options](const tether::AgentEvent& e) {
     tether::examples::log_attention(agent.logger(), e);
     if (e.type == tether::AgentEventType::kConnected && options.report_now) {
@@ -141,12 +86,8 @@ int run(int argc, char** argv) {
   tether::examples::install_stop_signals();
   if (!agent.start().ok()) return 2;
   tether::examples::run_until_stopped(agent, device.clock, options.duration_s);
-  const tether::metrics::ReporterStats& st = reporter->stats();
-  TETHER_LOG_INFO(agent.logger(), tether::Origin::kApp,
-                  "bye (%u report(s) sent, %u accepted, %u rejected, %u skipped; %u alert(s))",
-                  static_cast<unsigned>(st.reports_sent), static_cast<unsigned>(st.accepted),
-                  static_cast<unsigned>(st.rejected), static_cast<unsigned>(st.reports_skipped),
-                  static_cast<unsigned>(st.alerts_sent));
+  metrics.log_stats(agent.logger());
+  TETHER_LOG_INFO(agent.logger(), tether::Origin::kApp, "bye");
   return 0;
 }
 

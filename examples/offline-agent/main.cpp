@@ -30,10 +30,6 @@
 // Exit codes: 0 clean stop or drained, 1 bad usage or configuration, 2 the queue could not be
 // opened or recovered (the error names the directory).
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cinttypes>
 #include <csignal>
@@ -41,19 +37,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <optional>
 #include <string>
 
 #include "example_support.hpp"
+#include "offline_service.hpp"
 #include "tether/agent.hpp"
 #include "tether/offline/offline_queue.hpp"
-#if TETHER_EXAMPLE_HAVE_MBEDTLS
-#include "tether/port/mbedtls/mbed_crypto.hpp"
-#endif
 #include "tether/port/paho/paho_mqtt_client.hpp"
 #include "tether/port/posix/config_file.hpp"
 #include "tether/port/posix/posix_clock.hpp"
-#include "tether/port/posix/posix_log_store.hpp"
 #include "tether/port/posix/stderr_log_sink.hpp"
 
 namespace {
@@ -105,60 +97,6 @@ bool parse_options(int argc, char** argv, Options* o) {
   return o->config != nullptr && !(o->drain_only && o->counted);
 }
 
-// Reads the queue key: a regular file of exactly 32 bytes that only its owner can read. Returns
-// false with `why` set otherwise (the key itself is never printed).
-bool read_key_file(const char* path, std::uint8_t (&key)[32], std::string* why) {
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    *why = std::string("cannot open: ") + std::strerror(errno);
-    return false;
-  }
-  struct stat st {};
-  bool ok = ::fstat(fd, &st) == 0;
-  if (!ok) {
-    *why = std::string("cannot stat: ") + std::strerror(errno);
-  } else if (!S_ISREG(st.st_mode)) {
-    *why = "not a regular file";
-    ok = false;
-  } else if ((st.st_mode & 077) != 0) {
-    *why = "readable or writable by others than its owner (chmod 600 it)";
-    ok = false;
-  } else if (st.st_size != 32) {
-    *why = "must hold exactly 32 bytes, holds " + std::to_string(static_cast<long long>(st.st_size));
-    ok = false;
-  } else if (::read(fd, key, sizeof key) != static_cast<ssize_t>(sizeof key)) {
-    *why = "short read";
-    ok = false;
-  }
-  ::close(fd);
-  return ok;
-}
-
-// A boot id is part of every message id: random per process start, never 0.
-std::uint32_t make_boot_id() {
-  for (;;) {
-    const std::uint64_t r = tether::port::random_seed();
-    const auto id = static_cast<std::uint32_t>(r ^ (r >> 32));
-    if (id != 0) return id;
-  }
-}
-
-void print_stats(const tether::OfflineQueue& queue, const tether::OfflineQueueConfig& config) {
-  for (std::size_t i = 0; i < queue.stream_count(); ++i) {
-    const tether::StreamStats& s = queue.stats(static_cast<tether::StreamId>(i));
-    std::fprintf(stderr,
-                 "offline-agent: stream \"%s\": enqueued %" PRIu64 ", sent %" PRIu64 " (resent %" PRIu64
-                 "), delivered %" PRIu64 ", pending %" PRIu64 ", rejected %" PRIu64 ", dropped %" PRIu64
-                 " overflow / %" PRIu64 " pressure / %" PRIu64 " expired / %" PRIu64 " refused / %" PRIu64
-                 " store error, syncs %" PRIu64 " (failed %" PRIu64 "), recovered %" PRIu64 ", torn bytes %" PRIu64
-                 ", damaged regions %" PRIu64 " (%" PRIu64 " bytes), %u segment(s), %" PRIu64 " bytes stored\n",
-                 config.streams[i].name.c_str(), s.enqueued, s.sent, s.resent, s.delivered, s.pending_records,
-                 s.rejected, s.dropped_overflow, s.dropped_pressure, s.dropped_expired, s.dropped_refused,
-                 s.dropped_store_error, s.syncs, s.sync_failures, s.recovered_records, s.torn_bytes,
-                 s.corrupt_regions, s.corrupt_bytes, static_cast<unsigned>(s.segments), s.stored_bytes);
-  }
-}
-
 int run(int argc, char** argv) {
   Options options;
   if (!parse_options(argc, argv, &options)) {
@@ -171,8 +109,7 @@ int run(int argc, char** argv) {
 
   tether::AgentConfig config;
   if (!tether::examples::load_config("offline-agent", options.config, config)) return 1;
-  const tether::OfflineQueueConfig& qc = config.offline_queue;
-  if (!qc.enabled) {
+  if (!config.offline_queue.enabled) {
     std::fprintf(stderr,
                  "offline-agent: %s: offline_queue: this example needs an enabled offline_queue section "
                  "(at least {\"directory\": \"...\"}; see examples/offline-agent/README.md)\n",
@@ -180,64 +117,15 @@ int run(int argc, char** argv) {
     return 1;
   }
 
-  // The stores: `<directory>/<stream>/`. PosixLogStore creates one level; create the queue's own
-  // directory here if it is missing (0700, like the stores).
-  const std::string root = qc.directory.c_str();
-  if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) {
-    std::fprintf(stderr, "offline-agent: %s: cannot create the queue directory: %s\n", root.c_str(),
-                 std::strerror(errno));
-    return 2;
-  }
-  std::optional<tether::port::PosixLogStore> stores[tether::kMaxStreams];
-  for (std::size_t i = 0; i < qc.stream_count; ++i) {
-    tether::port::PosixLogStoreSettings ss;
-    ss.directory = root + "/" + qc.streams[i].name.c_str();
-    ss.segment_bytes = qc.streams[i].segment_bytes;
-    ss.max_segments = qc.streams[i].max_segments;
-    stores[i].emplace(ss);
-  }
-
   tether::examples::LinuxAgent linux_agent(config);
   tether::Agent& agent = linux_agent.agent;
   const tether::port::Clock& clock = linux_agent.clock;
   tether::Logger& logger = agent.logger();
 
-  tether::QueueSettings queue_settings = qc.queue;
-  queue_settings.boot_id = make_boot_id();
-  std::fprintf(stderr, "offline-agent: boot id %08" PRIx32 "\n", queue_settings.boot_id);
-  tether::OfflineQueue queue(agent, queue_settings);
-  bool encrypting = false;
-  for (std::size_t i = 0; i < qc.stream_count; ++i) encrypting = encrypting || qc.streams[i].settings.encrypt;
-  if (encrypting) {
-#if TETHER_EXAMPLE_HAVE_MBEDTLS
-    // Encryption at rest: one key for the queue, a key per stream derived from it.
-    static tether::mbedtls::MbedCrypto crypto;  // 38 KB of mbedTLS state: not on the stack
-    std::uint8_t key[32];
-    std::string why;
-    if (!read_key_file(qc.key_file.c_str(), key, &why)) {
-      std::fprintf(stderr, "offline-agent: %s: offline_queue.key_file %s: %s\n", options.config, qc.key_file.c_str(),
-                   why.c_str());
-      return 1;
-    }
-    const tether::Status keyed = queue.set_encryption(crypto, tether::Span<const std::uint8_t>(key, sizeof key));
-    tether::detail::secure_zero(tether::Span<std::uint8_t>(key, sizeof key));
-    if (!keyed.ok()) return 1;
-#else
-    std::fprintf(stderr, "offline-agent: %s: a stream sets \"encrypt\" but this build has no tether::port_mbedtls\n",
-                 options.config);
-    return 1;
-#endif
-  }
-  for (std::size_t i = 0; i < qc.stream_count; ++i) {
-    const tether::Result<tether::StreamId> id = queue.add_stream(qc.streams[i].stream_settings(), *stores[i]);
-    if (!id.ok()) {
-      char status[64];
-      std::fprintf(stderr, "offline-agent: stream \"%s\": cannot open or recover %s: %s (%s)\n",
-                   qc.streams[i].name.c_str(), stores[i]->settings().directory.c_str(),
-                   tether::format_status(id.status(), status, sizeof status), stores[i]->last_error());
-      return 2;
-    }
-  }
+  tether::examples::OfflineService offline;
+  const int queue_error = offline.open("offline-agent", options.config, config, agent);
+  if (queue_error != 0) return queue_error;
+  tether::OfflineQueue& queue = offline.queue();
 
   char topic_buf[tether::kMaxTopic];
   const auto topic = agent.topics().build(topic_buf, tether::TopicFamily::kTelemetry, "telemetry");
@@ -313,7 +201,7 @@ int run(int argc, char** argv) {
       stop("drained");
     }
   }
-  print_stats(queue, qc);
+  offline.print_stats("offline-agent");
   std::fprintf(stderr, "offline-agent: bye (%s; %" PRIu64 " record(s) published this run)\n", why, published);
   return 0;
 }

@@ -39,6 +39,7 @@
 #include <string>
 
 #include "example_support.hpp"
+#include "shadow_support.hpp"
 #include "tether/agent.hpp"
 #include "tether/json.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
@@ -56,31 +57,21 @@ constexpr std::int64_t kDefaultInterval = 30;
 
 struct Options {
   const char* config = nullptr;
-  std::string state_dir;
+  tether::examples::RunOptions run;  // --state-dir, --duration
   const char* shadow = nullptr;
-  long duration_s = -1;  // < 0: until a signal
 };
 
 bool parse_options(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
-    const char* arg = argv[i];
-    const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
-    if (std::strcmp(arg, "--state-dir") == 0 && value != nullptr && *value != '\0') {
-      o->state_dir = value;
-      ++i;
-    } else if (std::strcmp(arg, "--shadow") == 0 && value != nullptr && *value != '\0') {
-      o->shadow = value;
-      ++i;
-    } else if (std::strcmp(arg, "--duration") == 0 && value != nullptr) {
-      char* end = nullptr;
-      errno = 0;
-      o->duration_s = std::strtol(value, &end, 10);
-      if (errno != 0 || *end != '\0' || end == value || o->duration_s < 0) return false;
-      ++i;
-    } else if (arg[0] == '-' || o->config != nullptr) {
+    const int taken = tether::examples::take_run_option(argc, argv, i, o->run);
+    if (taken < 0) return false;
+    if (taken > 0) continue;
+    if (std::strcmp(argv[i], "--shadow") == 0 && i + 1 < argc && *argv[i + 1] != '\0') {
+      o->shadow = argv[++i];
+    } else if (argv[i][0] == '-' || o->config != nullptr) {
       return false;
     } else {
-      o->config = arg;
+      o->config = argv[i];
     }
   }
   return o->config != nullptr;
@@ -109,23 +100,6 @@ struct Device {
     if (!s.ok()) std::fprintf(stderr, "shadow-agent: uptime_s not reported: %s\n", why.c_str());
   }
 };
-
-// One DESIRED line; `value` printed as compact JSON.
-void print_decision(const tether::shadow::DesiredChange& change, const tether::shadow::DesiredResult& result) {
-  char buf[256];
-  tether::json::Writer writer(tether::Span<char>(buf, sizeof buf));
-  tether::shadow::write_value(writer, change.value);
-  const tether::Result<std::string_view> value = writer.finish();
-  const std::string_view text = value.ok() ? value.value() : std::string_view("\"(too long to print)\"");
-  std::printf("DESIRED path=%.*s value=%.*s decision=%s", static_cast<int>(change.path.size()), change.path.data(),
-              static_cast<int>(text.size()), text.data(),
-              result.decision == tether::shadow::Decision::kAccept ? "accept" : "reject");
-  if (result.decision == tether::shadow::Decision::kReject) {
-    std::printf(" reason=%.*s", static_cast<int>(result.reason.size()), result.reason.data());
-  }
-  std::printf("\n");
-  std::fflush(stdout);
-}
 
 // A desired value the device acts on: `check` decides (no side effects), `apply` acts on an
 // accepted value.
@@ -159,7 +133,7 @@ const Setting kSettings[] = {
 tether::shadow::DesiredResult decide(Device& device, const Setting& setting,
                                      const tether::shadow::DesiredChange& change) {
   const tether::shadow::DesiredResult result = setting.check(change.value);
-  print_decision(change, result);
+  tether::examples::print_decision(change, result);
   if (result.decision == tether::shadow::Decision::kAccept) setting.apply(device, change.value);
   return result;
 }
@@ -179,26 +153,6 @@ void restore_from_replica(Device& device) {
   }).ignore();  // an empty or unreadable replica leaves the defaults
 }
 
-void on_shadow_event(tether::Logger& logger, const tether::shadow::Shadow& shadow,
-                     const tether::shadow::ShadowEvent& e) {
-  switch (e.type) {
-    case tether::shadow::ShadowEventType::kSynced:
-      std::printf("SYNCED version=%" PRId64 "\n", e.version);
-      break;
-    case tether::shadow::ShadowEventType::kUpdateAccepted: {
-      const std::string_view reported = shadow.reported();
-      std::printf("REPORTED version=%" PRId64 " reported=%.*s\n", e.version, static_cast<int>(reported.size()),
-                  reported.data());
-      break;
-    }
-    default:
-      TETHER_LOG_WARN(logger, tether::Origin::kApp, e.reason, "shadow: %s%s%.*s", tether::shadow::to_string(e.type),
-                      e.message.empty() ? "" : ": ", static_cast<int>(e.message.size()), e.message.data());
-      break;
-  }
-  std::fflush(stdout);
-}
-
 int run(int argc, char** argv) {
   Options options;
   if (!parse_options(argc, argv, &options)) {
@@ -209,12 +163,12 @@ int run(int argc, char** argv) {
   tether::AgentConfig config;
   if (!tether::examples::load_config("shadow-agent", options.config, config)) return 1;
   const int dir_error = tether::examples::resolve_state_dir("shadow-agent", options.config, config, "shadow.replica",
-                                                            "the shadow replica", options.state_dir);
+                                                            "the shadow replica", options.run.state_dir);
   if (dir_error != 0) return dir_error;
   tether::ErrorText error;
 
   tether::port::PosixKvStoreSettings store_settings;
-  store_settings.directory = options.state_dir;
+  store_settings.directory = options.run.state_dir;
   tether::port::PosixKvStore store(store_settings);
   const int store_error = tether::examples::open_kv_store("shadow-agent", "the replica store", store);
   if (store_error != 0) return store_error;
@@ -243,7 +197,7 @@ int run(int argc, char** argv) {
     }
   }
   shadow->set_event_handler([l = &logger, s = shadow.get()](const tether::shadow::ShadowEvent& e) {
-    on_shadow_event(*l, *s, e);
+    tether::examples::on_shadow_event(*l, *s, e);
   });
   if (!shadow->start(&error).ok()) {
     std::fprintf(stderr, "shadow-agent: the shadow did not start: %s\n", error.c_str());
@@ -263,9 +217,9 @@ int run(int argc, char** argv) {
   tether::examples::install_stop_signals();
   if (!agent.start().ok()) return 2;
   TETHER_LOG_INFO(logger, tether::Origin::kApp, "replica in %s; reporting uptime_s every %" PRId64 " s",
-                  options.state_dir.c_str(), device.interval_s);
+                  options.run.state_dir.c_str(), device.interval_s);
   bool timer_lost = false;
-  tether::examples::run_until_stopped(agent, clock, options.duration_s, [&](bool stopping) {
+  tether::examples::run_until_stopped(agent, clock, options.run.duration_s, [&](bool stopping) {
     if (!device.interval_changed || stopping || timer_lost) return;
     device.interval_changed = false;
     agent.cancel_timer(timer.value()).ignore();  // running, unless the agent lost it: either way a new one

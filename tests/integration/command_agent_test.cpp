@@ -102,10 +102,7 @@ class Rig {
 
   // Stops the agent with SIGTERM and expects a clean exit.
   void stop_agent() {
-    agent->signal(SIGTERM);
-    INFO(describe());
-    REQUIRE(agent->wait_exit(kWait));
-    CHECK(agent->exit_code() == 0);
+    test::require_clean_stop(*agent, kWait, [this] { return describe(); });
   }
 
   void require_eventually(std::string_view what, const std::function<bool()>& done) {

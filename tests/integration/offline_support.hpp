@@ -63,8 +63,10 @@ struct AgentQueueOptions {
   std::string key_file;                        ///< set: the stream encrypts with this key file
 };
 
-/// Writes a config for device-1 on `broker` into `path` and returns `path`.
-inline std::string write_agent_config(const TestBroker& broker, const std::string& path, const AgentQueueOptions& q) {
+/// Writes a config for device-1 on `broker` into `path` and returns `path`. `more_sections` (e.g.
+/// `"shadow": {}, "metrics": {}`) is added after the offline_queue section.
+inline std::string write_agent_config(const TestBroker& broker, const std::string& path, const AgentQueueOptions& q,
+                                      const std::string& more_sections = "") {
   std::ofstream out(path);
   out << "{\n"
       << "  \"thing_name\": \"device-1\",\n"
@@ -82,7 +84,7 @@ inline std::string write_agent_config(const TestBroker& broker, const std::strin
       << "    \"streams\": [{\"name\": \"telemetry\", \"durability\": \"" << q.durability << "\", \"overflow\": \""
       << q.overflow << "\", \"segment_bytes\": " << q.segment_bytes << ", \"max_segments\": " << q.max_segments
       << (q.key_file.empty() ? "" : ", \"encrypt\": true") << "}]\n"
-      << "  }\n"
+      << "  }" << (more_sections.empty() ? "" : ",\n  " + more_sections) << "\n"
       << "}\n";
   out.close();
   if (!out) FAIL("cannot write the agent configuration " << path);

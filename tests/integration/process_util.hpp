@@ -20,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -271,5 +272,16 @@ class ChildProcess {
   bool output_closed_ = false;
   std::condition_variable closed_cv_;
 };
+
+/// Sends SIGTERM and requires a clean exit (code 0) within `timeout`; `describe()` (the output,
+/// the peers' state) goes with a failure.
+inline void require_clean_stop(ChildProcess& p, std::chrono::milliseconds timeout,
+                               const std::function<std::string()>& describe) {
+  p.signal(SIGTERM);
+  const bool exited = p.wait_exit(timeout);
+  INFO(describe());
+  REQUIRE(exited);
+  CHECK(p.exit_code() == 0);
+}
 
 }  // namespace tether::test
