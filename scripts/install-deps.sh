@@ -24,7 +24,7 @@ readonly HOST_PACKAGES=(
     build-essential cmake ninja-build pkg-config clang
     libpaho-mqttpp-dev libpaho-mqtt-dev libcjson-dev libcbor-dev catch2
     libmbedtls-dev libssl-dev libclang-rt-dev libsqlite3-dev
-    libp11-dev libp11-kit-dev
+    libp11-dev libp11-kit-dev libsystemd-dev dpkg-dev
     mosquitto mosquitto-clients openssl softhsm2 opensc
     swtpm swtpm-tools tpm2-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools
     python3 python3-paho-mqtt python3-cbor2 python3-cryptography

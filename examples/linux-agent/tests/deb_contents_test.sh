@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The tether-agent Debian package as cpack builds it (no root needed): its file list holds the
+# binary, the systemd unit and the configuration template, its control data the maintainer scripts
+# that create the `tether` user, and nothing of the SDK's own install rules.
+# Usage: deb_contents_test.sh BUILD_DIR
+set -euo pipefail
+build_dir=$1
+out=$(mktemp -d "${TMPDIR:-/tmp}/tether-deb-XXXXXX")
+trap 'rm -rf "$out"' EXIT
+fail() { echo "deb_contents_test: FAILED: $*" >&2; exit 1; }
+
+cpack --config "$build_dir/CPackConfig.cmake" -G DEB -B "$out" >"$out/cpack.log" 2>&1 ||
+    { cat "$out/cpack.log" >&2; fail "cpack did not build the package"; }
+shopt -s nullglob
+debs=("$out"/tether-agent_*.deb)
+[[ ${#debs[@]} -eq 1 ]] || { ls -l "$out" >&2; fail "expected one tether-agent_*.deb, found ${#debs[@]}"; }
+deb=${debs[0]}
+arch=$(dpkg --print-architecture)
+[[ $(dpkg-deb -f "$deb" Architecture) == "$arch" ]] || fail "Architecture is not $arch"
+[[ $(dpkg-deb -f "$deb" Package) == tether-agent ]] || fail "Package is not tether-agent"
+
+files=$(dpkg-deb -c "$deb" | awk '{print $6}')
+echo "$files"
+for want in ./usr/bin/tether-agent ./usr/lib/systemd/system/tether-agent.service ./etc/tether/agent.json.example; do
+    grep -qx -- "$want" <<<"$files" || fail "$want is not in the package"
+done
+if grep -q -- '/include/\|\.a$\|/cmake/\|\.pc$' <<<"$files"; then
+    fail "the package holds SDK files: $(grep -- '/include/\|\.a$\|/cmake/\|\.pc$' <<<"$files" | head -3)"
+fi
+dpkg-deb -e "$deb" "$out/control"
+[[ -x $out/control/postinst ]] || fail "no executable postinst"
+grep -q 'adduser --system --group' "$out/control/postinst" || fail "postinst does not create the tether user"
+[[ -x $out/control/postrm ]] || fail "no executable postrm"
+echo "deb_contents_test: $(basename "$deb"): binary, unit, template and maintainer scripts present"
