@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The tether-agent Debian package as cpack builds it (no root needed): its file list holds the
 # binary, the systemd unit and the configuration template, its control data the maintainer scripts
-# that create the `tether` user, and nothing of the SDK's own install rules.
+# that create the `tether` user, nothing of the SDK's own install rules, and the unit is sound.
 # Usage: deb_contents_test.sh BUILD_DIR
 set -euo pipefail
 build_dir=$1
@@ -31,4 +31,23 @@ dpkg-deb -e "$deb" "$out/control"
 [[ -x $out/control/postinst ]] || fail "no executable postinst"
 grep -q 'adduser --system --group' "$out/control/postinst" || fail "postinst does not create the tether user"
 [[ -x $out/control/postrm ]] || fail "no executable postrm"
-echo "deb_contents_test: $(basename "$deb"): binary, unit, template and maintainer scripts present"
+# The unit as packaged: Type=notify with a watchdog when the binary has sd_notify, and valid for
+# systemd (the program path pointed at the extracted binary).
+dpkg-deb -x "$deb" "$out/root"
+unit=$out/root/usr/lib/systemd/system/tether-agent.service
+if grep -q 'libsystemd' <(dpkg-deb -f "$deb" Depends); then
+    grep -qx 'Type=notify' "$unit" || fail "the binary links libsystemd but the unit is not Type=notify"
+    grep -q '^WatchdogSec=' "$unit" || fail "no WatchdogSec= in the unit"
+fi
+for want in 'User=tether' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'StateDirectory=tether' \
+            'RuntimeDirectory=tether' 'Restart=on-failure' 'RestartForceExitStatus=75'; do
+    grep -qx -- "$want" "$unit" || fail "the unit lacks $want"
+done
+if command -v systemd-analyze >/dev/null; then
+    sed "s|/usr/bin/tether-agent|$out/root/usr/bin/tether-agent|g" "$unit" >"$out/tether-agent.service"
+    verify=$(systemd-analyze verify "$out/tether-agent.service" 2>&1) || fail "systemd-analyze verify: $verify"
+    [[ -z $verify ]] || fail "systemd-analyze verify: $verify"
+else
+    echo "deb_contents_test: systemd-analyze not installed: the unit's syntax is not verified" >&2
+fi
+echo "deb_contents_test: $(basename "$deb"): binary, unit, template and maintainer scripts present and valid"
