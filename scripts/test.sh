@@ -4,14 +4,16 @@
 # Usage: scripts/test.sh [STAGE ...]
 #
 # Stages (default: all of them, in this order):
-#   dev         host build (Debug, -Werror), unit + integration tests (real mosquitto with TLS)
+#   dev         scripts/check-portable-formats.sh; host build (Debug, -Werror), unit + integration
+#               tests (real mosquitto with TLS)
 #   noexcept    core, fakes and unit tests built with -fno-exceptions -fno-rtti
 #   asan-ubsan  unit + integration tests under AddressSanitizer and UndefinedBehaviorSanitizer
 #   tsan        unit + integration tests under ThreadSanitizer
 #   consumer    install to a prefix; a separate project finds it with find_package and pkg-config
 #   aarch64     cross build for arm64 Linux; unit tests run under qemu-aarch64
 #   armhf       cross build for armhf Linux; unit tests run under qemu-arm
-#   cortex-m4   the portable core for Cortex-M4 (-Os, no exceptions); size table vs docs/memory.md;
+#   cortex-m4   scripts/check-portable-formats.sh; the portable core for Cortex-M4 (-Os, no
+#               exceptions); size table vs docs/memory.md;
 #               then (preset cortex-m4-qemu) the portable unit tests and the bare-metal example built
 #               for Cortex-M4 and run on QEMU's mps2-an386 board (scripts/run-qemu-m4.sh)
 #   fuzz        short libFuzzer runs of every parser of outside input (TETHER_FUZZ_SECONDS each, 20)
@@ -94,6 +96,8 @@ stage_cross() {
 }
 
 stage_cortex_m4() {
+  say "cortex-m4: printf formats of the portable code"
+  scripts/check-portable-formats.sh  # no %zu, %lld, PRId64 in include/ and lib/ (newlib lacks them)
   run_preset cortex-m4
   say "cortex-m4: size table"
   scripts/size-table.sh --check build/cortex-m4
@@ -104,7 +108,12 @@ stage_cortex_m4() {
 
 for s in "${stages[@]}"; do
   case "${s}" in
-    dev|noexcept|asan-ubsan|tsan) run_preset "${s}" ;;
+    dev)
+      say "dev: printf formats of the portable code"
+      scripts/check-portable-formats.sh
+      run_preset dev
+      ;;
+    noexcept|asan-ubsan|tsan) run_preset "${s}" ;;
     consumer) stage_consumer ;;
     fuzz)
       t0=$(date +%s)

@@ -107,6 +107,8 @@ Status parse(std::string_view text, std::size_t max_bytes, const Visitor& visit,
 ///   (detail = byte offset in it), an empty raw()
 /// - kFailedPrecondition/kJson: misuse of the structure (a value in an object without a key, a key
 ///   outside an object, a mismatched end, a second top-level value)
+/// - kUnimplemented/kJson: number(double) on a C library whose printf has no floating point
+///   (newlib-nano linked without `-u _printf_float`, see docs/porting.md)
 class Writer {
  public:
   explicit Writer(Span<char> out) : out_(out) {}

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "tether/decimal.hpp"
 #include "tether/json.hpp"
 #include "tether/log.hpp"
 #include "tether/shadow/document.hpp"
@@ -575,8 +576,8 @@ void Builtins::poll_runs(Milliseconds now) {
     } else if (run.terminated && !run.killed && now - run.terminated_at >= settings_.kill_grace) {
       run.killed = true;
       TETHER_LOG_WARN(inbox_.agent().logger(), Origin::kCommands, commands_error(StatusCode::kDeadlineExceeded),
-                      "run \"%s\": still running %lld ms after SIGTERM: SIGKILL", run.entry->name.c_str(),
-                      static_cast<long long>(settings_.kill_grace.count()));
+                      "run \"%s\": still running %s ms after SIGTERM: SIGKILL", run.entry->name.c_str(),
+                      Decimal(settings_.kill_grace.count()).c_str());
       system_.signal_process(run.process, port::ProcessSignal::kKill).ignore();
     }
     if (now >= run.next_progress) {

@@ -109,8 +109,8 @@ class DetailList {
     const Result<std::string_view> clean = jobs::sanitize_status_detail_value(value, scratch(), &replaced);
     if (clean.ok() && replaced > 0) {
       // The service refuses control characters (a program's newlines, say): keep the text.
-      TETHER_LOG_DEBUG(log_, Origin::kCommands, "jobs status of \"%.*s\": %zu character(s) of \"%.*s\" replaced",
-                       static_cast<int>(job_id_.size()), job_id_.data(), replaced,
+      TETHER_LOG_DEBUG(log_, Origin::kCommands, "jobs status of \"%.*s\": %lu character(s) of \"%.*s\" replaced",
+                       static_cast<int>(job_id_.size()), job_id_.data(), static_cast<unsigned long>(replaced),
                        static_cast<int>(utf8::prefix_chars(key, 40).size()), key.data());
       value = clean.value();
       commit(value.size());

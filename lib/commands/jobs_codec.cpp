@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "tether/contract.hpp"
+#include "tether/decimal.hpp"
 #include "tether/utf8.hpp"
 
 namespace tether::commands::jobs {
@@ -449,8 +450,8 @@ Status read_state_member(const Value& root, std::optional<JobExecutionState>& ou
 
 Status check_count(std::optional<std::int64_t> value, std::int64_t min, Field field, ErrorText* why) {
   if (!value || (*value >= min && *value <= kMaxSafeInteger)) return Status();
-  set_error_text(why, "%s %lld is out of range (%lld..2^53-1)", to_string(field), static_cast<long long>(*value),
-                 static_cast<long long>(min));
+  set_error_text(why, "%s %s is out of range (%s..2^53-1)", to_string(field), Decimal(*value).c_str(),
+                 Decimal(min).c_str());
   return fail(StatusCode::kOutOfRange, field);
 }
 

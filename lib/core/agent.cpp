@@ -1,6 +1,8 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 #include "tether/agent.hpp"
 
+#include "tether/decimal.hpp"
+
 namespace tether {
 namespace {
 
@@ -121,11 +123,11 @@ void Agent::schedule_reconnect(Status reason, bool was_connected) {
   event.retry_in = delay;
   event.type = was_connected ? AgentEventType::kDisconnected : AgentEventType::kConnectFailed;
   if (was_connected) {
-    TETHER_LOG_WARN(logger_, Origin::kAgent, reason, "disconnected; reconnecting in %lld ms",
-                    static_cast<long long>(delay.count()));
+    TETHER_LOG_WARN(logger_, Origin::kAgent, reason, "disconnected; reconnecting in %s ms",
+                    Decimal(delay.count()).c_str());
   } else {
-    TETHER_LOG_WARN(logger_, Origin::kAgent, reason, "connect failed; retrying in %lld ms",
-                    static_cast<long long>(delay.count()));
+    TETHER_LOG_WARN(logger_, Origin::kAgent, reason, "connect failed; retrying in %s ms",
+                    Decimal(delay.count()).c_str());
   }
   emit(event);
 
@@ -143,8 +145,8 @@ void Agent::schedule_reconnect(Status reason, bool was_connected) {
     } else if (reason.code() == StatusCode::kInvalidArgument) {
       what = "the connection settings or TLS material are invalid";
     }
-    TETHER_LOG_ERROR(logger_, Origin::kAgent, reason, "needs attention: %s; next attempt in %lld s", what,
-                     static_cast<long long>(delay.count() / 1000));
+    TETHER_LOG_ERROR(logger_, Origin::kAgent, reason, "needs attention: %s; next attempt in %s s", what,
+                     Decimal(delay.count() / 1000).c_str());
     AgentEvent attention = event;
     attention.type = AgentEventType::kNeedsAttention;
     emit(attention);
@@ -302,15 +304,15 @@ Status Agent::run_once(Milliseconds max_wait) {
              now - attempt_started_ > config_.mqtt.connect_timeout + kConnectWatchdogSlack) {
     // The client never reported an outcome: do not wait forever.
     TETHER_LOG_WARN(logger_, Origin::kAgent, Status(StatusCode::kDeadlineExceeded, Origin::kAgent),
-                    "connect attempt gave no answer within %lld ms; abandoning it",
-                    static_cast<long long>((config_.mqtt.connect_timeout + kConnectWatchdogSlack).count()));
+                    "connect attempt gave no answer within %s ms; abandoning it",
+                    Decimal((config_.mqtt.connect_timeout + kConnectWatchdogSlack).count()).c_str());
     mqtt_.disconnect().ignore();
     ++stats_.connect_failures;
     schedule_reconnect(Status(StatusCode::kDeadlineExceeded, Origin::kAgent), false);
   } else if (state_ == AgentState::kStopping && now - stop_requested_ > kStopTimeout) {
     TETHER_LOG_WARN(logger_, Origin::kAgent, Status(StatusCode::kDeadlineExceeded, Origin::kAgent),
-                    "connection did not close within %lld ms of stop(); stopping anyway",
-                    static_cast<long long>(kStopTimeout.count()));
+                    "connection did not close within %s ms of stop(); stopping anyway",
+                    Decimal(kStopTimeout.count()).c_str());
     state_ = AgentState::kStopped;
     return Status(StatusCode::kCancelled, Origin::kAgent);
   }

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "config_internal.hpp"
+#include "tether/decimal.hpp"
 #include "tether/json.hpp"
 #include "text_util.hpp"
 
@@ -62,7 +63,11 @@ Described describe(const json::Value& v) {
       if (number.ok()) {
         char buf[32];
         const std::size_t len = detail::format_double(*number, buf);
-        std::snprintf(d.text, sizeof d.text, "%.*s", as_int(len), buf);
+        if (len > 0) {
+          std::snprintf(d.text, sizeof d.text, "%.*s", as_int(len), buf);
+        } else {  // a C library without floating point in printf
+          std::snprintf(d.text, sizeof d.text, "a number");
+        }
       } else {
         std::snprintf(d.text, sizeof d.text, "a number beyond the range of a double");
       }
@@ -149,8 +154,8 @@ bool valid_ipv6(std::string_view s) {
 Status check_range(const Ctx& ctx, std::string_view section, std::string_view key, std::int64_t value,
                    std::int64_t min, std::int64_t max) {
   if (value >= min && value <= max) return ok_status();
-  return fail(ctx, StatusCode::kOutOfRange, 0, section, key, "must be an integer between %lld and %lld, got %lld",
-              static_cast<long long>(min), static_cast<long long>(max), static_cast<long long>(value));
+  return fail(ctx, StatusCode::kOutOfRange, 0, section, key, "must be an integer between %s and %s, got %s",
+              Decimal(min).c_str(), Decimal(max).c_str(), Decimal(value).c_str());
 }
 
 }  // namespace config_detail
@@ -214,15 +219,16 @@ Status check_endpoint(const Ctx& ctx, FixedString<kMaxHost>& endpoint) {
       const std::size_t length = i - label_start;
       if (length == 0) {
         return fail(ctx, StatusCode::kInvalidArgument, clamp16(i), {}, "endpoint",
-                    "empty label at byte %zu in a host name", i);
+                    "empty label at byte %lu in a host name", static_cast<unsigned long>(i));
       }
       if (length > kMaxHostLabel) {
         return fail(ctx, StatusCode::kInvalidArgument, clamp16(label_start), {}, "endpoint",
-                    "label at byte %zu is longer than %zu bytes", label_start, kMaxHostLabel);
+                    "label at byte %lu is longer than %lu bytes", static_cast<unsigned long>(label_start),
+                    static_cast<unsigned long>(kMaxHostLabel));
       }
       if (name[label_start] == '-' || name[i - 1] == '-') {
         return fail(ctx, StatusCode::kInvalidArgument, clamp16(label_start), {}, "endpoint",
-                    "label at byte %zu must not start or end with '-'", label_start);
+                    "label at byte %lu must not start or end with '-'", static_cast<unsigned long>(label_start));
       }
       label_start = i + 1;
       continue;
@@ -232,10 +238,11 @@ Status check_endpoint(const Ctx& ctx, FixedString<kMaxHost>& endpoint) {
       const auto b = static_cast<unsigned char>(c);
       if (b >= 0x20 && b < 0x7F) {
         return fail(ctx, StatusCode::kInvalidArgument, clamp16(i), {}, "endpoint",
-                    "character '%c' at byte %zu is not allowed in a host name", c, i);
+                    "character '%c' at byte %lu is not allowed in a host name", c, static_cast<unsigned long>(i));
       }
       return fail(ctx, StatusCode::kInvalidArgument, clamp16(i), {}, "endpoint",
-                  "byte 0x%02X at byte %zu is not allowed in a host name", static_cast<unsigned>(b), i);
+                  "byte 0x%02X at byte %lu is not allowed in a host name", static_cast<unsigned>(b),
+                  static_cast<unsigned long>(i));
     }
   }
   return ok_status();
@@ -245,7 +252,8 @@ Status check_path(const Ctx& ctx, std::string_view key, std::string_view path) {
   if (path.empty()) return fail(ctx, StatusCode::kInvalidArgument, 0, "tls", key, "must not be empty");
   const std::size_t nul = path.find('\0');
   if (nul != std::string_view::npos) {
-    return fail(ctx, StatusCode::kInvalidArgument, clamp16(nul), "tls", key, "must not contain NUL (byte %zu)", nul);
+    return fail(ctx, StatusCode::kInvalidArgument, clamp16(nul), "tls", key, "must not contain NUL (byte %lu)",
+                static_cast<unsigned long>(nul));
   }
   return ok_status();
 }
@@ -256,19 +264,21 @@ Status check_client_id(const Ctx& ctx, std::string_view id, bool defaulted) {
   const char* hint = defaulted ? "; set client_id" : "";
   if (id.empty()) return fail(ctx, StatusCode::kInvalidArgument, 0, {}, "client_id", "must not be empty");
   if (id.size() > kMaxClientId) {
-    return fail(ctx, StatusCode::kOutOfRange, clamp16(id.size()), {}, "client_id", "%stoo long (%zu bytes, at most %zu)%s",
-                origin, id.size(), kMaxClientId, hint);
+    return fail(ctx, StatusCode::kOutOfRange, clamp16(id.size()), {}, "client_id",
+                "%stoo long (%lu bytes, at most %lu)%s", origin, static_cast<unsigned long>(id.size()),
+                static_cast<unsigned long>(kMaxClientId), hint);
   }
   for (std::size_t i = 0; i < id.size(); ++i) {
     const auto b = static_cast<unsigned char>(id[i]);
     if (b > 0x20 && b < 0x7F) continue;
     if (b == ' ') {
       return fail(ctx, StatusCode::kInvalidArgument, clamp16(i), {}, "client_id",
-                  "%scharacter ' ' at byte %zu is not allowed (printable ASCII without spaces only)%s", origin, i, hint);
+                  "%scharacter ' ' at byte %lu is not allowed (printable ASCII without spaces only)%s", origin,
+                  static_cast<unsigned long>(i), hint);
     }
     return fail(ctx, StatusCode::kInvalidArgument, clamp16(i), {}, "client_id",
-                "%sbyte 0x%02X at byte %zu is not allowed (printable ASCII without spaces only)%s", origin,
-                static_cast<unsigned>(b), i, hint);
+                "%sbyte 0x%02X at byte %lu is not allowed (printable ASCII without spaces only)%s", origin,
+                static_cast<unsigned>(b), static_cast<unsigned long>(i), hint);
   }
   return ok_status();
 }
@@ -306,13 +316,13 @@ Status validate(const Ctx& ctx, AgentConfig& config) {
   TETHER_RETURN_IF_ERROR(check_range(ctx, "reconnect", "fatal_max_ms", r.fatal_max.count(), kMinBackoffMs, kMaxBackoffMs));
   if (r.initial > r.max) {
     return fail(ctx, StatusCode::kInvalidArgument, 0, "reconnect", "initial_ms",
-                "must not exceed reconnect.max_ms (%lld), got %lld", static_cast<long long>(r.max.count()),
-                static_cast<long long>(r.initial.count()));
+                "must not exceed reconnect.max_ms (%s), got %s", Decimal(r.max.count()).c_str(),
+                Decimal(r.initial.count()).c_str());
   }
   if (r.fatal_initial > r.fatal_max) {
     return fail(ctx, StatusCode::kInvalidArgument, 0, "reconnect", "fatal_initial_ms",
-                "must not exceed reconnect.fatal_max_ms (%lld), got %lld", static_cast<long long>(r.fatal_max.count()),
-                static_cast<long long>(r.fatal_initial.count()));
+                "must not exceed reconnect.fatal_max_ms (%s), got %s", Decimal(r.fatal_max.count()).c_str(),
+                Decimal(r.fatal_initial.count()).c_str());
   }
 
   if (static_cast<unsigned>(config.log_level) > static_cast<unsigned>(LogLevel::kTrace)) {
@@ -327,8 +337,8 @@ Status validate(const Ctx& ctx, AgentConfig& config) {
       return fail(ctx, StatusCode::kInvalidArgument, 0, "offline_queue", "directory", "must not be empty");
     }
     if (q.stream_count == 0 || q.stream_count > kMaxStreams) {
-      return fail(ctx, StatusCode::kInvalidArgument, 0, "offline_queue", "streams", "must list 1 to %zu streams",
-                  kMaxStreams);
+      return fail(ctx, StatusCode::kInvalidArgument, 0, "offline_queue", "streams", "must list 1 to %lu streams",
+                  static_cast<unsigned long>(kMaxStreams));
     }
     for (std::size_t i = 0; i < q.stream_count && i < kMaxStreams; ++i) {
       if (q.streams[i].settings.encrypt && q.key_file.empty()) {
@@ -337,8 +347,8 @@ Status validate(const Ctx& ctx, AgentConfig& config) {
       }
     }
     if (q.queue.max_inflight < 1 || q.queue.max_inflight > kMaxQueueInflight) {
-      return fail(ctx, StatusCode::kOutOfRange, 0, "offline_queue", "max_inflight", "must be between 1 and %zu",
-                  kMaxQueueInflight);
+      return fail(ctx, StatusCode::kOutOfRange, 0, "offline_queue", "max_inflight", "must be between 1 and %lu",
+                  static_cast<unsigned long>(kMaxQueueInflight));
     }
   }
 
@@ -509,7 +519,8 @@ Status Reader::read_offline_queue(const json::Value& queue) {
   }
   if (!streams.is_array() || streams.size() == 0 || streams.size() > kMaxStreams) {
     return fail(ctx_, StatusCode::kInvalidArgument, 0, kSection, "streams",
-                "must be an array of 1 to %zu stream objects, got %s", kMaxStreams, describe(streams).text);
+                "must be an array of 1 to %lu stream objects, got %s", static_cast<unsigned long>(kMaxStreams),
+                describe(streams).text);
   }
   q.stream_count = streams.size();
   for (std::size_t i = 0; i < q.stream_count; ++i) {
@@ -539,7 +550,8 @@ Status Reader::read_stream(const json::Value& stream, QueueStreamConfig* out) {
   for (std::size_t i = 0; i < out->name.size(); ++i) {
     if (!is_stream_name_char(out->name.view()[i])) {
       return fail(ctx_, StatusCode::kInvalidArgument, clamp16(i), kSection, "name",
-                  "must be 1 to %zu of A-Z a-z 0-9 _ -, got %s", kMaxStreamName, quote(out->name.view()).text);
+                  "must be 1 to %lu of A-Z a-z 0-9 _ -, got %s", static_cast<unsigned long>(kMaxStreamName),
+                  quote(out->name.view()).text);
     }
   }
   if (out->name.empty()) {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "tether/config.hpp"
+#include "tether/decimal.hpp"
 #include "tether/json.hpp"
 
 #if defined(__GNUC__)
@@ -119,8 +120,8 @@ class Reader {
     const Result<std::string_view> s = v.as_string();
     if (!s.ok()) return fail(ctx_, StatusCode::kInvalidArgument, 0, section, key, "must be a string, got %s", describe(v).text);
     if (s->size() > N) {
-      return fail(ctx_, StatusCode::kOutOfRange, clamp16(s->size()), section, key, "too long (%zu bytes, at most %zu)",
-                  s->size(), N);
+      return fail(ctx_, StatusCode::kOutOfRange, clamp16(s->size()), section, key, "too long (%lu bytes, at most %lu)",
+                  static_cast<unsigned long>(s->size()), static_cast<unsigned long>(N));
     }
     out.assign(*s).ignore();  // fits: checked above
     return ok_status();
@@ -137,8 +138,8 @@ class Reader {
       const StatusCode code = v.is_number() && n.status().code() != StatusCode::kInvalidArgument
                                   ? StatusCode::kOutOfRange
                                   : StatusCode::kInvalidArgument;
-      return fail(ctx_, code, 0, section, key, "must be an integer between %lld and %lld, got %s",
-                  static_cast<long long>(min), static_cast<long long>(max), describe(v).text);
+      return fail(ctx_, code, 0, section, key, "must be an integer between %s and %s, got %s", Decimal(min).c_str(),
+                  Decimal(max).c_str(), describe(v).text);
     }
     *out = static_cast<T>(*n);
     return ok_status();

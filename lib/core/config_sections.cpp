@@ -24,7 +24,7 @@ struct RunSection {
 
 RunSection run_section(std::size_t index) {
   RunSection r{};
-  std::snprintf(r.text, sizeof r.text, "commands.run[%zu]", index);
+  std::snprintf(r.text, sizeof r.text, "commands.run[%lu]", static_cast<unsigned long>(index));
   return r;
 }
 
@@ -33,7 +33,8 @@ Status check_run_name(const Ctx& ctx, std::string_view section, std::string_view
   for (std::size_t i = 0; i < name.size(); ++i) {
     if (!is_run_name_char(name[i])) {
       return fail(ctx, StatusCode::kInvalidArgument, clamp16(i), section, "name",
-                  "must be 1 to %zu of A-Z a-z 0-9 . _ -, got %s", kMaxRunName, quote(name).text);
+                  "must be 1 to %lu of A-Z a-z 0-9 . _ -, got %s", static_cast<unsigned long>(kMaxRunName),
+                  quote(name).text);
     }
   }
   return ok_status();
@@ -50,8 +51,8 @@ Status check_run_path(const Ctx& ctx, std::string_view section, std::string_view
     const auto b = static_cast<unsigned char>(path[i]);
     if (b <= 0x20 || b >= 0x7F) {
       return fail(ctx, StatusCode::kInvalidArgument, clamp16(i), section, "path",
-                  "byte 0x%02X at byte %zu is not allowed (printable ASCII without spaces only)",
-                  static_cast<unsigned>(b), i);
+                  "byte 0x%02X at byte %lu is not allowed (printable ASCII without spaces only)",
+                  static_cast<unsigned>(b), static_cast<unsigned long>(i));
     }
   }
   std::size_t start = 1;  // each component between slashes
@@ -76,7 +77,7 @@ Status check_commands(const Ctx& ctx, const CommandsConfig& c) {
   TETHER_RETURN_IF_ERROR(check_range(ctx, "commands", "heartbeat_s", c.heartbeat_s, 0, kMaxCommandsHeartbeatS));
   if (c.run_count > kMaxRunCommands) {
     return fail(ctx, StatusCode::kOutOfRange, 0, "commands", "run",
-                "must list at most %zu entries (TETHER_MAX_RUN_COMMANDS)", kMaxRunCommands);
+                "must list at most %lu entries (TETHER_MAX_RUN_COMMANDS)", static_cast<unsigned long>(kMaxRunCommands));
   }
   for (std::size_t i = 0; i < c.run_count && i < kMaxRunCommands; ++i) {
     const RunCommandConfig& r = c.run[i];
@@ -84,14 +85,14 @@ Status check_commands(const Ctx& ctx, const CommandsConfig& c) {
     TETHER_RETURN_IF_ERROR(check_run_name(ctx, section.text, r.name.view()));
     for (std::size_t j = 0; j < i; ++j) {
       if (c.run[j].name == r.name.view()) {
-        return fail(ctx, StatusCode::kInvalidArgument, 0, section.text, "name", "%s is used by commands.run[%zu] too",
-                    quote(r.name.view()).text, j);
+        return fail(ctx, StatusCode::kInvalidArgument, 0, section.text, "name", "%s is used by commands.run[%lu] too",
+                    quote(r.name.view()).text, static_cast<unsigned long>(j));
       }
     }
     TETHER_RETURN_IF_ERROR(check_run_path(ctx, section.text, r.path.view()));
     if (r.arg_count > kMaxRunArgs) {
       return fail(ctx, StatusCode::kOutOfRange, 0, section.text, "args",
-                  "must hold at most %zu arguments (TETHER_MAX_RUN_ARGS)", kMaxRunArgs);
+                  "must hold at most %lu arguments (TETHER_MAX_RUN_ARGS)", static_cast<unsigned long>(kMaxRunArgs));
     }
     TETHER_RETURN_IF_ERROR(check_range(ctx, section.text, "timeout_s", r.timeout_s, kMinRunTimeoutS, kMaxRunTimeoutS));
   }
@@ -119,7 +120,8 @@ Status Reader::read_commands(const json::Value& commands) {
   }
   if (run.size() > kMaxRunCommands) {
     return fail(ctx_, StatusCode::kOutOfRange, clamp16(run.size()), kSection, "run",
-                "must hold at most %zu entries (TETHER_MAX_RUN_COMMANDS), got %zu", kMaxRunCommands, run.size());
+                "must hold at most %lu entries (TETHER_MAX_RUN_COMMANDS), got %lu",
+                static_cast<unsigned long>(kMaxRunCommands), static_cast<unsigned long>(run.size()));
   }
   c.run_count = run.size();
   for (std::size_t i = 0; i < c.run_count; ++i) TETHER_RETURN_IF_ERROR(read_run_entry(run.at(i), i, &c.run[i]));
@@ -148,7 +150,8 @@ Status Reader::read_run_entry(const json::Value& entry, std::size_t index, RunCo
   }
   if (args.size() > kMaxRunArgs) {
     return fail(ctx_, StatusCode::kOutOfRange, clamp16(args.size()), section.text, "args",
-                "must hold at most %zu arguments (TETHER_MAX_RUN_ARGS), got %zu", kMaxRunArgs, args.size());
+                "must hold at most %lu arguments (TETHER_MAX_RUN_ARGS), got %lu",
+                static_cast<unsigned long>(kMaxRunArgs), static_cast<unsigned long>(args.size()));
   }
   out->arg_count = args.size();
   for (std::size_t i = 0; i < out->arg_count; ++i) {
@@ -156,11 +159,12 @@ Status Reader::read_run_entry(const json::Value& entry, std::size_t index, RunCo
     const Result<std::string_view> text = a.as_string();
     if (!text.ok()) {
       return fail(ctx_, StatusCode::kInvalidArgument, clamp16(i), section.text, "args",
-                  "element %zu must be a string, got %s", i, describe(a).text);
+                  "element %lu must be a string, got %s", static_cast<unsigned long>(i), describe(a).text);
     }
     if (text->size() > kMaxRunArg) {
       return fail(ctx_, StatusCode::kOutOfRange, clamp16(text->size()), section.text, "args",
-                  "element %zu is too long (%zu bytes, at most %zu: TETHER_MAX_RUN_ARG)", i, text->size(), kMaxRunArg);
+                  "element %lu is too long (%lu bytes, at most %lu: TETHER_MAX_RUN_ARG)", static_cast<unsigned long>(i),
+                  static_cast<unsigned long>(text->size()), static_cast<unsigned long>(kMaxRunArg));
     }
     out->args[i].assign(*text).ignore();  // fits: checked above
   }
@@ -185,7 +189,8 @@ struct ItemSection {
 
 ItemSection item_section(std::string_view key, std::size_t index) {
   ItemSection r{};
-  std::snprintf(r.text, sizeof r.text, "metrics.rules.%.*s[%zu]", as_int(key.size()), key.data(), index);
+  std::snprintf(r.text, sizeof r.text, "metrics.rules.%.*s[%lu]", as_int(key.size()), key.data(),
+                static_cast<unsigned long>(index));
   return r;
 }
 
@@ -312,7 +317,8 @@ Status Reader::read_ports(const json::Value& object, std::string_view section, s
   }
   if (list.size() > kMaxMetricsRuleItems) {
     return fail(ctx_, StatusCode::kOutOfRange, clamp16(list.size()), section, key,
-                "must hold at most %zu ports (TETHER_METRICS_MAX_RULE_ITEMS), got %zu", kMaxMetricsRuleItems, list.size());
+                "must hold at most %lu ports (TETHER_METRICS_MAX_RULE_ITEMS), got %lu",
+                static_cast<unsigned long>(kMaxMetricsRuleItems), static_cast<unsigned long>(list.size()));
   }
   *present = true;
   *count = list.size();
@@ -320,7 +326,8 @@ Status Reader::read_ports(const json::Value& object, std::string_view section, s
     const Result<std::int64_t> port = list.at(i).as_int();
     if (!port.ok() || *port < 1 || *port > 65535) {
       return fail(ctx_, StatusCode::kInvalidArgument, clamp16(i), section, key,
-                  "element %zu must be a port number (1 to 65535), got %s", i, describe(list.at(i)).text);
+                  "element %lu must be a port number (1 to 65535), got %s", static_cast<unsigned long>(i),
+                  describe(list.at(i)).text);
     }
     out[i] = static_cast<std::uint16_t>(*port);
   }
@@ -359,8 +366,8 @@ Status Reader::read_metrics_rules(const json::Value& rules) {
     }
     if (list.size() > kMaxMetricsRuleItems) {
       return fail(ctx_, StatusCode::kOutOfRange, clamp16(list.size()), kSection, l.key,
-                  "must hold at most %zu entries (TETHER_METRICS_MAX_RULE_ITEMS), got %zu", kMaxMetricsRuleItems,
-                  list.size());
+                  "must hold at most %lu entries (TETHER_METRICS_MAX_RULE_ITEMS), got %lu",
+                  static_cast<unsigned long>(kMaxMetricsRuleItems), static_cast<unsigned long>(list.size()));
     }
     if (l.networks != nullptr) m.check_remote_networks = true;
     *l.count = list.size();
@@ -369,7 +376,8 @@ Status Reader::read_metrics_rules(const json::Value& rules) {
       const std::size_t capacity = l.networks != nullptr ? kMaxCidrText : kMaxHardwareRuleText;
       if (!text.ok() || text->empty() || text->size() > capacity) {
         return fail(ctx_, StatusCode::kInvalidArgument, clamp16(i), kSection, l.key,
-                    "element %zu must be a string of 1 to %zu bytes, got %s", i, capacity, describe(list.at(i)).text);
+                    "element %lu must be a string of 1 to %lu bytes, got %s", static_cast<unsigned long>(i),
+                    static_cast<unsigned long>(capacity), describe(list.at(i)).text);
       }
       if (l.networks != nullptr) {
         l.networks[i].assign(*text).ignore();  // fits: checked above
@@ -411,7 +419,8 @@ Status check_absolute(const Ctx& ctx, std::string_view key, std::string_view pat
   }
   const std::size_t nul = path.find('\0');
   if (nul != std::string_view::npos) {
-    return fail(ctx, StatusCode::kInvalidArgument, clamp16(nul), "pkcs11", key, "must not contain NUL (byte %zu)", nul);
+    return fail(ctx, StatusCode::kInvalidArgument, clamp16(nul), "pkcs11", key, "must not contain NUL (byte %lu)",
+                static_cast<unsigned long>(nul));
   }
   return ok_status();
 }
@@ -426,8 +435,8 @@ Status check_pin_env(const Ctx& ctx, std::string_view name) {
   }
   if (ok) return ok_status();
   return fail(ctx, StatusCode::kInvalidArgument, clamp16(bad), "pkcs11", "pin_env",
-              "must be an environment variable name (1 to %zu of A-Z a-z 0-9 _, not starting with a digit), got %s",
-              kMaxPinEnvName, quote(name).text);
+              "must be an environment variable name (1 to %lu of A-Z a-z 0-9 _, not starting with a digit), got %s",
+              static_cast<unsigned long>(kMaxPinEnvName), quote(name).text);
 }
 
 }  // namespace

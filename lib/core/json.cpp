@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "tether/decimal.hpp"
 #include "tether/limits.hpp"
 #include "text_util.hpp"
 
@@ -347,7 +348,8 @@ Result<std::int64_t> Value::as_int() const {
 Status parse(std::string_view text, std::size_t max_bytes, const Visitor& visit, ErrorText* why) {
   const std::size_t limit = max_bytes < kMaxJsonInput ? max_bytes : kMaxJsonInput;
   if (text.size() > limit) {
-    set_error_text(why, "JSON input too large (%zu bytes, at most %zu)", text.size(), limit);
+    set_error_text(why, "JSON input too large (%lu bytes, at most %lu)", static_cast<unsigned long>(text.size()),
+                   static_cast<unsigned long>(limit));
     return Status(StatusCode::kOutOfRange, Origin::kJson);
   }
 
@@ -357,10 +359,13 @@ Status parse(std::string_view text, std::size_t max_bytes, const Visitor& visit,
     std::size_t column = 0;
     line_column(text, validator.error_offset(), &line, &column);
     if (validator.too_deep()) {
-      set_error_text(why, "JSON nested deeper than %zu levels at line %zu column %zu", kMaxDepth, line, column);
+      set_error_text(why, "JSON nested deeper than %lu levels at line %lu column %lu",
+                     static_cast<unsigned long>(kMaxDepth), static_cast<unsigned long>(line),
+                     static_cast<unsigned long>(column));
       return Status(StatusCode::kOutOfRange, Origin::kJson, clamp16(validator.error_offset()));
     }
-    set_error_text(why, "invalid JSON at line %zu column %zu: %s", line, column, validator.reason());
+    set_error_text(why, "invalid JSON at line %lu column %lu: %s", static_cast<unsigned long>(line),
+                   static_cast<unsigned long>(column), validator.reason());
     return Status(StatusCode::kInvalidArgument, Origin::kJson, clamp16(validator.error_offset()));
   }
 
@@ -370,14 +375,14 @@ Status parse(std::string_view text, std::size_t max_bytes, const Visitor& visit,
   const char* end = nullptr;
   cJSON* root = cJSON_ParseWithLengthOpts(body.data(), body.size(), &end, 0);
   if (root == nullptr) {
-    set_error_text(why, "out of memory while parsing JSON (%zu bytes)", text.size());
+    set_error_text(why, "out of memory while parsing JSON (%lu bytes)", static_cast<unsigned long>(text.size()));
     return Status(StatusCode::kResourceExhausted, Origin::kJson);
   }
   TreeGuard guard(root);
   const std::size_t end_offset = end == nullptr ? 0 : static_cast<std::size_t>(end - text.data());
   if (end_offset != validator.value_end()) {
-    set_error_text(why, "JSON parser disagreement: cJSON stopped at byte %zu, expected %zu", end_offset,
-                   validator.value_end());
+    set_error_text(why, "JSON parser disagreement: cJSON stopped at byte %lu, expected %lu",
+                   static_cast<unsigned long>(end_offset), static_cast<unsigned long>(validator.value_end()));
     return Status(StatusCode::kInternal, Origin::kJson, clamp16(end_offset));
   }
   return visit(Value(root));
@@ -531,20 +536,7 @@ Writer& Writer::string(std::string_view value) {
 }
 
 Writer& Writer::number(std::int64_t value) {
-  if (!begin_value()) return *this;
-  char digits[20];
-  std::size_t n = 0;
-  // The magnitude as unsigned, so that INT64_MIN does not overflow.
-  std::uint64_t magnitude = value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
-  do {
-    digits[n++] = static_cast<char>('0' + magnitude % 10);
-    magnitude /= 10;
-  } while (magnitude != 0);
-  char text[21];
-  std::size_t len = 0;
-  if (value < 0) text[len++] = '-';
-  while (n > 0) text[len++] = digits[--n];
-  put(std::string_view(text, len));
+  if (begin_value()) put(Decimal(value).view());
   return *this;
 }
 
@@ -553,9 +545,13 @@ Writer& Writer::number(double value) {
     fail(StatusCode::kInvalidArgument);
     return *this;
   }
-  if (!begin_value()) return *this;
   char text[32];
-  put(std::string_view(text, detail::format_double(value, text)));
+  const std::size_t len = detail::format_double(value, text);
+  if (len == 0) {  // a C library without floating point in printf
+    fail(StatusCode::kUnimplemented);
+    return *this;
+  }
+  if (begin_value()) put(std::string_view(text, len));
   return *this;
 }
 

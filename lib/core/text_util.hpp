@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 
 #include "tether/utf8.hpp"
@@ -26,13 +27,72 @@ inline bool is_mqtt_disallowed_code_point(std::uint32_t cp) {
   return (cp & 0xFFFEu) == 0xFFFEu;
 }
 
+/// The length of the text a printf-family call left in `buf`: up to its first NUL, and `size`
+/// when there is none (a broken printf). Reads `buf[0, size)` only, whatever the call returned.
+///
+/// Never take a length from what snprintf returns for a buffer you then read: newlib-nano built
+/// without float support (no `-u _printf_float`) skips "%g" and returns a count it never assigned,
+/// and GCC (-fprintf-return-value, on from -O1) assumes the C standard's range for a constant
+/// format such as "%.15g" (at most 24 characters), so it deletes a clamp such as `n < 32` as dead
+/// code. The garbage count then reached the JSON writer as a length and it copied past the buffer.
+inline std::size_t printed_length(const char* buf, std::size_t size) {
+  const void* nul = std::memchr(buf, '\0', size);
+  return nul == nullptr ? size : static_cast<std::size_t>(static_cast<const char*>(nul) - buf);
+}
+
+/// Writes `value` as printf's "%.<precision>g" into `buf` (at most `size` bytes with the NUL).
+/// Its return value is not used (see printed_length).
+using DoubleFormatter = void (*)(char* buf, std::size_t size, int precision, double value);
+
+/// The C library's snprintf: the DoubleFormatter of format_double in the library.
+inline void snprintf_double(char* buf, std::size_t size, int precision, double value) {
+  static_cast<void>(std::snprintf(buf, size, "%.*g", precision, value));
+}
+
+/// True for the text printf's %g makes of a finite double: an optional '-', digits with at most
+/// one decimal point ('.' or the C locale's ','), then optionally e or E, a sign and digits.
+inline bool is_printed_double(const char* text, std::size_t len) {
+  std::size_t i = 0;
+  if (i < len && text[i] == '-') ++i;
+  std::size_t digits = 0;
+  bool point = false;
+  for (; i < len; ++i) {
+    if (text[i] >= '0' && text[i] <= '9') {
+      ++digits;
+    } else if ((text[i] == '.' || text[i] == ',') && !point) {
+      point = true;
+    } else {
+      break;
+    }
+  }
+  if (digits == 0) return false;
+  if (i == len) return true;
+  if (text[i] != 'e' && text[i] != 'E') return false;
+  ++i;
+  if (i < len && (text[i] == '+' || text[i] == '-')) ++i;
+  if (i == len) return false;
+  for (; i < len; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+  }
+  return true;
+}
+
 /// Formats a finite double with the fewest significant digits (15, else 17) that read back to the
-/// same value, always with '.' as the decimal point whatever the C locale. Returns the length.
-inline std::size_t format_double(double value, char (&buf)[32]) {
-  int n = std::snprintf(buf, sizeof buf, "%.15g", value);
-  if (n > 0 && std::strtod(buf, nullptr) != value) n = std::snprintf(buf, sizeof buf, "%.17g", value);
-  if (n < 0) n = 0;
-  std::size_t len = static_cast<std::size_t>(n) < sizeof buf ? static_cast<std::size_t>(n) : sizeof buf - 1;
+/// same value, always with '.' as the decimal point whatever the C locale. Returns the length of
+/// the text in `buf` (NUL-terminated), or 0 when the C library printed no number: a printf
+/// without floating point, such as newlib-nano linked without `-u _printf_float`, which prints
+/// nothing for "%g" (docs/porting.md). Never reads past `buf`, whatever `formatter` returns or
+/// writes. `formatter` is replaceable for tests only.
+inline std::size_t format_double(double value, char (&buf)[32], DoubleFormatter formatter = &snprintf_double) {
+  std::size_t len = 0;
+  for (const int precision : {15, 17}) {
+    buf[0] = '\0';
+    formatter(buf, sizeof buf, precision, value);
+    buf[sizeof buf - 1] = '\0';  // a formatter that left no NUL: its text is refused below
+    len = printed_length(buf, sizeof buf);
+    if (len == sizeof buf - 1 || !is_printed_double(buf, len)) return 0;
+    if (std::strtod(buf, nullptr) == value) break;  // else 17 digits, which always read back
+  }
   for (std::size_t i = 0; i < len; ++i) {
     if (buf[i] == ',') buf[i] = '.';
   }

@@ -35,13 +35,14 @@ bool is_printable_ascii(std::uint8_t b) { return b >= 0x20 && b < 0x7F; }
 // Explains a code point MQTT brokers refuse (see detail::is_mqtt_disallowed_code_point).
 Status disallowed_code_point(std::uint32_t cp, std::size_t offset, const char* noun, ErrorText* why) {
   if (cp == 0) {
-    set_error_text(why, "character U+0000 at byte %zu is not allowed in a %s", offset, noun);
-  } else if (cp <= 0x9F) {
-    set_error_text(why, "control character U+%04X at byte %zu is not allowed in a %s", static_cast<unsigned>(cp),
-                   offset, noun);
-  } else {
-    set_error_text(why, "noncharacter U+%04X at byte %zu is not allowed in a %s", static_cast<unsigned>(cp), offset,
+    set_error_text(why, "character U+0000 at byte %lu is not allowed in a %s", static_cast<unsigned long>(offset),
                    noun);
+  } else if (cp <= 0x9F) {
+    set_error_text(why, "control character U+%04X at byte %lu is not allowed in a %s", static_cast<unsigned>(cp),
+                   static_cast<unsigned long>(offset), noun);
+  } else {
+    set_error_text(why, "noncharacter U+%04X at byte %lu is not allowed in a %s", static_cast<unsigned>(cp),
+                   static_cast<unsigned long>(offset), noun);
   }
   return invalid(offset);
 }
@@ -54,7 +55,8 @@ Status validate_name(std::string_view name, TopicProfile profile, std::size_t ma
     return out_of_range(0);
   }
   if (name.size() > max_size) {
-    set_error_text(why, "%s is too long (%zu bytes, at most %zu)", noun, name.size(), max_size);
+    set_error_text(why, "%s is too long (%lu bytes, at most %lu)", noun, static_cast<unsigned long>(name.size()),
+                   static_cast<unsigned long>(max_size));
     return out_of_range(name.size());
   }
   std::size_t i = 0;
@@ -62,7 +64,7 @@ Status validate_name(std::string_view name, TopicProfile profile, std::size_t ma
     const char c = name[i];
     const auto b = static_cast<std::uint8_t>(c);
     if (c == '+' || c == '#' || c == '/') {
-      set_error_text(why, "character '%c' at byte %zu is not allowed in a %s", c, i, noun);
+      set_error_text(why, "character '%c' at byte %lu is not allowed in a %s", c, static_cast<unsigned long>(i), noun);
       return invalid(i);
     }
     if (c == '$' && i == 0) {
@@ -73,14 +75,15 @@ Status validate_name(std::string_view name, TopicProfile profile, std::size_t ma
     if (profile == TopicProfile::kAws) {
       if (!is_aws_name_char(c)) {
         if (is_printable_ascii(b)) {
-          set_error_text(why, "character '%c' at byte %zu is not allowed in an AWS IoT %s (only a-z A-Z 0-9 : _ -)",
-                         c, i, noun);
+          set_error_text(why, "character '%c' at byte %lu is not allowed in an AWS IoT %s (only a-z A-Z 0-9 : _ -)", c,
+                         static_cast<unsigned long>(i), noun);
         } else if (b < 0x80) {
-          set_error_text(why, "control character U+%04X at byte %zu is not allowed in an AWS IoT %s",
-                         static_cast<unsigned>(b), i, noun);
+          set_error_text(why, "control character U+%04X at byte %lu is not allowed in an AWS IoT %s",
+                         static_cast<unsigned>(b), static_cast<unsigned long>(i), noun);
         } else {
-          set_error_text(why, "non-ASCII byte 0x%02X at byte %zu is not allowed in an AWS IoT %s (only a-z A-Z 0-9 : _ -)",
-                         static_cast<unsigned>(b), i, noun);
+          set_error_text(why,
+                         "non-ASCII byte 0x%02X at byte %lu is not allowed in an AWS IoT %s (only a-z A-Z 0-9 : _ -)",
+                         static_cast<unsigned>(b), static_cast<unsigned long>(i), noun);
         }
         return invalid(i);
       }
@@ -90,7 +93,7 @@ Status validate_name(std::string_view name, TopicProfile profile, std::size_t ma
     std::uint32_t cp = 0;
     const std::size_t len = detail::decode_utf8(name, i, &cp);
     if (len == 0) {
-      set_error_text(why, "invalid UTF-8 at byte %zu in a %s", i, noun);
+      set_error_text(why, "invalid UTF-8 at byte %lu in a %s", static_cast<unsigned long>(i), noun);
       return invalid(i);
     }
     if (detail::is_mqtt_disallowed_code_point(cp)) return disallowed_code_point(cp, i, noun, why);
@@ -120,24 +123,26 @@ Status check_topic_chars(std::string_view topic, TopicKind kind, ErrorText* why)
     const char c = topic[i];
     if (c == '+' || c == '#') {
       if (kind == TopicKind::kName) {
-        set_error_text(why, "wildcard '%c' at byte %zu is not allowed in a %s", c, i, noun);
+        set_error_text(why, "wildcard '%c' at byte %lu is not allowed in a %s", c, static_cast<unsigned long>(i), noun);
         return invalid(i);
       }
       const bool starts_level = i == 0 || topic[i - 1] == '/';
       const bool ends_level = i + 1 == topic.size() || topic[i + 1] == '/';
       if (c == '+' && !(starts_level && ends_level)) {
-        set_error_text(why, "wildcard '+' at byte %zu must be a whole level of a %s", i, noun);
+        set_error_text(why, "wildcard '+' at byte %lu must be a whole level of a %s", static_cast<unsigned long>(i),
+                       noun);
         return invalid(i);
       }
       if (c == '#' && !(starts_level && i + 1 == topic.size())) {
-        set_error_text(why, "wildcard '#' at byte %zu must be the whole last level of a %s", i, noun);
+        set_error_text(why, "wildcard '#' at byte %lu must be the whole last level of a %s",
+                       static_cast<unsigned long>(i), noun);
         return invalid(i);
       }
     }
     std::uint32_t cp = 0;
     const std::size_t len = detail::decode_utf8(topic, i, &cp);
     if (len == 0) {
-      set_error_text(why, "invalid UTF-8 at byte %zu in a %s", i, noun);
+      set_error_text(why, "invalid UTF-8 at byte %lu in a %s", static_cast<unsigned long>(i), noun);
       return invalid(i);
     }
     if (detail::is_mqtt_disallowed_code_point(cp)) return disallowed_code_point(cp, i, noun, why);
@@ -174,7 +179,8 @@ Status check_topic(std::string_view topic, TopicProfile profile, TopicKind kind,
     return out_of_range(0);
   }
   if (topic.size() > kMaxTopic) {
-    set_error_text(why, "%s is too long (%zu bytes, at most %zu)", noun, topic.size(), kMaxTopic);
+    set_error_text(why, "%s is too long (%lu bytes, at most %lu)", noun, static_cast<unsigned long>(topic.size()),
+                   static_cast<unsigned long>(kMaxTopic));
     return out_of_range(topic.size());
   }
   TETHER_RETURN_IF_ERROR(check_topic_chars(topic, kind, why));
@@ -185,10 +191,11 @@ Status check_topic(std::string_view topic, TopicProfile profile, TopicKind kind,
   const std::size_t slashes = count_slashes(counted);
   if (slashes > kAwsMaxSlashes) {
     if (rules) {
-      set_error_text(why, "%s has %zu '/' after the $aws/rules/<rule>/ prefix (AWS IoT allows at most %zu)", noun,
-                     slashes, kAwsMaxSlashes);
+      set_error_text(why, "%s has %lu '/' after the $aws/rules/<rule>/ prefix (AWS IoT allows at most %lu)", noun,
+                     static_cast<unsigned long>(slashes), static_cast<unsigned long>(kAwsMaxSlashes));
     } else {
-      set_error_text(why, "%s has %zu '/' (AWS IoT allows at most %zu)", noun, slashes, kAwsMaxSlashes);
+      set_error_text(why, "%s has %lu '/' (AWS IoT allows at most %lu)", noun, static_cast<unsigned long>(slashes),
+                     static_cast<unsigned long>(kAwsMaxSlashes));
     }
     return out_of_range(slashes);
   }

@@ -47,7 +47,7 @@ Quoted quote(std::string_view text) {
   return q;
 }
 
-// Sizes in explanations: %zu is missing from some embedded printf implementations.
+// Sizes in explanations as %u: newlib as Debian builds it has no C99 size_t format (tether/decimal.hpp).
 unsigned u(std::size_t n) { return n > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<unsigned>(n); }
 
 bool is_name_char(char c) {

@@ -10,12 +10,14 @@
 // include/aws_iot_defender_schema_v1.h: "hed"/"rid"/"v"/"met"/"tc"/"ec"/"t"/"cs"/"rad"). The
 // Python reference agent writes CBOR with either key set; the service reads both.
 
+#include "tether/metrics/report.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 
+#include "tether/decimal.hpp"
 #include "tether/json.hpp"
-#include "tether/metrics/report.hpp"
 #include "tether/utf8.hpp"
 
 #if defined(TETHER_HAVE_LIBCBOR)
@@ -285,10 +287,10 @@ Result<Span<std::uint8_t>> write_report(Sink&& out, const Keys& k, const ReportI
   const Result<std::size_t> size = out.finish();
   if (!size.ok()) {
     if (size.status().code() == StatusCode::kResourceExhausted) {
-      set_error_text(why, "metrics report %lld does not fit in %u bytes", static_cast<long long>(in.report_id),
+      set_error_text(why, "metrics report %s does not fit in %u bytes", Decimal(in.report_id).c_str(),
                      static_cast<unsigned>(buf.size()));
     } else {
-      set_error_text(why, "metrics report %lld: the encoder failed (a bug)", static_cast<long long>(in.report_id));
+      set_error_text(why, "metrics report %s: the encoder failed (a bug)", Decimal(in.report_id).c_str());
     }
     return size.status();
   }
@@ -328,12 +330,12 @@ Status check_ports(const SampledList<ListeningPort, kMaxPorts>& list, const char
 // Everything the writers assume, so that writing fails only for lack of room.
 Status check_input(const ReportInput& in, ErrorText* why) {
   if (in.report_id <= 0) {
-    set_error_text(why, "metrics report: report_id %lld is not positive", static_cast<long long>(in.report_id));
+    set_error_text(why, "metrics report: report_id %s is not positive", Decimal(in.report_id).c_str());
     return invalid();
   }
   if (in.snapshot == nullptr && in.custom.empty()) {
-    set_error_text(why, "metrics report %lld: nothing to report (no snapshot and no custom metrics)",
-                   static_cast<long long>(in.report_id));
+    set_error_text(why, "metrics report %s: nothing to report (no snapshot and no custom metrics)",
+                   Decimal(in.report_id).c_str());
     return invalid();
   }
   if (in.snapshot != nullptr) {

@@ -4,10 +4,10 @@
 
 #include "tether/metrics/reporter.hpp"
 
-#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 
+#include "tether/decimal.hpp"
 #include "tether/json.hpp"
 #include "tether/log.hpp"
 #include "tether/topics.hpp"
@@ -60,8 +60,9 @@ Status Reporter::start(ErrorText* why) {
   const AgentConfig& config = agent_.config();
   const bool aws = config.profile == TopicProfile::kAws;
   if (aws && !settings_.allow_short_interval && settings_.interval < kMinReportInterval) {
-    set_error_text(why, "metrics interval %lld ms is below the 300 s the AWS service allows (allow_short_interval lifts it)",
-                   static_cast<long long>(settings_.interval.count()));
+    set_error_text(why,
+                   "metrics interval %s ms is below the 300 s the AWS service allows (allow_short_interval lifts it)",
+                   Decimal(settings_.interval.count()).c_str());
     return metrics_error(StatusCode::kInvalidArgument);
   }
   if (settings_.interval.count() < 1 || settings_.rules_interval.count() < 0) {
@@ -121,8 +122,8 @@ Status Reporter::start(ErrorText* why) {
   const Milliseconds now = agent_.clock().now();
   next_report_ = now + settings_.interval;
   next_rules_ = now;  // a rule check at once: a device that boots with a violation says so
-  TETHER_LOG_INFO(agent_.logger(), Origin::kMetrics, "%s reports to %s every %lld s%s%s",
-                  to_string(settings_.format), topic_, static_cast<long long>(settings_.interval.count() / 1000),
+  TETHER_LOG_INFO(agent_.logger(), Origin::kMetrics, "%s reports to %s every %s s%s%s", to_string(settings_.format),
+                  topic_, Decimal(settings_.interval.count() / 1000).c_str(),
                   settings_.queue != nullptr ? " (through the offline queue)" : "",
                   rules_.rules().empty() ? "" : "; on-device rules on");
   return Status();
@@ -252,8 +253,8 @@ Status Reporter::send_report(Milliseconds now) {
       encode_report(input, settings_.format, Span<std::uint8_t>(buffer_, sizeof buffer_), &why);
   if (!body.ok()) {
     ++stats_.reports_failed;
-    TETHER_LOG_ERROR(agent_.logger(), Origin::kMetrics, body.status(), "report %" PRId64 " not written: %s",
-                     id, why.c_str());
+    TETHER_LOG_ERROR(agent_.logger(), Origin::kMetrics, body.status(), "report %s not written: %s", Decimal(id).c_str(),
+                     why.c_str());
     ReporterEvent event;
     event.type = ReporterEventType::kReportFailed;
     event.report_id = id;
@@ -283,9 +284,8 @@ Status Reporter::send_report(Milliseconds now) {
   if (!s.ok()) {
     ++stats_.reports_skipped;
     event.type = ReporterEventType::kReportSkipped;
-    TETHER_LOG_WARN(agent_.logger(), Origin::kMetrics, s,
-                    "report %" PRId64 " skipped (%s); the next report covers this period", id,
-                    agent_.connected() ? "the publish was refused" : "offline, no queue");
+    TETHER_LOG_WARN(agent_.logger(), Origin::kMetrics, s, "report %s skipped (%s); the next report covers this period",
+                    Decimal(id).c_str(), agent_.connected() ? "the publish was refused" : "offline, no queue");
     emit(event);
     return s;
   }
@@ -296,8 +296,8 @@ Status Reporter::send_report(Milliseconds now) {
   ++stats_.reports_sent;
   stats_.last_report_bytes = payload.size();
   event.type = ReporterEventType::kReportSent;
-  TETHER_LOG_DEBUG(agent_.logger(), Origin::kMetrics, "report %" PRId64 " (%zu bytes) to %s", id,
-                   payload.size(), topic_);
+  TETHER_LOG_DEBUG(agent_.logger(), Origin::kMetrics, "report %s (%lu bytes) to %s", Decimal(id).c_str(),
+                   static_cast<unsigned long>(payload.size()), topic_);
   emit(event);
   return Status();
 }
@@ -360,7 +360,7 @@ Status settings_from_config(const AgentConfig& config, ReporterSettings* setting
     ErrorText cidr_why;
     const Result<Cidr> cidr = parse_cidr(m.remote_networks[i].view(), &cidr_why);
     if (!cidr.ok()) {
-      set_error_text(why, "metrics.rules.remote_networks[%zu]: %s", i, cidr_why.c_str());
+      set_error_text(why, "metrics.rules.remote_networks[%lu]: %s", static_cast<unsigned long>(i), cidr_why.c_str());
       return cidr.status();
     }
     static_cast<void>(out.allowed_remote_networks.push_back(cidr.value()));
@@ -378,8 +378,9 @@ Status settings_from_config(const AgentConfig& config, ReporterSettings* setting
       }
     }
     if (!known || (space != std::string_view::npos && !rule.name_prefix.assign(text.substr(space + 1)).ok())) {
-      set_error_text(why, "metrics.rules.inactive_hardware[%zu]: \"%.*s\" is not \"<spi|i2c|usb|serial>[ <name prefix>]\"",
-                     i, static_cast<int>(utf8::prefix_bytes(text, 64).size()), text.data());
+      set_error_text(why,
+                     "metrics.rules.inactive_hardware[%lu]: \"%.*s\" is not \"<spi|i2c|usb|serial>[ <name prefix>]\"",
+                     static_cast<unsigned long>(i), static_cast<int>(utf8::prefix_bytes(text, 64).size()), text.data());
       return metrics_error(StatusCode::kInvalidArgument);
     }
     static_cast<void>(out.inactive_hardware.push_back(rule));

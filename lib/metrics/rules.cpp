@@ -30,12 +30,12 @@ bool starts_with(std::string_view text, std::string_view prefix) {
 Status check_ports(const FixedVector<std::uint16_t, kMaxRuleItems>& ports, const char* what, ErrorText* why) {
   for (std::size_t i = 0; i < ports.size(); ++i) {
     if (ports[i] == 0) {
-      set_error_text(why, "%s[%zu]: port 0 is not a port (1..65535)", what, i);
+      set_error_text(why, "%s[%lu]: port 0 is not a port (1..65535)", what, static_cast<unsigned long>(i));
       return invalid();
     }
     for (std::size_t j = 0; j < i; ++j) {
       if (ports[j] == ports[i]) {
-        set_error_text(why, "%s[%zu]: port %u is listed twice", what, i, ports[i]);
+        set_error_text(why, "%s[%lu]: port %u is listed twice", what, static_cast<unsigned long>(i), ports[i]);
         return invalid();
       }
     }
@@ -140,8 +140,8 @@ Status RuleEngine::set_rules(const RuleSet& rules, ErrorText* why) {
     const Cidr& c = rules.allowed_remote_networks[i];
     const unsigned max_prefix = c.network.family == IpAddress::Family::kV4 ? 32 : 128;
     if (!c.network.valid() || c.prefix > max_prefix) {
-      set_error_text(why, "allowed_remote_networks[%zu]: not a network (an address and a prefix of 0..%u)", i,
-                       max_prefix);
+      set_error_text(why, "allowed_remote_networks[%lu]: not a network (an address and a prefix of 0..%u)",
+                     static_cast<unsigned long>(i), max_prefix);
       return invalid();
     }
   }

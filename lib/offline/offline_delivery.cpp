@@ -4,6 +4,7 @@
 // offline_queue.cpp.
 #include "queue_internal.hpp"
 #include "tether/contract.hpp"
+#include "tether/decimal.hpp"
 #include "tether/offline/offline_queue.hpp"
 
 namespace tether {
@@ -81,8 +82,8 @@ bool OfflineQueue::on_agent_publish_complete(PacketToken token, Status result) {
     drop_event(id, DropReason::kRefused, f.count, result);
   } else {
     // Transient (quota, connection lost): send this stream again from its acknowledged position.
-    TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": seq %llu not acknowledged; will resend",
-                     s.name.c_str(), ull(f.seq));
+    TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": seq %s not acknowledged; will resend", s.name.c_str(),
+                     Decimal(f.seq).c_str());
     inflight_.erase(index);
     for (Inflight& other : inflight_) {
       if (other.stream == id) other.void_ = true;
@@ -228,8 +229,8 @@ OfflineQueue::SendResult OfflineQueue::send_next(StreamId id) {
       if (!clear.ok()) {
         // Wrong key or tampered with: it can never be sent. Said and counted, never sent as is.
         TETHER_LOG_ERROR(log_, Origin::kQueue, clear.status(),
-                         "stream \"%s\": seq %llu cannot be decrypted (wrong key or altered); dropped",
-                         s.name.c_str(), ull(rec.seq));
+                         "stream \"%s\": seq %s cannot be decrypted (wrong key or altered); dropped", s.name.c_str(),
+                         Decimal(rec.seq).c_str());
         settle_unsent(id, rec.seq, next, inflight_for_stream, DropReason::kStoreError, clear.status());
         return SendResult::kSkipped;
       }

@@ -3,6 +3,7 @@
 
 #include "queue_internal.hpp"
 #include "tether/contract.hpp"
+#include "tether/decimal.hpp"
 
 namespace tether {
 
@@ -281,10 +282,10 @@ Status OfflineQueue::recover(Stream& s) {
   s.stats.segments = static_cast<std::uint32_t>(s.segments.size());
   s.stats.stored_bytes = 0;
   for (const SegmentMeta& m : s.segments) s.stats.stored_bytes += m.used;
-  TETHER_LOG_INFO(log_, Origin::kQueue,
-                  "stream \"%s\" (%s, %s): %llu undelivered record(s) in %u segment(s), next seq %llu",
-                  s.name.c_str(), to_string(s.settings.durability), to_string(s.settings.overflow),
-                  ull(s.stats.pending_records), static_cast<unsigned>(s.segments.size()), ull(s.next_seq));
+  TETHER_LOG_INFO(
+      log_, Origin::kQueue, "stream \"%s\" (%s, %s): %s undelivered record(s) in %u segment(s), next seq %s",
+      s.name.c_str(), to_string(s.settings.durability), to_string(s.settings.overflow),
+      Decimal(s.stats.pending_records).c_str(), static_cast<unsigned>(s.segments.size()), Decimal(s.next_seq).c_str());
   return ok_status();
 }
 
@@ -576,11 +577,12 @@ void OfflineQueue::drop_event(StreamId id, DropReason reason, std::uint64_t reco
     case DropReason::kStoreError: s.stats.dropped_store_error += records; break;
   }
   if (reason == DropReason::kExpired || reason == DropReason::kRefused) {
-    TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": %llu record(s) dropped (%s)", s.name.c_str(), ull(records),
-                     to_string(reason));
+    TETHER_LOG_DEBUG(log_, Origin::kQueue, "stream \"%s\": %s record(s) dropped (%s)", s.name.c_str(),
+                     Decimal(records).c_str(), to_string(reason));
   } else {
     TETHER_LOG_WARN(log_, Origin::kQueue, status.ok() ? queue_error(StatusCode::kResourceExhausted) : status,
-                    "stream \"%s\": %llu record(s) dropped (%s)", s.name.c_str(), ull(records), to_string(reason));
+                    "stream \"%s\": %s record(s) dropped (%s)", s.name.c_str(), Decimal(records).c_str(),
+                    to_string(reason));
   }
   if (drop_handler_) {
     DropEvent event;

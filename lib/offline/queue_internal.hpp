@@ -15,10 +15,9 @@ using offline::DecodeOutcome;
 using offline::Record;
 using offline::RecordType;
 
-// Log arguments: printf formats %lu and %llu with these casts work on every target (newlib's
-// PRIu64 depends on include order).
+// Log arguments: %lu with this cast works on every target (a uint32_t is unsigned int on Linux and
+// unsigned long on newlib); 64-bit values are printed as %s of a tether::Decimal (tether/decimal.hpp).
 inline unsigned long ul(std::uint32_t v) { return v; }
-inline unsigned long long ull(std::uint64_t v) { return v; }
 
 inline constexpr std::size_t kNoIndex = static_cast<std::size_t>(-1);
 inline constexpr std::uint16_t kDroppedNewest = 1;

@@ -25,7 +25,8 @@ Status invalid(ErrorText* why, const char* problem, const char* field) {
 std::uint16_t clamp16(std::size_t n) { return n > 0xFFFF ? 0xFFFF : static_cast<std::uint16_t>(n); }
 
 Status too_long(ErrorText* why, const char* field, std::size_t size, std::size_t limit) {
-  set_error_text(why, "\"%s\" is %zu bytes, at most %zu", field, size, limit);
+  set_error_text(why, "\"%s\" is %lu bytes, at most %lu", field, static_cast<unsigned long>(size),
+                 static_cast<unsigned long>(limit));
   return Status(StatusCode::kOutOfRange, Origin::kProvisioning, clamp16(limit));
 }
 
@@ -58,12 +59,13 @@ Status expect_object(const json::Value& root, ErrorText* why) {
 
 Status validate_template_name(std::string_view name, ErrorText* why) {
   if (name.empty() || name.size() > kMaxTemplateName) {
-    set_error_text(why, "template name: must be 1..%zu characters, got %zu", kMaxTemplateName, name.size());
+    set_error_text(why, "template name: must be 1..%lu characters, got %lu",
+                   static_cast<unsigned long>(kMaxTemplateName), static_cast<unsigned long>(name.size()));
     return Status(StatusCode::kInvalidArgument, Origin::kProvisioning, 0);
   }
   for (std::size_t i = 0; i < name.size(); ++i) {
     if (!template_char(name[i])) {
-      set_error_text(why, "template name: character %zu is not one of A-Z a-z 0-9 _ -", i);
+      set_error_text(why, "template name: character %lu is not one of A-Z a-z 0-9 _ -", static_cast<unsigned long>(i));
       return Status(StatusCode::kInvalidArgument, Origin::kProvisioning, clamp16(i));
     }
   }
@@ -111,7 +113,8 @@ Result<std::string_view> encode_register_thing(std::string_view ownership_token,
     return too_long(why, "certificateOwnershipToken", ownership_token.size(), kMaxOwnershipToken);
   }
   if (parameters.size() > kMaxEntries) {
-    set_error_text(why, "\"parameters\" has %zu entries, at most %zu", parameters.size(), kMaxEntries);
+    set_error_text(why, "\"parameters\" has %lu entries, at most %lu", static_cast<unsigned long>(parameters.size()),
+                   static_cast<unsigned long>(kMaxEntries));
     return Status(StatusCode::kOutOfRange, Origin::kProvisioning, clamp16(kMaxEntries));
   }
   for (std::size_t i = 0; i < parameters.size(); ++i) {
@@ -119,13 +122,15 @@ Result<std::string_view> encode_register_thing(std::string_view ownership_token,
     if (e.key.empty() || e.key.size() > kMaxEntryKey || e.value.size() > kMaxEntryValue ||
         utf8::first_invalid(e.key) != std::string_view::npos ||
         utf8::first_invalid(e.value) != std::string_view::npos) {
-      set_error_text(why, "parameter %zu: key must be 1..%zu bytes and value 0..%zu bytes of UTF-8", i, kMaxEntryKey,
-                     kMaxEntryValue);
+      set_error_text(why, "parameter %lu: key must be 1..%lu bytes and value 0..%lu bytes of UTF-8",
+                     static_cast<unsigned long>(i), static_cast<unsigned long>(kMaxEntryKey),
+                     static_cast<unsigned long>(kMaxEntryValue));
       return Status(StatusCode::kInvalidArgument, Origin::kProvisioning, clamp16(i));
     }
     for (std::size_t j = 0; j < i; ++j) {
       if (parameters[j].key == e.key) {
-        set_error_text(why, "parameter %zu: key given twice (also parameter %zu)", i, j);
+        set_error_text(why, "parameter %lu: key given twice (also parameter %lu)", static_cast<unsigned long>(i),
+                       static_cast<unsigned long>(j));
         return Status(StatusCode::kInvalidArgument, Origin::kProvisioning, clamp16(i));
       }
     }

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "tether/decimal.hpp"
+
 namespace tether::provisioning {
 
 namespace {
@@ -191,8 +193,8 @@ Status FleetProvisioner::start(const ProvisioningRequest& request) {
 
 FleetProvisioner::Step FleetProvisioner::step() {
   if (!done() && step_ != Step::kIdle && clock_.now() >= deadline_) {
-    fail(Status(StatusCode::kDeadlineExceeded, Origin::kProvisioning, 0), "no answer within %lld ms",
-         static_cast<long long>(timeout_.count()));
+    fail(Status(StatusCode::kDeadlineExceeded, Origin::kProvisioning, 0), "no answer within %s ms",
+         Decimal(timeout_.count()).c_str());
   }
   return step_;
 }
@@ -260,9 +262,9 @@ void FleetProvisioner::finish_success() {
   release_client();
   if (thing_.config_dropped > 0) {
     TETHER_LOG_WARN(log_, Origin::kProvisioning, Status(StatusCode::kOutOfRange, Origin::kProvisioning, 0),
-                    "fleet provisioning: %zu deviceConfiguration entries not kept (more than %zu, too long, or "
+                    "fleet provisioning: %lu deviceConfiguration entries not kept (more than %lu, too long, or "
                     "not strings)",
-                    thing_.config_dropped, kMaxEntries);
+                    static_cast<unsigned long>(thing_.config_dropped), static_cast<unsigned long>(kMaxEntries));
   }
   TETHER_LOG_INFO(log_, Origin::kProvisioning, "fleet provisioning: thing %s registered with certificate %s",
                   thing_.thing_name.c_str(), certificate_.certificate_id.c_str());
