@@ -20,6 +20,10 @@
 #   TETHER_SYSROOT_EXTRA_PACKAGES  extra package names (space separated) to add
 #   TETHER_SYSROOT_FORCE=1         rebuild even if DIR/.complete matches
 #
+# DIR/var/lib/dpkg is a dpkg database of the packages (status, file lists, shlibs, symbols):
+# DPKG_ADMINDIR=DIR/var/lib/dpkg dpkg-shlibdeps -lDIR/usr/lib/<triplet> gives a cross-built
+# binary's Depends (examples/linux-agent's CPack package does so).
+#
 # The result uses the merged-/usr layout (DIR/lib -> usr/lib, same for bin, sbin,
 # lib64 ...), has every absolute symlink rewritten to a relative one that stays
 # inside DIR, and carries DIR/.complete listing the requested packages: running
@@ -28,7 +32,7 @@
 set -euo pipefail
 
 # Bump when the post-processing below changes, so that old sysroots get rebuilt.
-LAYOUT_VERSION=3
+LAYOUT_VERSION=4
 
 usage() {
     echo "usage: $0 arm64|armhf [DIR]" >&2
@@ -77,6 +81,8 @@ PACKAGES=(
     catch2
     # PKCS#11: libp11 and the p11-kit header/runtime (libffi8 is p11-kit's dep)
     libp11-dev libp11-3 libp11-kit-dev libp11-kit0 libffi8
+    # libsystemd (sd_notify for tether-agent's Type=notify unit) and what libsystemd0 links
+    libsystemd-dev libsystemd0 libcap2 libgcrypt20 libgpg-error0 liblz4-1 liblzma5 libzstd1
 )
 # shellcheck disable=SC2206
 EXTRA=(${TETHER_SYSROOT_EXTRA_PACKAGES:-})
@@ -203,12 +209,35 @@ log "extracting ${#DEBS[@]} packages"
 TMP="$DIR.tmp.$$"
 rm -rf "$TMP"
 mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
+trap 'rm -rf "$TMP" "$TMP.ctrl"' EXIT
 
 : >"$TMP/.packages"
+# A dpkg database of the extracted packages in DIR/var/lib/dpkg (status, file lists, shlibs and
+# symbols files), for dpkg-shlibdeps with DPKG_ADMINDIR pointing at it: the cross builds' CPack
+# packages get their Depends from the target's libraries. The file lists name the files where they
+# are in DIR (absolute paths, both the package's and the merged-/usr one), as dpkg-shlibdeps -l finds
+# them: a sysroot moved elsewhere must be made again.
+ADMIN=$TMP/var/lib/dpkg
+mkdir -p "$ADMIN/info" "$ADMIN/updates"
+: >"$ADMIN/status"
 for deb in "${DEBS[@]}"; do
     dpkg-deb -x "$deb" "$TMP"
-    printf '%s %s\n' "$(dpkg-deb -f "$deb" Package)" "$(dpkg-deb -f "$deb" Version)" >>"$TMP/.packages"
+    pkg=$(dpkg-deb -f "$deb" Package)
+    printf '%s %s\n' "$pkg" "$(dpkg-deb -f "$deb" Version)" >>"$TMP/.packages"
+    { dpkg-deb -f "$deb"; printf 'Status: install ok installed\n\n'; } >>"$ADMIN/status"
+    ctrl="$TMP.ctrl"
+    rm -rf "$ctrl"
+    dpkg-deb -e "$deb" "$ctrl"
+    for f in shlibs symbols; do
+        [[ -f "$ctrl/$f" ]] && cp "$ctrl/$f" "$ADMIN/info/$pkg.$f"
+    done
+    rm -rf "$ctrl"
+    # dpkg-deb -c: "./usr/lib/x" (or "./lib/x -> target"); dpkg's database format 0: <pkg>.list
+    dpkg-deb -c "$deb" | awk -v dir="$DIR" '{
+        p = substr($6, 2); if (p == "/" || p == "") next; sub(/\/$/, "", p)
+        print dir p
+        if (p ~ /^\/(bin|sbin|lib|lib32|lib64|libx32)(\/|$)/) print dir "/usr" p
+    }' >"$ADMIN/info/$pkg.list"
 done
 
 # --- 4. symlinks: make every target sysroot-absolute, merge /usr, relativise --

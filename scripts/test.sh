@@ -10,8 +10,10 @@
 #   asan-ubsan  unit + integration tests under AddressSanitizer and UndefinedBehaviorSanitizer
 #   tsan        unit + integration tests under ThreadSanitizer
 #   consumer    install to a prefix; a separate project finds it with find_package and pkg-config
-#   aarch64     cross build for arm64 Linux; unit tests run under qemu-aarch64
-#   armhf       cross build for armhf Linux; unit tests run under qemu-arm
+#   aarch64     cross build for arm64 Linux; unit tests run under qemu-aarch64; then (test preset
+#               aarch64-agent) the tether-agent .deb (arm64) and the dev build's linux-agent integration
+#               tests against the cross-built tether-agent under qemu-aarch64, broker and cloudsim
+#   armhf       the same for armhf Linux under qemu-arm
 #   cortex-m4   scripts/check-portable-formats.sh; the portable core for Cortex-M4 (-Os, no
 #               exceptions); size table vs docs/memory.md;
 #               then (preset cortex-m4-qemu) the portable unit tests and the bare-metal example built
@@ -93,6 +95,15 @@ stage_cross() {
   say "${preset}: sysroot"
   scripts/make-sysroot.sh "${arch}"
   run_preset "${preset}"
+  # The host's integration tests (the dev build's: they drive the broker and cloudsim) against this
+  # preset's tether-agent under qemu-user; built here if the dev stage did not run.
+  local t0
+  t0=$(date +%s)
+  say "${preset}: tether-agent under qemu-user (host integration tests from build/dev), its .deb"
+  [[ -f build/dev/build.ninja ]] || cmake --preset dev >/dev/null
+  cmake --build --preset dev -j "${jobs}" --target tether_integration_tests
+  ctest --preset "${preset}-agent" -j "${jobs}"
+  summary+=("${preset}-agent: ok ($(( $(date +%s) - t0 )) s)")
 }
 
 stage_cortex_m4() {

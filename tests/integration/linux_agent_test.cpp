@@ -3,13 +3,15 @@
 // broker: telemetry through the offline queue reaches the cloud, a desired telemetry_interval_s is
 // applied and reported, a job runs, a metrics report is accepted; `--check-config` on good and bad
 // files with its exact messages. Every check reads what the cloud side saw (cloudsim's records,
-// a privileged subscriber), the agent's stdout lines and its exit code.
+// a privileged subscriber), the agent's stdout lines and its exit code. The cross builds run these
+// same cases against their arm64/armhf binary under qemu-user (TETHER_LINUX_AGENT, see below).
 
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -35,7 +37,12 @@ namespace {
 
 constexpr milliseconds kWait{30000};
 
+// The program under test: $TETHER_LINUX_AGENT when set (the aarch64 and armhf builds point it at a
+// script that runs their cross-built tether-agent under qemu-user), else this build's tether-agent.
 std::string linux_agent_path() {
+  if (const char* program = std::getenv("TETHER_LINUX_AGENT"); program != nullptr && *program != '\0') {
+    return program;
+  }
 #ifdef TETHER_LINUX_AGENT
   return TETHER_LINUX_AGENT;
 #else

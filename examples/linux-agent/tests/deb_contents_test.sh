@@ -2,9 +2,11 @@
 # The tether-agent Debian package as cpack builds it (no root needed): its file list holds the
 # binary, the systemd unit and the configuration template, its control data the maintainer scripts
 # that create the `tether` user, nothing of the SDK's own install rules, and the unit is sound.
-# Usage: deb_contents_test.sh BUILD_DIR
+# Usage: deb_contents_test.sh BUILD_DIR [ARCH]   (ARCH: the package's Debian architecture, default the
+# host's; the cross builds pass arm64 or armhf)
 set -euo pipefail
 build_dir=$1
+arch=${2:-$(dpkg --print-architecture)}
 out=$(mktemp -d "${TMPDIR:-/tmp}/tether-deb-XXXXXX")
 trap 'rm -rf "$out"' EXIT
 fail() { echo "deb_contents_test: FAILED: $*" >&2; exit 1; }
@@ -15,7 +17,6 @@ shopt -s nullglob
 debs=("$out"/tether-agent_*.deb)
 [[ ${#debs[@]} -eq 1 ]] || { ls -l "$out" >&2; fail "expected one tether-agent_*.deb, found ${#debs[@]}"; }
 deb=${debs[0]}
-arch=$(dpkg --print-architecture)
 [[ $(dpkg-deb -f "$deb" Architecture) == "$arch" ]] || fail "Architecture is not $arch"
 [[ $(dpkg-deb -f "$deb" Package) == tether-agent ]] || fail "Package is not tether-agent"
 
