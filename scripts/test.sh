@@ -109,11 +109,19 @@ stage_cross() {
 stage_cortex_m4() {
   say "cortex-m4: printf formats of the portable code"
   scripts/check-portable-formats.sh  # no %zu, %lld, PRId64 in include/ and lib/ (newlib lacks them)
+  # cJSON's code, built for the board: the footprint images of the cortex-m4 preset link it, the
+  # unit tests run the JSON codecs.
+  scripts/fetch-cjson-source.sh
   run_preset cortex-m4
   say "cortex-m4: size table"
   scripts/size-table.sh --check build/cortex-m4
+  say "cortex-m4: the footprint images run to their end (examples/bare-metal/footprint.cpp)"
+  local image
+  for image in agent core full; do
+    scripts/run-qemu-m4.sh --timeout 60 "build/cortex-m4/examples/bare-metal/footprint-${image}.elf"
+  done
+  arm-none-eabi-size build/cortex-m4/examples/bare-metal/footprint-*.elf
   say "cortex-m4: unit tests on the emulated board (qemu-system-arm mps2-an386)"
-  scripts/fetch-cjson-source.sh  # the tests run the JSON codecs: cJSON's code, built for the board
   run_preset cortex-m4-qemu
 }
 
