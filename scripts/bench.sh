@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the benchmarks (release preset) and run them against a throw-away test broker.
 #
-# Usage: scripts/bench.sh [publish|offline|shadow|metrics|all] [arguments of that benchmark]
+# Usage: scripts/bench.sh [publish|offline|shadow|metrics|footprint|all] [arguments of that benchmark]
 #   scripts/bench.sh                          bench-publish: 5 rounds of 20000 messages per side and QoS
 #   scripts/bench.sh --messages 50000 --rounds 9        (no selector: bench-publish, as always)
 #   scripts/bench.sh publish --help           all bench-publish arguments (bench/publish/README.md)
@@ -17,14 +17,18 @@
 #                                             open sockets next to `ss -tanu` and a naive parser, and
 #                                             the report size per format (~10 s; needs no broker)
 #   scripts/bench.sh metrics --help           all bench-metrics arguments (bench/metrics/README.md)
-#   scripts/bench.sh all                      all four, with their default arguments
+#   scripts/bench.sh footprint                bench-footprint: resident memory of tether-agent (every
+#                                             feature on, against the broker and tools/cloudsim) next to
+#                                             a minimal raw Paho MQTT C telemetry program (~30 s)
+#   scripts/bench.sh footprint --help         all bench-footprint arguments (bench/footprint/README.md)
+#   scripts/bench.sh all                      all five, with their default arguments
 #
 # Needs what scripts/install-deps.sh host installs (compiler, CMake, Ninja, Paho, SQLite,
 # mosquitto, openssl; python3-paho-mqtt for tools/cloudsim; libcbor for CBOR reports), and for
 # bench-metrics iproute2's ss (Debian has it). Build output goes to stderr; stdout carries only the
 # benchmarks' reports, each ending with its "BENCH ..." summary line(s). The broker
 # (scripts/test-broker.sh, mutual TLS, certificates for device-1, device-2 and bench-1),
-# bench-shadow's cloud emulator (tools/cloudsim, its database and log) and the benchmarks' stores
+# bench-shadow's and bench-footprint's cloud emulator (tools/cloudsim, its database and log) and the benchmarks' stores
 # live in a temporary directory that is removed on exit (bench-offline's stores and bench-shadow's
 # replica go elsewhere only if you pass --dir / --state-dir). bench-metrics alone starts no broker.
 set -euo pipefail
@@ -40,28 +44,30 @@ readonly CLOUDSIM_STOP_TIMEOUT_S=10
 
 which=publish
 case ${1:-} in
-    publish|offline|shadow|metrics|all) which=$1; shift ;;
+    publish|offline|shadow|metrics|footprint|all) which=$1; shift ;;
 esac
 if [[ ${which} == all && $# -gt 0 ]]; then
     log "error: 'all' runs each benchmark with its defaults and takes no arguments"
     exit 1
 fi
 declare -a benches=("${which}")
-[[ ${which} == all ]] && benches=(publish offline shadow metrics)
+[[ ${which} == all ]] && benches=(publish offline shadow metrics footprint)
 
 wants() { [[ " ${benches[*]} " == *" $1 "* ]]; }
-binary() { echo "${root}/build/release/bench/$1/bench-$1"; }
+# TETHER_BENCH_BUILD_DIR: another build tree of the release preset (default build/release).
+build_dir=${TETHER_BENCH_BUILD_DIR:-${root}/build/release}
+binary() { echo "${build_dir}/bench/$1/bench-$1"; }
 
-if wants shadow && ! "${PYTHON}" -c 'import paho.mqtt.client, sqlite3' >/dev/null 2>&1; then
-    log "error: bench-shadow runs tools/cloudsim, which needs ${PYTHON} with python3-paho-mqtt (scripts/install-deps.sh host)"
+if { wants shadow || wants footprint; } && ! "${PYTHON}" -c 'import paho.mqtt.client, sqlite3' >/dev/null 2>&1; then
+    log "error: bench-shadow and bench-footprint run tools/cloudsim, which needs ${PYTHON} with python3-paho-mqtt (scripts/install-deps.sh host)"
     exit 1
 fi
 
 declare -a targets=()
 for bench in "${benches[@]}"; do targets+=("tether_bench_${bench}"); done
 log "building ${targets[*]} (release preset)"
-cmake --preset release >&2
-cmake --build --preset release --target "${targets[@]}" >&2
+cmake --preset release -B "${build_dir}" >&2
+cmake --build "${build_dir}" --target "${targets[@]}" >&2
 for bench in "${benches[@]}"; do
     [[ -x $(binary "${bench}") ]] || { log "error: $(binary "${bench}") was not built"; exit 1; }
 done
@@ -92,7 +98,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # bench-metrics needs no broker; the others do.
-if wants publish || wants offline || wants shadow; then
+if wants publish || wants offline || wants shadow || wants footprint; then
     log "starting the test broker in ${broker_dir}"
     # bench-offline publishes to dt/bench-1/telemetry, which the broker's ACL allows only to bench-1.
     TETHER_TEST_DEVICES=bench-1 "${root}/scripts/test-broker.sh" start "${broker_dir}" >/dev/null
@@ -103,9 +109,10 @@ if wants publish || wants offline || wants shadow; then
     log "broker at ${TETHER_BROKER_HOST}:${TETHER_BROKER_PORT}"
 fi
 
-# The cloud side of bench-shadow: tools/cloudsim on the same broker, as scripts/devenv.sh runs it.
+# The cloud side of bench-shadow and bench-footprint: tools/cloudsim on the same broker, as scripts/devenv.sh runs it.
 start_cloudsim() {
     local ready=${work_dir}/cloudsim.ready deadline
+    rm -f "${ready}" "${work_dir}"/cloudsim.db*  # a fresh emulator for each benchmark that needs one
     log "starting tools/cloudsim (log ${work_dir}/cloudsim.log)"
     PYTHONPATH="${root}/tools/cloudsim" "${PYTHON}" -m cloudsim serve \
         --host "${TETHER_BROKER_HOST}" --port "${TETHER_BROKER_PORT}" \
@@ -140,6 +147,9 @@ for bench in "${benches[@]}"; do
             ${has_dir} || args+=(--state-dir "${stores_dir}/shadow-replica")
             start_cloudsim || { rc=1; continue; }
             ;;
+        footprint)
+            start_cloudsim || { rc=1; continue; }
+            ;;
     esac
     ${first} || echo
     first=false
@@ -147,6 +157,6 @@ for bench in "${benches[@]}"; do
     bench_rc=0
     "$(binary "${bench}")" "${args[@]}" || bench_rc=$?
     [[ ${rc} -ne 0 ]] || rc=${bench_rc}
-    [[ ${bench} != shadow ]] || stop_cloudsim
+    [[ ${bench} != shadow && ${bench} != footprint ]] || stop_cloudsim
 done
 exit "${rc}"
