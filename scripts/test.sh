@@ -95,6 +95,10 @@ stage_cross() {
   say "${preset}: sysroot"
   scripts/make-sysroot.sh "${arch}"
   run_preset "${preset}"
+  if [[ ${preset} == armhf ]]; then
+    say "armhf: size table"
+    scripts/size-table.sh --check build/armhf  # per-library text vs docs/memory.md's armhf table
+  fi
   # The host's integration tests (the dev build's: they drive the broker and cloudsim) against this
   # preset's tether-agent under qemu-user; built here if the dev stage did not run.
   local t0
