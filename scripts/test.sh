@@ -11,8 +11,9 @@
 #   tsan        unit + integration tests under ThreadSanitizer
 #   consumer    install to a prefix; a separate project finds it with find_package and pkg-config
 #   aarch64     cross build for arm64 Linux; unit tests run under qemu-aarch64; then (test preset
-#               aarch64-agent) the tether-agent .deb (arm64) and the dev build's linux-agent integration
-#               tests against the cross-built tether-agent under qemu-aarch64, broker and cloudsim
+#               aarch64-agent) the tether-agent .deb (arm64), the dev build's linux-agent integration
+#               tests against the cross-built tether-agent under qemu-aarch64, broker and cloudsim, and
+#               its GPIO lines in an arm64 VM (qemu-system-aarch64, the virt board's PL061)
 #   armhf       the same for armhf Linux under qemu-arm
 #   cortex-m4   scripts/check-portable-formats.sh; the portable core for Cortex-M4 (-Os, no
 #               exceptions); size table vs docs/memory.md;
@@ -94,6 +95,8 @@ stage_cross() {
   local preset=$1 arch=$2
   say "${preset}: sysroot"
   scripts/make-sysroot.sh "${arch}"
+  # arm64: the kernel and busybox of the GPIO test VM (linux_agent_gpio_vm, preset aarch64-agent)
+  if [[ ${arch} == arm64 ]]; then scripts/make-gpio-vm.sh; fi
   run_preset "${preset}"
   if [[ ${preset} == armhf ]]; then
     say "armhf: size table"

@@ -11,6 +11,8 @@
 //   - commands (section `commands`, journal in <state>/commands.journal): reboot, set-config, run
 //     of the allow-list, and rotate-certificate with --rotation-template, like command-agent,
 //   - metrics (section `metrics`): Defender-style reports and on-device rules, like metrics-agent,
+//   - GPIO (section `gpio`, libgpiod): inputs in telemetry and the shadow's reported.gpio, outputs
+//     following its desired.gpio (gpio_service.hpp),
 //   - under systemd (Type=notify): READY=1 once the first connection attempt has started,
 //     WATCHDOG=1 from the agent loop, logs on stderr for journald (no timestamps there).
 //
@@ -28,6 +30,7 @@
 //   CONNECTED                                            the agent is connected
 //   TELEMETRY seq=<n> <json>                             a record was queued
 //   INTERVAL <s>                                         the telemetry interval changed
+//   GPIO <name>=<0|1>                                    a line's first reading, and every change
 //   the shadow's lines (SYNCED, DESIRED, REPORTED; examples/common/shadow_support.hpp) and the
 //   reporter's (REPORT, ACCEPTED, REJECTED, RULE; examples/common/metrics_service.hpp)
 // Exit codes: 0 clean stop, 1 bad usage or configuration, 2 a part could not start (the error
@@ -42,12 +45,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "command_service.hpp"
 #include "example_support.hpp"
+#include "gpio_service.hpp"
 #include "metrics_service.hpp"
 #include "offline_service.hpp"
 #include "service_manager.hpp"
@@ -55,6 +60,7 @@
 #include "telemetry.hpp"
 #include "tether/agent.hpp"
 #include "tether/json.hpp"
+#include "tether/port/linux/gpio_lines.hpp"
 #include "tether/port/linux/linux_metrics_source.hpp"
 #include "tether/port/posix/config_file.hpp"
 #include "tether/port/posix/posix_kv_store.hpp"
@@ -90,6 +96,25 @@ bool check_file(const char* config_path, const char* key, const char* path, int 
   }
   if (why == nullptr) return true;
   std::fprintf(stderr, "%s: %s: %s: %s: %s\n", kProgram, config_path, key, path, why);
+  return false;
+}
+
+// The gpio section against the machine: the chip, its lines, access. Lines the running service
+// holds (busy) are fine; anything else is an error.
+bool check_gpio(const char* config_path, const tether::GpioConfig& gpio, std::string* chip) {
+  tether::port::GpioLines lines;
+  tether::ErrorText error;
+  const tether::Status opened = lines.open(gpio, kProgram, &error);
+  if (opened.ok()) {
+    *chip = lines.chip_description();
+    return true;
+  }
+  if (opened.code() == tether::StatusCode::kUnavailable) {
+    std::fprintf(stderr, "%s: %s: note: %s\n", kProgram, config_path, error.c_str());
+    *chip = std::string(gpio.chip.c_str()) + " (lines in use: checked when the service stops)";
+    return true;
+  }
+  std::fprintf(stderr, "%s: %s: %s\n", kProgram, config_path, error.c_str());
   return false;
 }
 
@@ -131,6 +156,8 @@ int check_config(const char* path) {
       ok = false;
     }
   }
+  std::string gpio_chip;
+  if (config.gpio.enabled) ok = check_gpio(path, config.gpio, &gpio_chip) && ok;
   if (!ok) return 1;
 
   std::printf("%s: %s is valid\n", kProgram, path);
@@ -161,6 +188,18 @@ int check_config(const char* path) {
     std::printf("  metrics: a report every %u s\n", static_cast<unsigned>(config.metrics.interval_s));
   } else {
     std::printf("  metrics: off (no metrics section)\n");
+  }
+  if (config.gpio.enabled) {
+    std::string names[2];
+    for (std::size_t i = 0; i < config.gpio.line_count; ++i) {
+      std::string& list = names[config.gpio.lines[i].direction == tether::GpioDirection::kInput ? 0 : 1];
+      list += std::string(list.empty() ? "" : ",") + config.gpio.lines[i].name.c_str();
+    }
+    std::printf("  gpio: %s; inputs %s (read every %u ms), outputs %s\n", gpio_chip.c_str(),
+                names[0].empty() ? "none" : names[0].c_str(), static_cast<unsigned>(config.gpio.poll_ms),
+                names[1].empty() ? "none" : names[1].c_str());
+  } else {
+    std::printf("  gpio: off (no gpio section)\n");
   }
   return 0;
 }
@@ -201,6 +240,9 @@ class Telemetry {
     return start();
   }
 
+  /// More members for every record (the GPIO lines).
+  void set_extra(std::function<std::string()> extra) { extra_ = std::move(extra); }
+
   void publish() {
     tether::metrics::PlatformExtras extras;
     const tether::Status read = source_.read_extras(extras);
@@ -209,7 +251,8 @@ class Telemetry {
                       source_.last_error());
     }
     char payload[512];
-    const std::string_view text = tether::agent_app::encode_telemetry(extras, payload, sizeof payload);
+    const std::string members = extra_ ? extra_() : std::string();
+    const std::string_view text = tether::agent_app::encode_telemetry(extras, payload, sizeof payload, members);
     const tether::Result<std::uint64_t> seq = queue_.publish(
         0, topic_, tether::Span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
     if (!seq.ok()) {
@@ -224,6 +267,7 @@ class Telemetry {
   tether::OfflineQueue& queue_;
   std::string_view topic_;
   tether::port::LinuxMetricsSource source_;
+  std::function<std::string()> extra_;
   std::int64_t interval_s_ = kDefaultIntervalS;
   bool changed_ = false;
   bool started_ = false;
@@ -314,6 +358,15 @@ int run(int argc, char** argv) {
     feature("telemetry");
   }
 
+  std::unique_ptr<tether::agent_app::GpioService> gpio;
+  if (config.gpio.enabled) {
+    gpio = std::make_unique<tether::agent_app::GpioService>();
+    const int error = gpio->open(kProgram, options.config, config.gpio);
+    if (error != 0) return error;
+    if (telemetry) telemetry->set_extra([g = gpio.get()] { return g->telemetry_members(); });
+    feature("gpio");
+  }
+
   std::unique_ptr<tether::port::PosixKvStore> replica;
   std::unique_ptr<tether::shadow::Shadow> shadow;
   if (config.shadow.enabled) {
@@ -341,6 +394,10 @@ int run(int argc, char** argv) {
         return 2;
       }
     }
+    if (gpio) {
+      const int gpio_error = gpio->attach(kProgram, *shadow);
+      if (gpio_error != 0) return gpio_error;
+    }
     shadow->set_event_handler([l = &logger, s = shadow.get()](const tether::shadow::ShadowEvent& e) {
       tether::examples::on_shadow_event(*l, *s, e);
     });
@@ -349,6 +406,7 @@ int run(int argc, char** argv) {
       return 2;
     }
     if (telemetry) restore_interval(*shadow, *telemetry);
+    if (gpio) gpio->restore_outputs(logger);
     feature("shadow");
   }
 
@@ -381,6 +439,18 @@ int run(int argc, char** argv) {
     feature("metrics");
   }
 
+  if (gpio) {
+    TETHER_LOG_INFO(logger, tether::Origin::kApp, "gpio: %s", gpio->chip_description().c_str());
+    // An input's change sends a record at once.
+    const tether::Status started = gpio->start(agent, [t = telemetry.get()] {
+      if (t != nullptr) t->publish();
+    });
+    if (!started.ok()) {
+      std::fprintf(stderr, "%s: no agent timer free for reading the GPIO inputs (TETHER_MAX_TIMERS)\n", kProgram);
+      return 2;
+    }
+  }
+  // After the GPIO lines were read: the first record carries them.
   if (telemetry && !telemetry->start().ok()) {
     std::fprintf(stderr, "%s: no agent timer free for telemetry (TETHER_MAX_TIMERS)\n", kProgram);
     return 2;

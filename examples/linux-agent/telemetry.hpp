@@ -4,7 +4,8 @@
 // one JSON object. A reading the machine does not have (no thermal zone, no /proc/loadavg) is left
 // out of the object, never sent as 0:
 //   {"cpu_temp_c":45.5,"load_1m":0.52,"load_5m":0.58,"load_15m":0.59,
-//    "mem_total_kb":8056380,"mem_available_kb":6021120,"processes":212}
+//    "mem_total_kb":8056380,"mem_available_kb":6021120,"processes":212,"gpio":{"door":true}}
+// ("gpio": the lines of the gpio section, gpio_service.hpp).
 
 #include <cinttypes>
 #include <cstdarg>
@@ -32,7 +33,9 @@ inline void append(char* buf, std::size_t size, std::size_t& used, const char* f
 }  // namespace detail
 
 /// Writes the record into `buf`; returns its text, or an empty view when `size` is too small.
-inline std::string_view encode_telemetry(const metrics::PlatformExtras& x, char* buf, std::size_t size) {
+/// `extra` is more members, already JSON (`"gpio":{"door":true}`), put last.
+inline std::string_view encode_telemetry(const metrics::PlatformExtras& x, char* buf, std::size_t size,
+                                         std::string_view extra = {}) {
   std::size_t used = 0;
   const auto comma = [&used]() { return used > 1 ? "," : ""; };
   detail::append(buf, size, used, "{");
@@ -55,6 +58,9 @@ inline std::string_view encode_telemetry(const metrics::PlatformExtras& x, char*
                    x.memory_total_bytes / 1024, x.memory_available_bytes / 1024);
   }
   if (x.process_count != 0) detail::append(buf, size, used, "%s\"processes\":%" PRIu32, comma(), x.process_count);
+  if (!extra.empty()) {
+    detail::append(buf, size, used, "%s%.*s", comma(), static_cast<int>(extra.size()), extra.data());
+  }
   detail::append(buf, size, used, "}");
   if (used >= size) return {};
   return std::string_view(buf, used);

@@ -36,6 +36,9 @@
 #ifndef TETHER_MAX_RUN_ARG
 #define TETHER_MAX_RUN_ARG 64  ///< bytes of one argument
 #endif
+#ifndef TETHER_MAX_GPIO_LINES
+#define TETHER_MAX_GPIO_LINES 8  ///< lines of the `gpio` section, inputs and outputs together (0: no section)
+#endif
 #ifndef TETHER_COMMANDS_MAX_RUNNING
 #define TETHER_COMMANDS_MAX_RUNNING 4  ///< commands running at once (`commands.max_running`, InboxSettings)
 #endif
@@ -176,6 +179,51 @@ struct Pkcs11Config {
                                    ///< (empty: looked up in OpenSSL's modules directory)
 };
 
+inline constexpr std::size_t kMaxGpioLines = TETHER_MAX_GPIO_LINES;
+/// Names of GPIO lines in the configuration (`gpio.inputs[].name`): 1..32 of `[A-Za-z0-9_-]`; the
+/// key of the line in telemetry and in the shadow (`gpio.<name>`).
+inline constexpr std::size_t kMaxGpioName = 32;
+/// A line's name on its chip (`"line": "GPIO17"`) and the chip's name, path or label.
+inline constexpr std::size_t kMaxGpioLineName = 32;
+inline constexpr std::size_t kMaxGpioChip = 64;
+/// Highest line offset accepted (`"line": 17`); the chip itself says how many lines it has.
+inline constexpr std::uint32_t kMaxGpioOffset = 1023;
+
+enum class GpioDirection : std::uint8_t { kInput, kOutput };
+/// "bias" of an input: leave the line as the board set it, or switch the pull resistors.
+enum class GpioBias : std::uint8_t { kAsIs, kDisabled, kPullUp, kPullDown };
+
+/// One line of the "gpio" section ("gpio.inputs[]" or "gpio.outputs[]").
+struct GpioLineConfig {
+  FixedString<kMaxGpioName> name;           ///< "name" (required): the key in telemetry and the shadow
+  FixedString<kMaxGpioLineName> line_name;  ///< "line" as a string: the line's name on the chip ("GPIO17")
+  std::uint32_t offset = 0;                 ///< "line" as an integer: its offset on the chip (0..1023)
+  GpioDirection direction = GpioDirection::kInput;
+  bool active_low = false;                  ///< "active_low": true = a low level reads (or is set) as true
+  GpioBias bias = GpioBias::kAsIs;          ///< "bias" (inputs): "as-is", "disabled", "pull-up", "pull-down"
+  bool initial = false;                     ///< "initial" (outputs): the value set when the line is taken
+
+  bool by_name() const { return !line_name.empty(); }
+};
+
+/// GPIO lines the agent reads and drives (feature section "gpio"): inputs go into telemetry and
+/// the shadow's reported state, outputs follow the shadow's desired state. One chip.
+struct GpioConfig {
+  bool enabled = false;                            ///< true when the section is present
+  FixedString<kMaxGpioChip> chip;                  ///< "chip" (required): "gpiochip0", "/dev/gpiochip0" or a label
+  std::uint32_t poll_ms = 100;                     ///< "poll_ms": inputs are read this often (10..60000)
+  std::array<GpioLineConfig, kMaxGpioLines> lines{};  ///< "inputs" first, then "outputs"
+  std::size_t line_count = 0;
+
+  /// The line called `name`, or null.
+  const GpioLineConfig* find(std::string_view name) const {
+    for (std::size_t i = 0; i < line_count && i < kMaxGpioLines; ++i) {
+      if (lines[i].name == name) return &lines[i];
+    }
+    return nullptr;
+  }
+};
+
 /// The device shadow (feature section "shadow"). Its content is not read by this version (any
 /// object is accepted); its presence tells an application that the shadow is wanted.
 struct ShadowConfig {
@@ -196,6 +244,7 @@ struct AgentConfig {
   CommandsConfig commands;
   MetricsConfig metrics;
   Pkcs11Config pkcs11;
+  GpioConfig gpio;
 };
 
 /// Parses `json` (at most kMaxJsonInput bytes) into `out`, starting from the defaults (whatever `out`

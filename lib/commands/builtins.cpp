@@ -17,9 +17,9 @@ namespace {
 Status commands_error(StatusCode code, std::uint16_t detail = 0) { return Status(code, Origin::kCommands, detail); }
 
 // Members of the configuration a command may never change: the device's identity and credentials,
-// and the commands section itself (a set-config that widened the allow-list would let the cloud
-// run anything after the next restart).
-constexpr std::string_view kProtectedKeys[] = {"thing_name", "client_id", "tls", "pkcs11", "commands"};
+// the commands section itself (a set-config that widened the allow-list would let the cloud
+// run anything after the next restart) and the gpio section (it would let the cloud drive any line).
+constexpr std::string_view kProtectedKeys[] = {"thing_name", "client_id", "tls", "pkcs11", "commands", "gpio"};
 
 // Printable text for a status: control bytes other than newline and tab, and every non-ASCII byte,
 // become '?' (the JSON writer refuses ill-formed UTF-8, and a tail may start inside a sequence).

@@ -355,6 +355,7 @@ Status validate(const Ctx& ctx, AgentConfig& config) {
   if (config.commands.enabled) TETHER_RETURN_IF_ERROR(check_commands(ctx, config.commands));
   if (config.metrics.enabled) TETHER_RETURN_IF_ERROR(check_metrics(ctx, config.profile, config.metrics));
   TETHER_RETURN_IF_ERROR(check_pkcs11(ctx, config.broker.key.view(), config.pkcs11));  // also when absent
+  if (config.gpio.enabled) TETHER_RETURN_IF_ERROR(check_gpio(ctx, config.gpio));
 
   if (defaulted) config.client_id.assign(client_id).ignore();  // checked to fit above
   return ok_status();
@@ -371,7 +372,8 @@ Status Reader::root(const json::Value& doc) {
   }
   static constexpr std::string_view kKeys[] = {"thing_name", "client_id", "profile",   "endpoint",      "port",
                                                "tls",        "mqtt",      "reconnect", "log",           "heartbeat",
-                                               "offline_queue", "shadow", "commands",  "metrics",       "pkcs11"};
+                                               "offline_queue", "shadow", "commands",  "metrics",       "pkcs11",
+                                               "gpio"};
   TETHER_RETURN_IF_ERROR(check_keys(doc, {}, kKeys, count_of(kKeys)));
   TETHER_RETURN_IF_ERROR(require(doc, {}, "thing_name"));
   TETHER_RETURN_IF_ERROR(require(doc, {}, "endpoint"));
@@ -405,6 +407,7 @@ Status Reader::root(const json::Value& doc) {
   if (const json::Value v = doc["commands"]; v.valid()) TETHER_RETURN_IF_ERROR(read_commands(v));
   if (const json::Value v = doc["metrics"]; v.valid()) TETHER_RETURN_IF_ERROR(read_metrics(v));
   if (const json::Value v = doc["pkcs11"]; v.valid()) TETHER_RETURN_IF_ERROR(read_pkcs11(v));
+  if (const json::Value v = doc["gpio"]; v.valid()) TETHER_RETURN_IF_ERROR(read_gpio(v));
   // The shadow section: a later version validates its content; for now it only has to be an object.
   if (const json::Value v = doc["shadow"]; v.valid()) {
     TETHER_RETURN_IF_ERROR(expect_object(v, "shadow"));

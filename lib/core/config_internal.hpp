@@ -67,6 +67,8 @@ Status check_metrics(const Ctx& ctx, TopicProfile profile, const MetricsConfig& 
 // The "pkcs11" section when enabled, and always the cross-check with `tls_key`: a `pkcs11:` URI
 // needs the section and must not carry a PIN.
 Status check_pkcs11(const Ctx& ctx, std::string_view tls_key, const Pkcs11Config& p);
+// config_gpio.cpp
+Status check_gpio(const Ctx& ctx, const GpioConfig& g);
 
 // ---------------------------------------------------------------------------------------------
 // Reading the JSON document
@@ -177,6 +179,9 @@ class Reader {
   Status read_ports(const json::Value& object, std::string_view section, std::string_view key,
                     std::array<std::uint16_t, kMaxMetricsRuleItems>& out, std::size_t* count, bool* present);
   Status read_pkcs11(const json::Value& pkcs11);
+  // config_gpio.cpp
+  Status read_gpio(const json::Value& gpio);
+  Status read_gpio_lines(const json::Value& gpio, std::string_view key, GpioDirection direction);
 
   // Reads a string that must be one of `names` into `*out` (the matching entry of `values`).
   template <typename T, std::size_t N>

@@ -243,7 +243,8 @@ TEST_CASE("tether-agent --check-config: a valid file passes and says what would 
                      "offline queue in " + dir / "queue" + "\n" +
                      "  shadow: on (desired telemetry_interval_s)\n"
                      "  commands: on (run:hello)\n"
-                     "  metrics: a report every 2 s\n");
+                     "  metrics: a report every 2 s\n"
+                     "  gpio: off (no gpio section)\n");
   // Nothing was created: no queue directory.
   struct stat info {};
   CHECK(::stat((dir / "queue").c_str(), &info) != 0);
@@ -276,6 +277,22 @@ TEST_CASE("tether-agent --check-config: a missing file, a bad key and a missing 
     const CheckResult r = check_config(dir / "none.json");
     CHECK(r.exit_code == 1);
     CHECK(r.err == "tether-agent: " + dir / "none.json" + ": cannot open: No such file or directory\n");
+  }
+  SECTION("a gpio section naming a chip the machine does not have, and a bad line") {
+    // The chip is opened as the service would (tests/gpio_vm_test.py runs the lines on a real chip).
+    text.replace(text.rfind('}'), 1,
+                 ", \"gpio\": {\"chip\": \"gpiochip999\", \"outputs\": [{\"name\": \"led\", \"line\": 27}]}}");
+    write_file(path, text);
+    CheckResult r = check_config(path);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "tether-agent: " + path +
+                       ": gpio.chip: /dev/gpiochip999: No such file or directory (gpiodetect lists the chips)\n");
+    const std::string line = "\"line\": 27";
+    text.replace(text.find(line), line.size(), "\"line\": 2048");
+    write_file(path, text);
+    r = check_config(path);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "tether-agent: " + path + ": gpio.outputs[0].line: must be an integer between 0 and 1023, got 2048\n");
   }
   SECTION("a pkcs11 section whose module does not exist, a run program that is not there") {
     text.replace(text.rfind('}'), 1,

@@ -581,7 +581,7 @@ TEST_CASE(
   CHECK(rig.system.config_writes() == 0);
 }
 
-TEST_CASE("builtins: set-config cannot change the identity, the credentials or the commands section") {
+TEST_CASE("builtins: set-config cannot change the identity, the credentials, the commands or the gpio section") {
   Rig rig;
   rig.boot();
   const char* patches[] = {
@@ -591,6 +591,7 @@ TEST_CASE("builtins: set-config cannot change the identity, the credentials or t
       R"({"commands":{"run":[{"name":"sh","path":"/bin/sh","extra_args":true}]}})",
       R"({"commands":null})",
       R"({"pkcs11":{"module":"/tmp/evil.so","pin_env":"PIN"}})",
+      R"({"gpio":{"chip":"gpiochip0","outputs":[{"name":"relay","line":4,"initial":true}]}})",
   };
   int n = 0;
   for (const char* patch : patches) {
@@ -602,6 +603,7 @@ TEST_CASE("builtins: set-config cannot change the identity, the credentials or t
     CHECK(rig.last(id).reason_code == "PROTECTED_KEY");
   }
   CHECK(rig.last("s-4").reason == "\"commands\" cannot be changed by a command");
+  CHECK(rig.last("s-7").reason == "\"gpio\" cannot be changed by a command");
   CHECK(rig.system.config_writes() == 0);
 }
 
