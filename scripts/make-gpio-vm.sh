@@ -6,7 +6,8 @@
 # board has a PL061 whose line 3 is the power button) and busybox-static for arm64, from Debian's
 # packages, fetched with the private arm64 apt state of scripts/make-sysroot.sh (run that first).
 #
-#   DIR   default: <repo>/.sysroot/gpio-vm-arm64   gets vmlinuz, busybox and .complete
+#   DIR   default: <repo>/.sysroot/gpio-vm-arm64   gets vmlinuz, busybox, modules/ (virtio-mmio
+#         networking: virtio_mmio, failover, net_failover, virtio_net) and .complete
 #
 # Running it again does nothing once DIR/.complete names the same package versions.
 set -euo pipefail
@@ -34,7 +35,7 @@ kernel_pkg=$(apt-cache "${APT_OPTS[@]}" depends linux-image-arm64:arm64 | awk '/
 kernel_pkg=${kernel_pkg%:arm64}
 [[ -n ${kernel_pkg} ]] || die "cannot tell which kernel linux-image-arm64 depends on (apt-cache depends printed nothing)"
 stamp=$(apt-cache "${APT_OPTS[@]}" policy "${kernel_pkg}:arm64" busybox-static:arm64 | awk '/Candidate:/ { print $2 }' | tr '\n' ' ')
-stamp="${kernel_pkg} ${stamp}"
+stamp="layout 2 ${kernel_pkg} ${stamp}"
 if [[ -f ${DIR}/.complete && $(cat "${DIR}/.complete") == "${stamp}" ]]; then
   log "${DIR} is up to date (${stamp})"
   exit 0
@@ -50,7 +51,12 @@ kernel=$(find "${work}/root/boot" -name 'vmlinuz-*' | head -n 1)
 [[ -f ${kernel} ]] || die "no vmlinuz in ${kernel_pkg}"
 grep -q '^CONFIG_GPIO_PL061=y' "${work}"/root/boot/config-* \
   || die "${kernel_pkg} does not have the PL061 GPIO driver built in (CONFIG_GPIO_PL061=y)"
-mkdir -p "${DIR}"
+mkdir -p "${DIR}/modules"
+for module in virtio_mmio failover net_failover virtio_net; do
+  ko=$(find "${work}/root/lib/modules" -name "${module}.ko" | head -n 1)
+  [[ -n ${ko} ]] || die "${kernel_pkg} has no ${module}.ko (uncompressed): the VM would have no network"
+  install -m 0644 "${ko}" "${DIR}/modules/${module}.ko"
+done
 install -m 0644 "${kernel}" "${DIR}/vmlinuz"
 install -m 0755 "${work}/root/bin/busybox" "${DIR}/busybox"
 echo "${stamp}" > "${DIR}/.complete"

@@ -4,8 +4,8 @@
 //   - inputs are read every `poll_ms`; each record of telemetry carries them ("gpio":{"door":true}),
 //     a change sends a record at once and is reported to the shadow (reported.gpio.<name>),
 //   - outputs start at `initial`, follow the shadow's desired.gpio.<name> (true or false) and are
-//     reported back as the chip reads them; after a restart they take the value the previous run
-//     applied (the shadow replica's reported.gpio.<name>) before the first sync.
+//     reported back as the chip reads them; after a restart they start at the value the previous
+//     run applied (the shadow replica's reported.gpio.<name>), not at `initial`.
 // stdout: "GPIO <name>=<0|1>" for the first reading of a line and every change.
 
 #include <cstdint>
@@ -27,24 +27,15 @@ namespace tether::agent_app {
 
 class GpioService {
  public:
-  /// Takes the lines. Returns 0, or 2 after printing why (the chip, the line, the errno).
-  int open(const char* program, const char* config_path, const GpioConfig& config) {
-    config_ = &config;
-    ErrorText error;
-    const Status opened = lines_.open(config, program, &error);
-    if (!opened.ok()) {
-      std::fprintf(stderr, "%s: %s: %s\n", program, config_path, error.c_str());
-      return 2;
-    }
-    values_.assign(config.line_count, false);
-    known_.assign(config.line_count, false);
+  explicit GpioService(const GpioConfig& config) : config_(&config) {
     for (std::size_t i = 0; i < config.line_count; ++i) {
       names_.push_back(std::string("gpio.") + config.lines[i].name.c_str());
     }
-    return 0;
+    values_.assign(config.line_count, false);
+    known_.assign(config.line_count, false);
   }
 
-  /// Outputs follow desired.gpio.<name>; before the shadow starts.
+  /// Outputs follow desired.gpio.<name>: before the shadow starts (the lines are opened after).
   int attach(const char* program, shadow::Shadow& shadow) {
     shadow_ = &shadow;
     for (std::size_t i = 0; i < config_->line_count; ++i) {
@@ -60,22 +51,28 @@ class GpioService {
     return 0;
   }
 
-  /// After the shadow started (replica loaded): outputs take the value the previous run applied.
-  void restore_outputs(Logger& logger) {
-    if (shadow_ == nullptr) return;
-    json::parse(shadow_->reported(), shadow::kStateBytes, [this, &logger](const json::Value& root) {
-      for (std::size_t i = 0; i < config_->line_count; ++i) {
-        if (config_->lines[i].direction != GpioDirection::kOutput) continue;
-        const Result<bool> value = shadow::find(root, names_[i]).as_bool();
-        if (!value.ok()) continue;
-        const Status written = lines_.write(i, value.value());
-        if (!written.ok()) {
-          TETHER_LOG_WARN(logger, Origin::kApp, written, "gpio: %s: restoring %d failed", names_[i].c_str(),
-                          value.value() ? 1 : 0);
+  /// Takes the lines; after the shadow started (its replica loaded) when there is one: an output
+  /// then starts at the value the previous run applied (reported.gpio.<name>) instead of `initial`,
+  /// so a restart does not glitch it. Returns 0, or 2 after printing why (chip, line, errno).
+  int open(const char* program, const char* config_path) {
+    GpioConfig config = *config_;
+    if (shadow_ != nullptr) {
+      json::parse(shadow_->reported(), shadow::kStateBytes, [this, &config](const json::Value& root) {
+        for (std::size_t i = 0; i < config.line_count; ++i) {
+          if (config.lines[i].direction != GpioDirection::kOutput) continue;
+          const Result<bool> applied = shadow::find(root, names_[i]).as_bool();
+          if (applied.ok()) config.lines[i].initial = applied.value();
         }
-      }
-      return Status();
-    }).ignore();  // an empty or unreadable replica leaves the configured initial values
+        return Status();
+      }).ignore();  // an empty or unreadable replica leaves the configured initial values
+    }
+    ErrorText error;
+    const Status opened = lines_.open(config, program, &error);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "%s: %s: %s\n", program, config_path, error.c_str());
+      return 2;
+    }
+    return 0;
   }
 
   /// Reads every line now (reporting them), then inputs every poll_ms; `changed` runs after an

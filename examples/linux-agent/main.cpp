@@ -359,13 +359,7 @@ int run(int argc, char** argv) {
   }
 
   std::unique_ptr<tether::agent_app::GpioService> gpio;
-  if (config.gpio.enabled) {
-    gpio = std::make_unique<tether::agent_app::GpioService>();
-    const int error = gpio->open(kProgram, options.config, config.gpio);
-    if (error != 0) return error;
-    if (telemetry) telemetry->set_extra([g = gpio.get()] { return g->telemetry_members(); });
-    feature("gpio");
-  }
+  if (config.gpio.enabled) gpio = std::make_unique<tether::agent_app::GpioService>(config.gpio);
 
   std::unique_ptr<tether::port::PosixKvStore> replica;
   std::unique_ptr<tether::shadow::Shadow> shadow;
@@ -406,8 +400,13 @@ int run(int argc, char** argv) {
       return 2;
     }
     if (telemetry) restore_interval(*shadow, *telemetry);
-    if (gpio) gpio->restore_outputs(logger);
     feature("shadow");
+  }
+  if (gpio) {  // after the shadow's replica is loaded: the outputs start where the last run left them
+    const int error = gpio->open(kProgram, options.config);
+    if (error != 0) return error;
+    if (telemetry) telemetry->set_extra([g = gpio.get()] { return g->telemetry_members(); });
+    feature("gpio");
   }
 
   std::unique_ptr<tether::examples::CommandService> commands;

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 # Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
-"""tether-agent's GPIO lines on a real kernel GPIO driver.
+"""tether-agent's GPIO lines on a real kernel GPIO driver, driven through the shadow.
 
 Boots Debian's arm64 kernel on QEMU's `virt` board, whose PL061 GPIO controller the kernel drives
 (/dev/gpiochip0, label "9030000.pl061", 8 lines; line 3 is wired to the board's power button),
 with an initramfs holding busybox, the cross-built (arm64) tether-agent and the libraries it needs
-from the sysroot. In the VM, with no network (the agent keeps its telemetry in the offline queue):
+from the sysroot. The VM's network (QEMU user networking, virtio-mmio) reaches the host's TLS
+broker and cloudsim (scripts/devenv.sh, in a private directory) as "localhost". Checked:
 
   - --check-config: a valid gpio section is described; a line past the chip's last one, a line name
     the chip does not have and a chip label nobody has are refused with texts naming them;
@@ -14,15 +15,20 @@ from the sysroot. In the VM, with no network (the agent keeps its telemetry in t
     (/sys/kernel/debug/gpio) must show the consumer, the directions and those levels;
   - the host presses the power button (QEMU monitor: system_powerdown, a 100 ms pulse on line 3):
     the agent must print GPIO door=1 then door=0 and send a telemetry record at once carrying
-    "door":true.
+    "door":true;
+  - once the shadow is synced the host sets desired.gpio.led = false in cloudsim: the agent
+    applies it, the kernel shows line 0 low, and the service's reported.gpio holds every line;
+  - a second run of the agent (same state directory, offline) sets led from the replica, not from
+    `initial`.
 
 Usage: gpio_vm_test.py --agent BIN --sysroot DIR --vm-dir DIR [--qemu qemu-system-aarch64]
-(--vm-dir: what scripts/make-gpio-vm.sh fetched: vmlinuz, busybox). Exit 0 = passed; anything
-missing is a failure with its reason, never a skip.
+(--vm-dir: what scripts/make-gpio-vm.sh fetched: vmlinuz, busybox, modules/). Exit 0 = passed;
+anything missing is a failure with its reason, never a skip.
 """
 
 import argparse
 import gzip
+import json
 import os
 import re
 import shutil
@@ -32,17 +38,23 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+THING = "gpio-vm"
 
 GUEST_LIBDIRS = ["lib/aarch64-linux-gnu", "usr/lib/aarch64-linux-gnu", "lib", "usr/lib"]
 
 AGENT_CONFIG = """{
   "thing_name": "gpio-vm",
   "endpoint": "localhost",
-  "port": 8883,
-  "tls": {"ca_file": "/etc/tether/ca.pem", "cert_file": "/etc/tether/device.crt", "key": "/etc/tether/device.key"},
-  "reconnect": {"initial_ms": 1000, "max_ms": 2000},
+  "port": %(port)s,
+  "tls": {"ca_file": "/etc/tether/ca.crt", "cert_file": "/etc/tether/device.crt", "key": "/etc/tether/device.key"},
+  "mqtt": {"version": 5, "keep_alive_s": 30},
+  "reconnect": {"initial_ms": 500, "max_ms": 2000},
   "offline_queue": {"directory": "/var/lib/tether/queue",
                     "streams": [{"name": "telemetry", "durability": "batch"}]},
+  "shadow": {},
   "gpio": {"chip": "%(chip)s", "poll_ms": 10,
            "inputs": [{"name": "door", "line": %(door)s}],
            "outputs": [{"name": "led", "line": 0, "initial": true},
@@ -50,6 +62,8 @@ AGENT_CONFIG = """{
 }
 """
 
+# The guest's script. "@@" lines mark the steps; the agent's stdout is streamed as "A| <line>" so
+# that the host can act on it (press the button, change the shadow).
 GUEST_INIT = r"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -58,27 +72,47 @@ mount -t devtmpfs dev /dev
 mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /tmp /var/lib/tether/queue /run
 echo "@@ BOOTED"
+for m in virtio_mmio failover net_failover virtio_net; do insmod /modules/$m.ko || echo "@@ INSMOD-FAILED $m"; done
+n=0
+while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+ip link set lo up
+ip link set eth0 up
+ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2
+echo "@@ NETWORK"
 for c in good bad-line bad-name bad-chip; do
   echo "@@ CHECK $c"
   /usr/bin/tether-agent --check-config /etc/tether/$c.json 2>&1
   echo "@@ CHECK-EXIT $c $?"
 done
-/usr/bin/tether-agent /etc/tether/good.json --state-dir /var/lib/tether --duration 12 >/tmp/agent.out 2>/tmp/agent.err &
-pid=$!
-n=0
-while ! grep -q '^READY' /tmp/agent.out 2>/dev/null && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
+wait_for() {  # wait_for PATTERN FILE SECONDS
+  n=0
+  while ! grep -q "$1" "$2" 2>/dev/null && [ $n -lt $(($3 * 10)) ]; do sleep 0.1; n=$((n+1)); done
+}
+( /usr/bin/tether-agent /etc/tether/good.json --state-dir /var/lib/tether --duration 40 2>/tmp/agent.err
+  echo "@@ AGENT-EXIT $?" ) | tee /tmp/agent.out | sed 's/^/A| /' &
+wait_for '^READY' /tmp/agent.out 20
 sleep 1
-echo "@@ DEBUGFS"
+echo "@@ DEBUGFS 1"
 cat /sys/kernel/debug/gpio
 echo "@@ PRESS"
-sleep 4
-echo "@@ PRESS"
-wait $pid
-echo "@@ AGENT-EXIT $?"
-echo "@@ AGENT-STDOUT"
-cat /tmp/agent.out
+wait_for '^REPORTED.*"led":false' /tmp/agent.out 40
+sleep 1
+echo "@@ DEBUGFS 2"
+cat /sys/kernel/debug/gpio
+echo "@@ STOP"
+kill -TERM $(pidof tether-agent) 2>/dev/null
+wait_for '^@@ AGENT-EXIT' /tmp/agent.out 20
 echo "@@ AGENT-STDERR"
 cat /tmp/agent.err
+ip link set eth0 down
+echo "@@ RESTART"
+( /usr/bin/tether-agent /etc/tether/good.json --state-dir /var/lib/tether --duration 4 2>/tmp/agent2.err
+  echo "@@ AGENT-EXIT $?" ) | tee /tmp/agent2.out | sed 's/^/B| /' &
+wait_for '^READY' /tmp/agent2.out 20
+echo "@@ DEBUGFS 3"
+cat /sys/kernel/debug/gpio
+wait_for '^@@ AGENT-EXIT' /tmp/agent2.out 20
 echo "@@ END"
 poweroff -f
 """
@@ -105,7 +139,7 @@ def find_in_sysroot(sysroot, name):
     return None, None
 
 
-def build_initramfs(args, work):
+def build_initramfs(args, work, env):
     root = os.path.join(work, "root")
     for d in ["bin", "dev", "proc", "sys", "etc/tether", "usr/bin", "tmp", "var/lib/tether", "lib"]:
         os.makedirs(os.path.join(root, d), exist_ok=True)
@@ -137,17 +171,28 @@ def build_initramfs(args, work):
             todo.append(os.path.realpath(source))
     os.symlink("../usr/lib/aarch64-linux-gnu", os.path.join(root, "lib/aarch64-linux-gnu"))
 
-    # Credentials: the files must exist and parse; the agent never reaches a broker here.
+    # The network: the host's loopback is 10.0.2.2 (QEMU user networking); the broker's certificate
+    # is for "localhost".
+    with open(os.path.join(root, "etc/hosts"), "w") as f:
+        f.write("10.0.2.2 localhost\n")
+    os.makedirs(os.path.join(root, "modules"))
+    for module in ["virtio_mmio", "failover", "net_failover", "virtio_net"]:
+        source = os.path.join(args.vm_dir, "modules", module + ".ko")
+        if not os.path.isfile(source):
+            fail(f"{source} is missing (scripts/make-gpio-vm.sh)")
+        shutil.copy2(source, os.path.join(root, "modules"))
+
+    # The thing's credentials, made by scripts/devenv.sh.
     etc = os.path.join(root, "etc/tether")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-keyout", os.path.join(etc, "device.key"), "-out", os.path.join(etc, "device.crt"),
-                    "-subj", "/CN=gpio-vm", "-days", "2"], check=True, capture_output=True)
-    shutil.copy2(os.path.join(etc, "device.crt"), os.path.join(etc, "ca.pem"))
+    shutil.copy2(env["TETHER_CA_FILE"], os.path.join(etc, "ca.crt"))
+    shutil.copy2(env["TETHER_THING_GPIO_VM_CERT"], os.path.join(etc, "device.crt"))
+    shutil.copy2(env["TETHER_THING_GPIO_VM_KEY"], os.path.join(etc, "device.key"))
+    port = env["TETHER_BROKER_PORT"]
     configs = {
-        "good": {"chip": "9030000.pl061", "door": "3"},
-        "bad-line": {"chip": "gpiochip0", "door": "8"},
-        "bad-name": {"chip": "/dev/gpiochip0", "door": '"GPIO17"'},
-        "bad-chip": {"chip": "pinctrl-rp1", "door": "3"},
+        "good": {"chip": "9030000.pl061", "door": "3", "port": port},
+        "bad-line": {"chip": "gpiochip0", "door": "8", "port": port},
+        "bad-name": {"chip": "/dev/gpiochip0", "door": '"GPIO17"', "port": port},
+        "bad-chip": {"chip": "pinctrl-rp1", "door": "3", "port": port},
     }
     for name, values in configs.items():
         with open(os.path.join(etc, f"{name}.json"), "w") as f:
@@ -175,9 +220,22 @@ def press_power_button(monitor_path):
         time.sleep(0.2)
 
 
-def run_vm(args, work, image):
+def set_desired(api, document):
+    request = urllib.request.Request(f"{api}/shadows/{THING}/desired", data=json.dumps(document).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        answer.read()
+
+
+def get_shadow(api):
+    with urllib.request.urlopen(f"{api}/shadows/{THING}", timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def run_vm(args, work, image, api):
     monitor = os.path.join(work, "monitor.sock")
-    command = [args.qemu, "-M", "virt", "-cpu", "cortex-a57", "-m", "512", "-smp", "1", "-nic", "none",
+    command = [args.qemu, "-M", "virt", "-cpu", "cortex-a57", "-m", "512", "-smp", "1",
+               "-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0",
                "-display", "none", "-no-reboot", "-serial", "stdio",
                "-monitor", f"unix:{monitor},server,nowait",
                "-kernel", os.path.join(args.vm_dir, "vmlinuz"), "-initrd", image,
@@ -185,11 +243,12 @@ def run_vm(args, work, image):
     print("gpio_vm_test: " + " ".join(command), flush=True)
     vm = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     lines = []
-    presses = 0
+    pressed = synced = desired = False
 
     def kill_later():
         time.sleep(args.timeout)
         if vm.poll() is None:
+            print(f"gpio_vm_test: the VM ran {args.timeout} s: killed", flush=True)
             vm.kill()
 
     threading.Thread(target=kill_later, daemon=True).start()
@@ -197,11 +256,42 @@ def run_vm(args, work, image):
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         lines.append(line)
         print("vm| " + line, flush=True)
-        if line.strip() == "@@ PRESS" and presses == 0:
-            presses += 1
+        if line.strip() == "@@ PRESS" and not pressed:  # after the first look at the lines
+            pressed = True
             press_power_button(monitor)
+        synced = synced or line.startswith("A| SYNCED")
+        if pressed and synced and not desired:  # the shadow is synced: change it from the cloud
+            desired = True
+            set_desired(api, {"gpio": {"led": False}})
     vm.wait()
     return lines
+
+
+class DevEnv:
+    """scripts/devenv.sh in a private directory: the TLS broker, cloudsim, a certificate for THING."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "devenv")
+        self.environ = dict(os.environ, TETHER_DEVENV_DIR=self.dir, TETHER_DEVENV_THINGS=THING,
+                            TETHER_DEVENV_SOFTHSM="off")
+
+    def __enter__(self):
+        up = subprocess.run([os.path.join(REPO, "scripts/devenv.sh"), "up"], env=self.environ, capture_output=True,
+                            text=True)
+        if up.returncode != 0:
+            fail("scripts/devenv.sh up failed: " + up.stdout[-2000:] + up.stderr[-2000:])
+        env = {}
+        with open(os.path.join(self.dir, "env")) as f:
+            for line in f:
+                m = re.match(r"export ([A-Z0-9_]+)=(.*)", line.strip())
+                if m:
+                    env[m.group(1)] = subprocess.run(["bash", "-c", f"printf %s {m.group(2)}"], capture_output=True,
+                                                     text=True, check=True).stdout
+        return env
+
+    def __exit__(self, *exc):
+        subprocess.run([os.path.join(REPO, "scripts/devenv.sh"), "down"], env=self.environ, capture_output=True)
+        return False
 
 
 def section(lines, start, end):
@@ -217,6 +307,19 @@ def section(lines, start, end):
     return out
 
 
+def kernel_lines(lines, start, end):
+    """{offset: (direction, level)} of the PL061 lines tether-agent holds, from a debugfs dump."""
+    base, held = None, {}
+    for line in section(lines, start, end):
+        header = re.search(r"GPIOs (\d+)-\d+.*9030000\.pl061", line)
+        if header:
+            base = int(header.group(1))
+        m = re.match(r"\s*gpio-(\d+)\s+\(([^|]*)\|([^)]*)\)\s+(in|out)\s+(hi|lo)", line)
+        if m and base is not None and m.group(3).strip() == "tether-agent":
+            held[int(m.group(1)) - base] = (m.group(4), m.group(5))
+    return held
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--agent", required=True)
@@ -230,12 +333,17 @@ def main():
                        "busybox (scripts/make-gpio-vm.sh)")]:
         if not os.path.isfile(path):
             fail(f"{what} is missing: {path}")
-    for tool in [args.qemu, "readelf", "cpio", "openssl"]:
+    for tool in [args.qemu, "readelf", "cpio"]:
         if shutil.which(tool) is None:
             fail(f"{tool} not found (scripts/install-deps.sh cross)")
 
     with tempfile.TemporaryDirectory(prefix="tether-gpio-vm-") as work:
-        lines = run_vm(args, work, build_initramfs(args, work))
+        with DevEnv(work) as env:
+            lines = run_vm(args, work, build_initramfs(args, work, env), env["CLOUDSIM_API"])
+            try:
+                shadow = get_shadow(env["CLOUDSIM_API"])
+            except Exception as e:  # noqa: BLE001 - reported as a failure below
+                shadow = {"error": str(e)}
 
     errors = []
 
@@ -245,6 +353,7 @@ def main():
 
     text = "\n".join(lines)
     expect("@@ BOOTED" in text, "the VM did not boot to the test script")
+    expect("@@ INSMOD-FAILED" not in text, "a network module did not load")
     good = "\n".join(section(lines, "@@ CHECK good", "@@ CHECK-EXIT"))
     expect("@@ CHECK-EXIT good 0" in text, "--check-config of a valid gpio section did not exit 0")
     expect("gpio: gpiochip0 [9030000.pl061], 8 lines; inputs door (read every 10 ms), outputs led,buzzer_n" in good,
@@ -261,27 +370,21 @@ def main():
         expect(wanted in out, f"--check-config of {name} did not say: {wanted}")
 
     # The kernel's view while the agent holds the lines: consumer, direction, level.
-    debugfs = section(lines, "@@ DEBUGFS", "@@ PRESS")
-    base = None
-    held = {}
-    for line in debugfs:
-        header = re.search(r"GPIOs (\d+)-\d+.*9030000\.pl061", line)
-        if header:
-            base = int(header.group(1))
-        m = re.match(r"\s*gpio-(\d+)\s+\(([^|]*)\|([^)]*)\)\s+(in|out)\s+(hi|lo)", line)
-        if m and base is not None:
-            held[int(m.group(1)) - base] = (m.group(3).strip(), m.group(4), m.group(5))
-    if base is None:
-        errors.append("/sys/kernel/debug/gpio does not list the PL061: " + " | ".join(debugfs))
-    else:
-        expect(held.get(0) == ("tether-agent", "out", "hi"), f"line 0 (led, initial true): {held.get(0)}")
-        expect(held.get(1) == ("tether-agent", "out", "lo"), f"line 1 (buzzer_n, active low, initial true): {held.get(1)}")
-        expect(held.get(3) is not None and held.get(3)[:2] == ("tether-agent", "in"), f"line 3 (door): {held.get(3)}")
+    expect(kernel_lines(lines, "@@ DEBUGFS 1", "@@ PRESS") == {0: ("out", "hi"), 1: ("out", "lo"), 3: ("in", "lo")},
+           "the lines after the start (led initial true: high, buzzer_n active low initial true: low, door input): "
+           f"{kernel_lines(lines, '@@ DEBUGFS 1', '@@ PRESS')}")
+    expect(kernel_lines(lines, "@@ DEBUGFS 2", "@@ STOP").get(0) == ("out", "lo"),
+           f"line 0 after desired.gpio.led = false: {kernel_lines(lines, '@@ DEBUGFS 2', '@@ STOP').get(0)}")
+    expect(kernel_lines(lines, "@@ DEBUGFS 3", "B| @@ AGENT-EXIT").get(0) == ("out", "lo"),
+           "the second run did not start led where the first left it (low, from the replica): "
+           f"{kernel_lines(lines, '@@ DEBUGFS 3', 'B| @@ AGENT-EXIT').get(0)}")
 
-    agent_out = section(lines, "@@ AGENT-STDOUT", "@@ AGENT-STDERR")
-    agent_err = section(lines, "@@ AGENT-STDERR", "@@ END")
-    expect("@@ AGENT-EXIT 0" in text, "tether-agent did not exit 0: " + " | ".join(agent_err[-5:]))
-    expect(any(l.startswith("READY features=telemetry,gpio") for l in agent_out), "no READY features=telemetry,gpio")
+    agent_out = [l[3:] for l in lines if l.startswith("A| ")]
+    agent_err = section(lines, "@@ AGENT-STDERR", "@@ RESTART")
+    expect("@@ AGENT-EXIT 0" in agent_out, "tether-agent did not exit 0: " + " | ".join(agent_err[-5:]))
+    expect("B| @@ AGENT-EXIT 0" in lines, "the second run of tether-agent did not exit 0")
+    expect("READY features=telemetry,shadow,gpio" in agent_out, "no READY features=telemetry,shadow,gpio")
+    expect("CONNECTED" in agent_out, "the agent never connected to the host's broker: " + " | ".join(agent_err[-5:]))
     gpio_lines = [l for l in agent_out if l.startswith("GPIO ")]
     for wanted in ["GPIO led=1", "GPIO buzzer_n=1", "GPIO door=0"]:
         expect(wanted in gpio_lines[:3], f"the first readings lack {wanted}: {gpio_lines[:3]}")
@@ -291,13 +394,19 @@ def main():
     telemetry = [l for l in agent_out if l.startswith("TELEMETRY ")]
     expect(any('"gpio":{"door":false,"led":true,"buzzer_n":true}' in l for l in telemetry[:1]),
            f"the first telemetry record lacks the lines: {telemetry[:1]}")
-    pressed = [l for l in telemetry if '"door":true' in l]
-    expect(len(pressed) >= 1, "no telemetry record was sent with door true when the button was pressed")
+    expect(any('"door":true' in l for l in telemetry), "no telemetry record was sent with door true on the press")
+    expect("DESIRED path=gpio.led value=false decision=accept" in agent_out,
+           "desired.gpio.led = false was not applied")
+    expect("GPIO led=0" in gpio_lines, "led did not read back 0 after the desired change")
+    reported = shadow.get("state", {}).get("reported", {}).get("gpio")
+    expect(reported == {"door": False, "led": False, "buzzer_n": True},
+           f"the service's reported.gpio: {reported} (shadow: {json.dumps(shadow)[:300]})")
     if errors:
         for e in errors:
             print("gpio_vm_test: FAIL: " + e, file=sys.stderr)
         sys.exit(1)
-    print("gpio_vm_test: passed (check-config x4, kernel line states, input pulse, telemetry)")
+    print("gpio_vm_test: passed (check-config x4, kernel line states, input pulse, telemetry, shadow -> output, "
+          "restart from the replica)")
 
 
 if __name__ == "__main__":
