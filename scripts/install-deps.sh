@@ -13,7 +13,8 @@
 #          configured suite offers it, the script adds <codename>-backports of
 #          the Debian archive the machine already uses (its address and key
 #          taken from the existing apt sources) and installs it from there.
-#   cross  qemu-user and the aarch64 / armhf / Cortex-M (arm-none-eabi) toolchains
+#   cross  the build tools (cmake, ninja, pkg-config, dpkg-dev), qemu-user, qemu-system-arm and cpio,
+#          and the aarch64 / armhf / Cortex-M (arm-none-eabi) toolchains
 #   all    both
 #
 # Idempotent: packages already installed are skipped, and apt is not touched
@@ -24,7 +25,7 @@ readonly HOST_PACKAGES=(
     build-essential cmake ninja-build pkg-config clang
     libpaho-mqttpp-dev libpaho-mqtt-dev libcjson-dev libcbor-dev catch2
     libmbedtls-dev libssl-dev libclang-rt-dev libsqlite3-dev
-    libp11-dev libp11-kit-dev libsystemd-dev dpkg-dev libgpiod-dev gpiod
+    libp11-dev libp11-kit-dev dpkg-dev libgpiod-dev gpiod
     mosquitto mosquitto-clients openssl softhsm2 opensc
     swtpm swtpm-tools tpm2-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools
     python3 python3-paho-mqtt python3-cbor2 python3-cryptography
@@ -34,6 +35,7 @@ readonly HOST_PACKAGES=(
 readonly BACKPORT_PACKAGES=(pkcs11-provider)
 
 readonly CROSS_PACKAGES=(
+    build-essential cmake ninja-build pkg-config dpkg-dev
     qemu-user qemu-system-arm cpio
     g++-aarch64-linux-gnu g++-arm-linux-gnueabihf
     gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib binutils-arm-none-eabi

@@ -81,8 +81,6 @@ PACKAGES=(
     catch2
     # PKCS#11: libp11 and the p11-kit header/runtime (libffi8 is p11-kit's dep)
     libp11-dev libp11-3 libp11-kit-dev libp11-kit0 libffi8
-    # libsystemd (sd_notify for tether-agent's Type=notify unit) and what libsystemd0 links
-    libsystemd-dev libsystemd0 libcap2 libgcrypt20 libgpg-error0 liblz4-1 liblzma5 libzstd1
     # libgpiod 1.6 (tether-agent's GPIO lines; the library Raspberry Pi OS bookworm has)
     libgpiod-dev libgpiod2
 )

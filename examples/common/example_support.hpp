@@ -219,7 +219,8 @@ inline void log_attention(Logger& logger, const AgentEvent& e) {
 
 /// Runs the started agent until a stop signal or, when `duration_s` >= 0, that many seconds; then
 /// stops it (DISCONNECT when connected) and runs it until it has stopped. `each(stopping)` runs
-/// after every turn of the loop.
+/// after every turn of the loop, and with `stopping` true at once when the stop begins (the last
+/// turn returns kCancelled: without that call the application would never see `stopping`).
 template <typename Each>
 void run_until_stopped(Agent& agent, const port::Clock& clock, long duration_s, Each&& each) {
   const Milliseconds deadline = clock.now() + std::chrono::seconds(duration_s < 0 ? 0 : duration_s);
@@ -231,6 +232,7 @@ void run_until_stopped(Agent& agent, const port::Clock& clock, long duration_s, 
       TETHER_LOG_INFO(agent.logger(), Origin::kApp, "%s: stopping",
                       stop_requested() ? "signal received" : "--duration reached");
       agent.stop().ignore();
+      each(true);
     }
     const Status s = agent.run_once(std::chrono::milliseconds(200));
     if (s.code() == StatusCode::kCancelled) return;

@@ -99,6 +99,25 @@ bool check_file(const char* config_path, const char* key, const char* path, int 
   return false;
 }
 
+// A pkcs11: tls.key needs this build's PKCS#11 port and, at run time, OpenSSL's pkcs11-provider
+// (the path in the configuration, else the one in OpenSSL's modules directory).
+bool check_token_key_support(const char* config_path, const tether::AgentConfig& config) {
+#if defined(TETHER_EXAMPLE_HAVE_PKCS11)
+  if (!config.pkcs11.provider.empty()) return true;  // checked as pkcs11.provider
+  const std::string provider = tether::port::default_pkcs11_provider_path();
+  if (::access(provider.c_str(), R_OK) == 0) return true;
+  std::fprintf(stderr, "%s: %s: tls.key: OpenSSL's PKCS#11 provider %s is missing (%s): install the Debian package "
+               "pkcs11-provider (Debian 12: from bookworm-backports) or set pkcs11.provider\n",
+               kProgram, config_path, provider.c_str(), std::strerror(errno));
+  return false;
+#else
+  (void)config;
+  std::fprintf(stderr, "%s: %s: tls.key is a pkcs11: URI, but this tether-agent was built without "
+               "tether::port_pkcs11 (libp11-dev, libp11-kit-dev; TETHER_PORT_PKCS11)\n", kProgram, config_path);
+  return false;
+#endif
+}
+
 // The gpio section against the machine: the chip, its lines, access. Lines the running service
 // holds (busy) are fine; anything else is an error.
 bool check_gpio(const char* config_path, const tether::GpioConfig& gpio, std::string* chip) {
@@ -142,6 +161,7 @@ int check_config(const char* path) {
       ok = check_file(path, "pkcs11.provider", config.pkcs11.provider.c_str(), R_OK) && ok;
     }
   }
+  if (token_key) ok = check_token_key_support(path, config) && ok;
   if (config.commands.enabled) {
     for (std::size_t i = 0; i < config.commands.run_count; ++i) {
       const std::string key = "commands.run[" + std::to_string(i) + "].path";
@@ -471,7 +491,7 @@ int run(int argc, char** argv) {
   bool failed = false;
   bool closed = false;
   tether::examples::run_until_stopped(agent, device.clock, options.run.duration_s, [&](bool stopping) {
-    service_manager.alive(device.clock.now());
+    if (!stopping) service_manager.alive(device.clock.now());  // systemd stops watching after STOPPING=1
     if (stopping && !closed) {
       closed = true;
       service_manager.stopping();

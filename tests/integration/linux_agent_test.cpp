@@ -8,10 +8,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -156,6 +160,47 @@ class Rig {
   std::unique_ptr<ChildProcess> agent;
 };
 
+// What systemd's notification socket would receive: an AF_UNIX datagram socket at `path`.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    REQUIRE(path.size() < sizeof address.sun_path);
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    REQUIRE(::bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+  }
+  ~NotifySocket() {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+
+  // Every datagram received so far (one notification each: "READY=1\nSTATUS=...").
+  const std::vector<std::string>& received() {
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      messages_.emplace_back(buf, static_cast<std::size_t>(n));
+    }
+    return messages_;
+  }
+  std::size_t count(std::string_view field) {
+    std::size_t n = 0;
+    for (const std::string& m : received()) n += m.find(field) != std::string::npos ? 1 : 0;
+    return n;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::vector<std::string> messages_;
+};
+
 // Runs `tether-agent --check-config <path>`: exit code, stdout, stderr.
 struct CheckResult {
   int exit_code = -1;
@@ -226,6 +271,27 @@ TEST_CASE("tether-agent: a job from the allow-list runs and a metrics report is 
   rig.require_eventually("a report ACCEPTED", [&] { return rig.agent->count_lines("ACCEPTED") >= 1; });
   CHECK(rig.accepted_reports() >= 1);
   rig.stop_agent();
+}
+
+TEST_CASE("tether-agent under systemd: READY, then WATCHDOG from the loop, and STOPPING on SIGTERM", "[linux-agent]") {
+  Rig rig;
+  NotifySocket notify(rig.dir / "notify");
+  // As systemd starts a Type=notify unit with WatchdogSec=1: pings are due every 500 ms.
+  ::setenv("NOTIFY_SOCKET", (rig.dir / "notify").c_str(), 1);
+  ::setenv("WATCHDOG_USEC", "1000000", 1);
+  rig.start_agent();
+  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("WATCHDOG_USEC");
+  rig.require_eventually("three watchdog pings", [&] { return notify.count("WATCHDOG=1") >= 3; });
+  rig.stop_agent();
+  const std::vector<std::string>& messages = notify.received();
+  INFO(rig.describe());
+  REQUIRE(messages.size() >= 5);
+  CHECK(messages.front().find("READY=1") != std::string::npos);
+  CHECK(messages.front().find("STATUS=telemetry,shadow,commands,metrics") != std::string::npos);
+  CHECK(messages.back().find("STOPPING=1") != std::string::npos);  // the queue is closed next
+  CHECK(notify.count("READY=1") == 1);
+  CHECK(notify.count("STOPPING=1") == 1);
 }
 
 TEST_CASE("tether-agent --check-config: a valid file passes and says what would run", "[linux-agent]") {

@@ -25,21 +25,30 @@ echo "$files"
 for want in ./usr/bin/tether-agent ./usr/lib/systemd/system/tether-agent.service ./etc/tether/agent.json.example; do
     grep -qx -- "$want" <<<"$files" || fail "$want is not in the package"
 done
+# tether-provision (first boot) is in the package whenever the build made it (a PKCS#11 build).
+if [[ -x $build_dir/examples/provision/tether-provision ]]; then
+    grep -qx -- ./usr/bin/tether-provision <<<"$files" || fail "tether-provision was built but is not in the package"
+fi
 if grep -q -- '/include/\|\.a$\|/cmake/\|\.pc$' <<<"$files"; then
     fail "the package holds SDK files: $(grep -- '/include/\|\.a$\|/cmake/\|\.pc$' <<<"$files" | head -3)"
 fi
 dpkg-deb -e "$deb" "$out/control"
 [[ -x $out/control/postinst ]] || fail "no executable postinst"
 grep -q 'adduser --system --group' "$out/control/postinst" || fail "postinst does not create the tether user"
+grep -q 'try-restart tether-agent' "$out/control/postinst" || fail "postinst does not restart the service on upgrade"
 [[ -x $out/control/postrm ]] || fail "no executable postrm"
-# The unit as packaged: Type=notify with a watchdog when the binary has sd_notify, and valid for
-# systemd (the program path pointed at the extracted binary).
+! grep -q 'deluser' "$out/control/postrm" || fail "postrm deletes the tether user (its files in /etc/tether would be orphaned)"
+for script in "$out/control/postinst" "$out/control/postrm"; do
+    sh -n "$script" || fail "$(basename "$script") is not valid sh"
+done
+# The unit must be valid for systemd (the program path pointed at the extracted binary).
 dpkg-deb -x "$deb" "$out/root"
 unit=$out/root/usr/lib/systemd/system/tether-agent.service
-if grep -q 'libsystemd' <(dpkg-deb -f "$deb" Depends); then
-    grep -qx 'Type=notify' "$unit" || fail "the binary links libsystemd but the unit is not Type=notify"
-    grep -q '^WatchdogSec=' "$unit" || fail "no WatchdogSec= in the unit"
-fi
+# The unit as packaged: Type=notify with a watchdog (the agent speaks the notification protocol
+# itself: no libsystemd in its Depends).
+grep -qx 'Type=notify' "$unit" || fail "the unit is not Type=notify"
+grep -q '^WatchdogSec=' "$unit" || fail "no WatchdogSec= in the unit"
+! grep -q 'libsystemd' <(dpkg-deb -f "$deb" Depends) || fail "the package depends on libsystemd"
 for want in 'User=tether' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'StateDirectory=tether' \
             'RuntimeDirectory=tether' 'Restart=on-failure' 'RestartForceExitStatus=75'; do
     grep -qx -- "$want" "$unit" || fail "the unit lacks $want"
