@@ -34,7 +34,7 @@ if grep -q -- '/include/\|\.a$\|/cmake/\|\.pc$' <<<"$files"; then
 fi
 dpkg-deb -e "$deb" "$out/control"
 [[ -x $out/control/postinst ]] || fail "no executable postinst"
-grep -q 'adduser --system --group' "$out/control/postinst" || fail "postinst does not create the tether user"
+grep -q 'adduser --system --quiet --group' "$out/control/postinst" || fail "postinst does not create the tether user"
 grep -q 'try-restart tether-agent' "$out/control/postinst" || fail "postinst does not restart the service on upgrade"
 [[ -x $out/control/postrm ]] || fail "no executable postrm"
 ! grep -q 'deluser' "$out/control/postrm" || fail "postrm deletes the tether user (its files in /etc/tether would be orphaned)"
