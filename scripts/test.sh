@@ -95,8 +95,8 @@ stage_cross() {
   local preset=$1 arch=$2
   say "${preset}: sysroot"
   scripts/make-sysroot.sh "${arch}"
-  # arm64: the kernel and busybox of the GPIO test VM (linux_agent_gpio_vm, preset aarch64-agent)
-  if [[ ${arch} == arm64 ]]; then scripts/make-gpio-vm.sh; fi
+  # the kernel and busybox of the GPIO test VM (linux_agent_gpio_vm, presets aarch64-agent, armhf-agent)
+  scripts/make-gpio-vm.sh "${arch}"
   run_preset "${preset}"
   if [[ ${preset} == armhf ]]; then
     say "armhf: size table"

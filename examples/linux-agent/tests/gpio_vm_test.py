@@ -2,9 +2,9 @@
 # Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 """tether-agent's GPIO lines on a real kernel GPIO driver, driven through the shadow.
 
-Boots Debian's arm64 kernel on QEMU's `virt` board, whose PL061 GPIO controller the kernel drives
+Boots Debian's arm64 or armhf kernel on QEMU's `virt` board, whose PL061 GPIO controller the kernel drives
 (/dev/gpiochip0, label "9030000.pl061", 8 lines; line 3 is wired to the board's power button),
-with an initramfs holding busybox, the cross-built (arm64) tether-agent and the libraries it needs
+with an initramfs holding busybox, the cross-built (arm64 or armhf) tether-agent and the libraries it needs
 from the sysroot. The VM's network (QEMU user networking, virtio-mmio) reaches the host's TLS
 broker and cloudsim (scripts/devenv.sh, in a private directory) as "localhost". Checked:
 
@@ -21,7 +21,7 @@ broker and cloudsim (scripts/devenv.sh, in a private directory) as "localhost". 
   - a second run of the agent (same state directory, offline) sets led from the replica, not from
     `initial`.
 
-Usage: gpio_vm_test.py --agent BIN --sysroot DIR --vm-dir DIR [--qemu qemu-system-aarch64]
+Usage: gpio_vm_test.py --arch arm64|armhf --agent BIN --sysroot DIR --vm-dir DIR [--qemu PROGRAM]
 (--vm-dir: what scripts/make-gpio-vm.sh fetched: vmlinuz, busybox, modules/). Exit 0 = passed;
 anything missing is a failure with its reason, never a skip.
 """
@@ -43,7 +43,12 @@ import urllib.request
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 THING = "gpio-vm"
 
-GUEST_LIBDIRS = ["lib/aarch64-linux-gnu", "usr/lib/aarch64-linux-gnu", "lib", "usr/lib"]
+# Per Debian architecture: the multiarch triplet, QEMU and its machine and CPU for the virt board.
+ARCHES = {
+    "arm64": {"triplet": "aarch64-linux-gnu", "qemu": "qemu-system-aarch64", "machine": ["-M", "virt", "-cpu", "cortex-a57"]},
+    "armhf": {"triplet": "arm-linux-gnueabihf", "qemu": "qemu-system-arm",
+              "machine": ["-M", "virt,highmem=off", "-cpu", "cortex-a15"]},
+}
 
 AGENT_CONFIG = """{
   "thing_name": "gpio-vm",
@@ -80,6 +85,10 @@ ip link set eth0 up
 ip addr add 10.0.2.15/24 dev eth0
 ip route add default via 10.0.2.2
 echo "@@ NETWORK"
+# armmp has the gpio-keys driver built in: it holds line 3 (the power button) for the kernel.
+for d in /sys/bus/platform/drivers/gpio-keys/*; do
+  case "$(basename "$d")" in bind|unbind|uevent|module) ;; *) [ -e "$d" ] && echo "$(basename "$d")" > /sys/bus/platform/drivers/gpio-keys/unbind && echo "@@ UNBOUND $(basename "$d")" ;; esac
+done
 for c in good bad-line bad-name bad-chip; do
   echo "@@ CHECK $c"
   /usr/bin/tether-agent --check-config /etc/tether/$c.json 2>&1
@@ -131,16 +140,17 @@ def needed_libraries(path):
     return needed, interp.group(1) if interp else None
 
 
-def find_in_sysroot(sysroot, name):
-    for d in GUEST_LIBDIRS:
+def find_in_sysroot(sysroot, triplet, name):
+    for d in [f"lib/{triplet}", f"usr/lib/{triplet}", "lib", "usr/lib"]:
         candidate = os.path.join(sysroot, d, name)
         if os.path.exists(candidate):
-            return candidate, d
-    return None, None
+            return candidate
+    return None
 
 
 def build_initramfs(args, work, env):
     root = os.path.join(work, "root")
+    triplet = ARCHES[args.arch]["triplet"]
     for d in ["bin", "dev", "proc", "sys", "etc/tether", "usr/bin", "tmp", "var/lib/tether", "lib"]:
         os.makedirs(os.path.join(root, d), exist_ok=True)
     shutil.copy2(os.path.join(args.vm_dir, "busybox"), os.path.join(root, "bin/busybox"))
@@ -162,14 +172,15 @@ def build_initramfs(args, work, env):
             if name in seen:
                 continue
             seen.add(name)
-            source, subdir = find_in_sysroot(args.sysroot, name)
+            source = find_in_sysroot(args.sysroot, triplet, name)
             if source is None:
-                fail(f"{name} (needed by the agent) is not in the sysroot {args.sysroot}: run scripts/make-sysroot.sh arm64")
-            target = os.path.join(root, "usr/lib/aarch64-linux-gnu", name)
+                fail(f"{name} (needed by the agent) is not in the sysroot {args.sysroot}: run scripts/make-sysroot.sh "
+                     f"{args.arch}")
+            target = os.path.join(root, "usr/lib", triplet, name)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             shutil.copy2(os.path.realpath(source), target)
             todo.append(os.path.realpath(source))
-    os.symlink("../usr/lib/aarch64-linux-gnu", os.path.join(root, "lib/aarch64-linux-gnu"))
+    os.symlink(f"../usr/lib/{triplet}", os.path.join(root, "lib", triplet))
 
     # The network: the host's loopback is 10.0.2.2 (QEMU user networking); the broker's certificate
     # is for "localhost".
@@ -234,7 +245,7 @@ def get_shadow(api):
 
 def run_vm(args, work, image, api):
     monitor = os.path.join(work, "monitor.sock")
-    command = [args.qemu, "-M", "virt", "-cpu", "cortex-a57", "-m", "512", "-smp", "1",
+    command = [args.qemu] + ARCHES[args.arch]["machine"] + ["-m", "512", "-smp", "1",
                "-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0",
                "-display", "none", "-no-reboot", "-serial", "stdio",
                "-monitor", f"unix:{monitor},server,nowait",
@@ -325,11 +336,13 @@ def main():
     parser.add_argument("--agent", required=True)
     parser.add_argument("--sysroot", required=True)
     parser.add_argument("--vm-dir", required=True)
-    parser.add_argument("--qemu", default="qemu-system-aarch64")
+    parser.add_argument("--arch", choices=sorted(ARCHES), default="arm64")
+    parser.add_argument("--qemu", default="")
     parser.add_argument("--timeout", type=int, default=240)
     args = parser.parse_args()
-    for path, what in [(args.agent, "the arm64 tether-agent"), (os.path.join(args.vm_dir, "vmlinuz"),
-                       "the arm64 kernel (scripts/make-gpio-vm.sh)"), (os.path.join(args.vm_dir, "busybox"),
+    args.qemu = args.qemu or ARCHES[args.arch]["qemu"]
+    for path, what in [(args.agent, f"the {args.arch} tether-agent"), (os.path.join(args.vm_dir, "vmlinuz"),
+                       f"the {args.arch} kernel (scripts/make-gpio-vm.sh {args.arch})"), (os.path.join(args.vm_dir, "busybox"),
                        "busybox (scripts/make-gpio-vm.sh)")]:
         if not os.path.isfile(path):
             fail(f"{what} is missing: {path}")
