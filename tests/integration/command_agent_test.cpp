@@ -38,13 +38,7 @@ constexpr std::string_view kThing = "device-1";
 constexpr milliseconds kWait{30000};
 constexpr int kRestartExitCode = 75;  // PosixSystem::kRestartExitCode
 
-std::string command_agent_path() {
-#ifdef TETHER_COMMAND_AGENT
-  return TETHER_COMMAND_AGENT;
-#else
-  return "";
-#endif
-}
+std::string command_agent_path() { return test::program_under_test(nullptr, TETHER_COMMAND_AGENT); }
 
 // The agent's configuration: device-1 on `broker`, the given profile and `commands` section.
 std::string config_text(const TestBroker& broker, std::string_view profile, std::string_view commands) {

@@ -43,16 +43,7 @@ constexpr milliseconds kWait{30000};
 
 // The program under test: $TETHER_LINUX_AGENT when set (the aarch64 and armhf builds point it at a
 // script that runs their cross-built tether-agent under qemu-user), else this build's tether-agent.
-std::string linux_agent_path() {
-  if (const char* program = std::getenv("TETHER_LINUX_AGENT"); program != nullptr && *program != '\0') {
-    return program;
-  }
-#ifdef TETHER_LINUX_AGENT
-  return TETHER_LINUX_AGENT;
-#else
-  return "";
-#endif
-}
+std::string linux_agent_path() { return test::program_under_test("TETHER_LINUX_AGENT", TETHER_LINUX_AGENT); }
 
 // device-1 on `broker` with every section, written to `path`: the queue in `dir`/queue, the
 // shadow, commands (one program), metrics every 2 s.

@@ -45,11 +45,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 /// The agent under test (a build-time path: the example, or its sanitizer-built twin).
 inline std::string offline_agent_path() {
-#ifdef TETHER_OFFLINE_AGENT
-  return TETHER_OFFLINE_AGENT;
-#else
-  return "";
-#endif
+  return program_under_test(nullptr, TETHER_OFFLINE_AGENT);
 }
 
 /// What goes into the agent's configuration file besides the broker.

@@ -33,7 +33,28 @@
 
 extern char** environ;
 
+// Paths of the example programs the integration tests run, compiled in by tests/integration's
+// CMakeLists.txt where the program is built (tether_example_under_test); "" elsewhere.
+#ifndef TETHER_OFFLINE_AGENT
+#define TETHER_OFFLINE_AGENT ""
+#endif
+#ifndef TETHER_COMMAND_AGENT
+#define TETHER_COMMAND_AGENT ""
+#endif
+#ifndef TETHER_LINUX_AGENT
+#define TETHER_LINUX_AGENT ""
+#endif
+
 namespace tether::test {
+
+/// The program a test runs: $`env_var` when given, set and not empty (the cross builds point
+/// TETHER_LINUX_AGENT at a script running their binary under qemu-user), else `built`, a path
+/// compiled in (TETHER_COMMAND_AGENT, ...: "" when that program is not built).
+inline std::string program_under_test(const char* env_var, const char* built) {
+  const char* from_env = env_var != nullptr ? std::getenv(env_var) : nullptr;
+  if (from_env != nullptr && *from_env != '\0') return from_env;
+  return built;
+}
 
 /// The source tree: $TETHER_SOURCE_DIR (set by ctest), else the directory the tests were built from.
 inline std::string tether_source_dir() {

@@ -40,13 +40,7 @@ using test::TestBroker;
 constexpr const char* kThing = "rotating-1";
 constexpr milliseconds kWait{40000};
 
-std::string command_agent_path() {
-#ifdef TETHER_COMMAND_AGENT
-  return TETHER_COMMAND_AGENT;
-#else
-  return "";
-#endif
-}
+std::string command_agent_path() { return test::program_under_test(nullptr, TETHER_COMMAND_AGENT); }
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
