@@ -124,10 +124,16 @@ class GpioService {
     if (input_changed && changed_) changed_();
   }
 
-  void record(std::size_t i, bool value) {
+  // The line's value as last read, and its GPIO line on stdout.
+  void remember(std::size_t i, bool value) {
     values_[i] = value;
     known_[i] = true;
     examples::say("GPIO %s=%d", config_->lines[i].name.c_str(), value ? 1 : 0);
+  }
+
+  // remember(), and reported.gpio.<name> in the shadow.
+  void record(std::size_t i, bool value) {
+    remember(i, value);
     if (shadow_ == nullptr) return;
     ErrorText why;
     const Status reported = shadow_->report_bool(names_[i], value, &why);
@@ -148,11 +154,7 @@ class GpioService {
     examples::print_decision(change, result);
     if (result.decision == shadow::Decision::kAccept) {
       const Result<bool> now = lines_.read(i);  // as the chip reads it back
-      if (now.ok() && (!known_[i] || values_[i] != now.value())) {
-        values_[i] = now.value();
-        known_[i] = true;
-        examples::say("GPIO %s=%d", config_->lines[i].name.c_str(), now.value() ? 1 : 0);
-      }
+      if (now.ok() && (!known_[i] || values_[i] != now.value())) remember(i, now.value());
     }
     return result;  // accepted: the shadow reports the desired value back
   }

@@ -222,6 +222,15 @@ struct GpioConfig {
     }
     return nullptr;
   }
+
+  /// Where `lines[i]` stands in its own list: k of "inputs[k]" or "outputs[k]" (error texts).
+  std::size_t position(std::size_t i) const {
+    std::size_t first = 0;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (lines[j].direction != lines[i].direction) first = j + 1;
+    }
+    return i - first;
+  }
 };
 
 /// The device shadow (feature section "shadow"). Its content is not read by this version (any

@@ -28,11 +28,7 @@ LineSection line_section(GpioDirection direction, std::size_t index) {
 
 // The line's section from its place in GpioConfig::lines (inputs first, then outputs).
 LineSection line_section(const GpioConfig& g, std::size_t i) {
-  std::size_t first = 0;
-  for (std::size_t j = 0; j < i; ++j) {
-    if (g.lines[j].direction != g.lines[i].direction) first = j + 1;
-  }
-  return line_section(g.lines[i].direction, i - first);
+  return line_section(g.lines[i].direction, g.position(i));
 }
 
 // A name becomes a JSON key and a shadow path element: no dots, quotes or spaces.

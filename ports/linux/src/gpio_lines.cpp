@@ -58,13 +58,9 @@ const char* advice(int err) {
 
 // "gpio.outputs[0] \"led\" (line 27)" in error texts.
 std::string describe_line(const GpioConfig& config, std::size_t index, std::uint32_t offset, bool resolved) {
-  std::size_t first = 0;
-  for (std::size_t j = 0; j < index; ++j) {
-    if (config.lines[j].direction != config.lines[index].direction) first = j + 1;
-  }
   const GpioLineConfig& line = config.lines[index];
   std::string text = std::string("gpio.") + (line.direction == GpioDirection::kInput ? "inputs[" : "outputs[") +
-                     std::to_string(index - first) + "] \"" + line.name.c_str() + "\" (line ";
+                     std::to_string(config.position(index)) + "] \"" + line.name.c_str() + "\" (line ";
   if (line.by_name()) {
     text += std::string("\"") + line.line_name.c_str() + "\"";
     if (resolved) text += ", offset " + std::to_string(offset);
