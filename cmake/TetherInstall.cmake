@@ -62,8 +62,9 @@ if(TARGET tether_port_linux)
 endif()
 if(TARGET tether_port_paho)
   set(_pc_libs "-ltether_port_paho ${_pc_libs}")
-  # Debian's Paho C++ ships no .pc file: name the libraries directly.
-  set(_pc_libs_private "-lpaho-mqttpp3 -lpaho-mqtt3as")
+  # Debian's Paho C ships no .pc file: name the library directly (OpenSSL: libssl.pc).
+  set(_pc_libs_private "-lpaho-mqtt3as")
+  set(_pc_requires "${_pc_requires} libssl libcrypto")
 endif()
 if(TARGET tether_port_mbedtls)
   set(_pc_libs "-ltether_port_mbedtls ${_pc_libs}")

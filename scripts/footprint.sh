@@ -183,7 +183,8 @@ if wants rss; then
     echo "Measured by \`scripts/footprint.sh rss\` (\`scripts/bench.sh footprint\`, release preset, $(uname -m),"
     echo "the local TLS mosquitto and tools/cloudsim):"
     echo
-    echo "${out}" | sed -n '/^| /p'
+    # Both tables of the bench (processes, then resident kB per mapping), each with its header.
+    echo "${out}" | awk '/^\|/ { print; table = 1; next } table { print ""; table = 0 }'
     echo
     echo '```'
     echo "${out}" | sed -n '/^goal: /p; /^BENCH /p'

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -62,6 +63,8 @@ struct Memory {
   long pss_kb = 0;      ///< smaps_rollup: shared pages divided among the processes that map them
   long private_kb = 0;  ///< smaps_rollup: Private_Clean + Private_Dirty (what only this process holds)
   long threads = 0;
+  /// smaps: resident kB per mapped file ("[anon]" for anonymous memory, heap and stacks), largest first.
+  std::vector<std::pair<std::string, long>> by_mapping;
 };
 
 // Calls take(key, value) for each "Key: value ..." line of a /proc file.
@@ -75,6 +78,35 @@ void read_fields(const std::string& path, Take take) {
     fields >> key >> value;
     take(key, value);
   }
+}
+
+// Sums the Rss of /proc/<pid>/smaps by what is mapped: a file by its base name, anything else
+// (heap, stacks, anonymous mappings, [vdso]...) as "[anon]". Largest first.
+void read_mappings(const std::string& path, std::vector<std::pair<std::string, long>>& out) {
+  std::ifstream in(path);
+  std::string name = "[anon]";
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string first;
+    fields >> first;
+    if (first == "Rss:") {
+      long kb = 0;
+      fields >> kb;
+      auto it = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == name; });
+      if (it == out.end()) {
+        out.emplace_back(name, kb);
+      } else {
+        it->second += kb;
+      }
+    } else if (first.find('-') != std::string::npos && first.back() != ':') {
+      // A mapping's header: "start-end perms offset dev inode [path]".
+      std::string perms, offset, dev, inode, file;
+      fields >> perms >> offset >> dev >> inode;
+      std::getline(fields >> std::ws, file);
+      name = file.empty() || file[0] != '/' ? std::string("[anon]") : file.substr(file.rfind('/') + 1);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
 }
 
 Memory read_memory(pid_t pid) {
@@ -91,6 +123,7 @@ Memory read_memory(pid_t pid) {
     if (key == "Pss:") m.pss_kb = value;
     if (key == "Private_Clean:" || key == "Private_Dirty:") m.private_kb += value;
   });
+  read_mappings(proc + "/smaps", m.by_mapping);
   return m;
 }
 
@@ -371,6 +404,29 @@ int run(int argc, char** argv) {
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   print_row(tether);
   print_row(paho);
+  // Who holds the resident pages: each mapping with at least 64 kB in either process.
+  std::printf("\n| mapping | %s kB | %s kB |\n|---|---:|---:|\n", "tether-agent", "paho-telemetry");
+  auto kb_of = [](const Memory& m, const std::string& name) {
+    for (const auto& e : m.by_mapping) {
+      if (e.first == name) return e.second;
+    }
+    return 0L;
+  };
+  std::vector<std::string> names;
+  for (const Memory* m : {&tether.memory, &paho.memory}) {
+    for (const auto& e : m->by_mapping) {
+      if (e.second >= 64 && std::find(names.begin(), names.end(), e.first) == names.end()) names.push_back(e.first);
+    }
+  }
+  long small_t = tether.memory.rss_kb, small_p = paho.memory.rss_kb;
+  for (const std::string& n : names) {
+    const long t = kb_of(tether.memory, n), p = kb_of(paho.memory, n);
+    small_t -= t;
+    small_p -= p;
+    std::printf("| %s | %ld | %ld |\n", n.c_str(), t, p);
+  }
+  std::printf("| (the rest, under 64 kB each) | %ld | %ld |\n", small_t, small_p);
+
   const double ratio = paho.memory.rss_kb > 0 ? static_cast<double>(tether.memory.rss_kb) / paho.memory.rss_kb : 0;
   std::printf("\ngoal: tether-agent under 8 MB resident (8192 kB): %s (VmRSS %ld kB, peak VmHWM %ld kB)\n",
               tether.memory.hwm_kb < 8192 ? "met" : "missed", tether.memory.rss_kb, tether.memory.hwm_kb);

@@ -1,8 +1,8 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 #include "tether/port/paho/paho_mqtt_client.hpp"
 
+#include <MQTTAsync.h>
 #include <fcntl.h>
-#include <mqtt/async_client.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -43,29 +44,49 @@ Status port_status(StatusCode code) { return Status(code, Origin::kPaho, 0); }
 
 std::uint16_t errno_detail(int err) { return static_cast<std::uint16_t>(err > 0 && err <= 0xFFFF ? err : 0); }
 
-// Paho action listeners carry a 32-bit value (a packet token or a connection epoch) as their
-// user context, so no per-request allocation has to outlive the request.
-void* to_context(std::uint32_t value) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(value)); }
-std::uint32_t from_context(void* context) {
-  return static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(context));
-}
-
 int to_paho_qos(Qos qos) { return qos == Qos::k0 ? 0 : 1; }
 
 const char* version_name(MqttVersion version) { return version == MqttVersion::k5 ? "MQTT 5" : "MQTT 3.1.1"; }
 
-// The error text Paho attached to a failed token ("TCP/TLS connect failure", ...). Paho C++ 1.2
-// exposes it only through the exception that checking a completed token throws.
-std::string failure_text(const mqtt::token& token) {
-  try {
-    // try_wait() never blocks; on a failed, completed token it throws the failure.
-    const_cast<mqtt::token&>(token).try_wait();  // NOLINT(cppcoreguidelines-pro-type-const-cast)
-  } catch (const mqtt::exception& e) {
-    return e.get_message();
-  } catch (...) {
-  }
-  return std::string();
+// "no MQTT 5 reason code" in a completion of an MQTT 3.1.1 session (reason_codes.hpp).
+constexpr int kNoReasonCode = 255;
+
+// Paho's text for a return code of one of its calls, for log lines.
+const char* paho_text(int rc) {
+  const char* text = MQTTAsync_strerror(rc);
+  return text != nullptr ? text : "unknown Paho error";
 }
+
+// A Paho C call refused at once (it then calls none of its callbacks): its Status.
+Status refused_status(int rc) {
+  const Status status = paho_detail::status_from_paho_rc(rc);
+  return status.ok() ? port_status(StatusCode::kUnavailable) : status;
+}
+
+// An MQTT 5 property with a string or binary value (Paho copies it in MQTTProperties_add).
+int add_property(MQTTProperties& properties, MQTTPropertyCodes code, std::string_view value,
+                 std::string_view pair_value = {}) {
+  MQTTProperty property{};
+  property.identifier = code;
+  property.value.data.len = static_cast<int>(value.size());
+  property.value.data.data = const_cast<char*>(value.data());  // NOLINT: Paho copies, never writes
+  property.value.value.len = static_cast<int>(pair_value.size());
+  property.value.value.data = const_cast<char*>(pair_value.data());  // NOLINT: as above
+  return MQTTProperties_add(&properties, &property);
+}
+
+int add_property(MQTTProperties& properties, MQTTPropertyCodes code, std::uint32_t value) {
+  MQTTProperty property{};
+  property.identifier = code;
+  property.value.integer4 = value;
+  return MQTTProperties_add(&properties, &property);
+}
+
+// Frees the properties a call has copied (MQTTProperties_add allocated them).
+struct PropertiesGuard {
+  MQTTProperties& properties;
+  ~PropertiesGuard() { MQTTProperties_free(&properties); }
+};
 
 }  // namespace
 
@@ -152,24 +173,44 @@ class PahoMqttClient::Impl {
 
   enum class ActionKind : std::uint8_t { kConnect, kDisconnect, kPublish, kSubscribe, kUnsubscribe };
 
-  class ActionListener final : public mqtt::iaction_listener {
-   public:
-    ActionListener(Impl& impl, ActionKind kind) : impl_(impl), kind_(kind) {}
-    void on_success(const mqtt::token& token) override { impl_.on_action(kind_, token, true); }
-    void on_failure(const mqtt::token& token) override { impl_.on_action(kind_, token, false); }
-
-   private:
-    Impl& impl_;
-    ActionKind kind_;
+  // What a Paho completion callback reported, in the terms of both protocol versions.
+  struct Completion {
+    bool success = false;
+    int return_code = 0;             // MQTTASYNC_* (0 on success; a CONNACK code 1..5 under 3.1.1)
+    int reason_code = 0;             // MQTT 5 reason code, kNoReasonCode under 3.1.1
+    int ack_code = -1;               // SUBACK/UNSUBACK code of our one filter, when Paho gave it
+    bool session_present = false;    // connect
+    std::uint32_t receive_maximum = 0;  // connect, MQTT 5: the broker's Receive Maximum (0 = not sent)
+    const char* text = nullptr;      // Paho's failure text ("TCP/TLS connect failure", ...)
   };
+
+  // The context of one Paho call with completion callbacks: which Impl, what kind of request and
+  // its packet token or connection epoch. Owned by `requests_` (guarded by mutex_) from the call
+  // until its callback, or until the client is destroyed (which ends every callback).
+  struct Request {
+    Impl* impl = nullptr;
+    ActionKind kind = ActionKind::kConnect;
+    std::uint32_t value = 0;
+    std::list<Request>::iterator self;
+  };
+
+  // Paho C callbacks (Paho's threads; MQTT 3.1.1 and MQTT 5 have their own signatures).
+  static void on_success3(void* context, MQTTAsync_successData* data);
+  static void on_failure3(void* context, MQTTAsync_failureData* data);
+  static void on_success5(void* context, MQTTAsync_successData5* data);
+  static void on_failure5(void* context, MQTTAsync_failureData5* data);
+  static int on_message_arrived(void* context, char* topic, int topic_length, MQTTAsync_message* message);
+  static void on_connection_lost_cb(void* context, char* cause);
+  static void on_disconnected_cb(void* context, MQTTProperties* properties, MQTTReasonCodes reason);
 
   // Owner-thread view of the session.
   enum class State : std::uint8_t { kIdle, kConnecting, kConnected, kDisconnecting };
   enum class Op : std::uint8_t { kPublishQos0, kPublishQos1, kSubscribe, kUnsubscribe };
 
   // Paho threads.
-  void on_action(ActionKind kind, const mqtt::token& token, bool success) noexcept;
-  void on_message(const mqtt::message& message) noexcept;
+  void complete(void* context, const Completion& completion) noexcept;
+  void on_action(ActionKind kind, std::uint32_t value, const Completion& completion) noexcept;
+  void on_message(const char* topic, int topic_length, const MQTTAsync_message& message) noexcept;
   void on_connection_lost() noexcept;
   void on_server_disconnect(int reason) noexcept;
   void push(Event&& event) noexcept;
@@ -178,6 +219,11 @@ class PahoMqttClient::Impl {
   Status check_settings();
   Status check_tls_file(const char* role, const std::string& path);
   Status ensure_client(std::string_view client_id, MqttVersion version);
+  Request* new_request(ActionKind kind, std::uint32_t value) noexcept;
+  void drop_request(Request* request) noexcept;
+  MQTTAsync_responseOptions response_options(Request* request) const;
+  MQTTAsync_disconnectOptions disconnect_options(Request* request) const;
+  Result<PacketToken> request_filter(ActionKind kind, PacketToken token, std::string_view filter, int qos);
   void destroy_client() noexcept;
   void deliver(Event& event);
   void deliver_message(const OwnedMessage& message);
@@ -195,14 +241,8 @@ class PahoMqttClient::Impl {
   Logger log_;
   MqttListener* listener_ = nullptr;
 
-  ActionListener connect_listener_{*this, ActionKind::kConnect};
-  ActionListener disconnect_listener_{*this, ActionKind::kDisconnect};
-  ActionListener publish_listener_{*this, ActionKind::kPublish};
-  ActionListener subscribe_listener_{*this, ActionKind::kSubscribe};
-  ActionListener unsubscribe_listener_{*this, ActionKind::kUnsubscribe};
-
   // Owner thread only.
-  std::unique_ptr<mqtt::async_client> client_;
+  MQTTAsync client_ = nullptr;
   std::string client_id_;                         // of client_
   MqttVersion client_version_ = MqttVersion::k5;  // of client_
   MqttVersion version_ = MqttVersion::k5;         // of the current attempt / connection
@@ -240,6 +280,7 @@ class PahoMqttClient::Impl {
   // lets them finish before its DISCONNECT: Paho 1.3.11/1.3.12 leaks the MQTT 5 properties of an
   // UNSUBACK that arrives while its client is being destroyed.
   std::size_t open_requests_ = 0;
+  std::list<Request> requests_;  // guarded by mutex_: calls whose callback has not run yet
 
   void add_open_request(int delta) noexcept;
 };
@@ -289,33 +330,125 @@ void PahoMqttClient::Impl::push(Event&& event) noexcept {
   }
 }
 
-void PahoMqttClient::Impl::on_action(ActionKind kind, const mqtt::token& token, bool success) noexcept {
+// Paho C's callbacks: turn what each version reports into one Completion.
+void PahoMqttClient::Impl::on_success3(void* context, MQTTAsync_successData* data) {
+  Completion completion;
+  completion.success = true;
+  completion.reason_code = kNoReasonCode;
+  if (data != nullptr) {
+    const Request* request = static_cast<const Request*>(context);
+    if (request->kind == ActionKind::kConnect) completion.session_present = data->alt.connect.sessionPresent != 0;
+    if (request->kind == ActionKind::kSubscribe) completion.ack_code = data->alt.qos;  // granted QoS or 0x80
+  }
+  static_cast<Request*>(context)->impl->complete(context, completion);
+}
+
+void PahoMqttClient::Impl::on_failure3(void* context, MQTTAsync_failureData* data) {
+  Completion completion;
+  completion.reason_code = kNoReasonCode;
+  if (data != nullptr) {
+    completion.return_code = data->code;
+    completion.text = data->message;
+  }
+  static_cast<Request*>(context)->impl->complete(context, completion);
+}
+
+void PahoMqttClient::Impl::on_success5(void* context, MQTTAsync_successData5* data) {
+  Completion completion;
+  completion.success = true;
+  if (data != nullptr) {
+    const Request* request = static_cast<const Request*>(context);
+    completion.reason_code = static_cast<int>(data->reasonCode);
+    switch (request->kind) {
+      case ActionKind::kConnect:
+        completion.session_present = data->alt.connect.sessionPresent != 0;
+        if (MQTTProperties_hasProperty(&data->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM) != 0) {
+          const int maximum = MQTTProperties_getNumericValue(&data->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
+          if (maximum > 0) completion.receive_maximum = static_cast<std::uint32_t>(maximum);
+        }
+        break;
+      case ActionKind::kSubscribe:
+        // One filter: Paho puts its SUBACK reason code in reasonCode (the list is for several).
+        completion.ack_code = data->alt.sub.reasonCodeCount > 1 && data->alt.sub.reasonCodes != nullptr
+                                  ? static_cast<int>(data->alt.sub.reasonCodes[0])
+                                  : static_cast<int>(data->reasonCode);
+        break;
+      case ActionKind::kUnsubscribe:
+        completion.ack_code = data->alt.unsub.reasonCodeCount > 1 && data->alt.unsub.reasonCodes != nullptr
+                                  ? static_cast<int>(data->alt.unsub.reasonCodes[0])
+                                  : static_cast<int>(data->reasonCode);
+        break;
+      default:
+        break;
+    }
+  }
+  static_cast<Request*>(context)->impl->complete(context, completion);
+}
+
+void PahoMqttClient::Impl::on_failure5(void* context, MQTTAsync_failureData5* data) {
+  Completion completion;
+  if (data != nullptr) {
+    completion.return_code = data->code;
+    completion.reason_code = static_cast<int>(data->reasonCode);
+    completion.text = data->message;
+  }
+  static_cast<Request*>(context)->impl->complete(context, completion);
+}
+
+int PahoMqttClient::Impl::on_message_arrived(void* context, char* topic, int topic_length,
+                                             MQTTAsync_message* message) {
+  if (message != nullptr) static_cast<Impl*>(context)->on_message(topic, topic_length, *message);
+  MQTTAsync_freeMessage(&message);
+  MQTTAsync_free(topic);
+  return 1;  // taken: Paho must not deliver it again
+}
+
+void PahoMqttClient::Impl::on_connection_lost_cb(void* context, char* /*cause: a static text, often null*/) {
+  static_cast<Impl*>(context)->on_connection_lost();
+}
+
+void PahoMqttClient::Impl::on_disconnected_cb(void* context, MQTTProperties* /*properties*/, MQTTReasonCodes reason) {
+  static_cast<Impl*>(context)->on_server_disconnect(static_cast<int>(reason));
+}
+
+// Ends the request's life (its callback ran) and hands the completion on.
+void PahoMqttClient::Impl::complete(void* context, const Completion& completion) noexcept {
+  Request* request = static_cast<Request*>(context);
+  ActionKind kind = ActionKind::kConnect;
+  std::uint32_t value = 0;
+  try {
+    std::lock_guard<std::mutex> lock(mutex_);
+    kind = request->kind;
+    value = request->value;
+    requests_.erase(request->self);
+  } catch (...) {
+    broken_.store(true);
+    wake();
+    return;
+  }
+  on_action(kind, value, completion);
+}
+
+void PahoMqttClient::Impl::on_action(ActionKind kind, std::uint32_t value, const Completion& completion) noexcept {
   try {
     Event event;
-    const std::uint32_t context = from_context(token.get_user_context());
-    event.return_code = token.get_return_code();
-    event.reason_code = static_cast<int>(token.get_reason_code());
+    event.return_code = completion.return_code;
+    event.reason_code = completion.reason_code;
+    const bool success = completion.success;
     switch (kind) {
       case ActionKind::kConnect:
-        event.epoch = context;
+        event.epoch = value;
         if (success) {
           event.kind = EventKind::kConnected;
-          try {
-            const mqtt::connect_response response = token.get_connect_response();
-            event.session_present = response.is_session_present();
-            const mqtt::properties& properties = response.get_properties();
-            if (properties.count(mqtt::property::RECEIVE_MAXIMUM) > 0) {
-              event.receive_maximum = mqtt::get<std::uint16_t>(properties, mqtt::property::RECEIVE_MAXIMUM);
-            }
-          } catch (...) {
-          }
+          event.session_present = completion.session_present;
+          event.receive_maximum = completion.receive_maximum;
         } else {
           event.kind = EventKind::kConnectFailed;
-          event.text = failure_text(token);
+          if (completion.text != nullptr) event.text = completion.text;
         }
         break;
       case ActionKind::kDisconnect:
-        if (context == kClosingContext) {  // the destructor's DISCONNECT
+        if (value == kClosingContext) {  // the destructor's DISCONNECT
           {
             std::lock_guard<std::mutex> lock(mutex_);
             closed_ = true;
@@ -324,11 +457,11 @@ void PahoMqttClient::Impl::on_action(ActionKind kind, const mqtt::token& token, 
           return;
         }
         event.kind = EventKind::kDisconnectDone;
-        event.epoch = context;
+        event.epoch = value;
         break;
       case ActionKind::kPublish:
         event.kind = EventKind::kPublishDone;
-        event.token = context;
+        event.token = value;
         event.status = paho_detail::completion_status(Packet::kPuback, success, event.return_code, event.reason_code);
         break;
       case ActionKind::kSubscribe:
@@ -336,18 +469,10 @@ void PahoMqttClient::Impl::on_action(ActionKind kind, const mqtt::token& token, 
         add_open_request(-1);
         const bool subscribe = kind == ActionKind::kSubscribe;
         event.kind = subscribe ? EventKind::kSubscribeDone : EventKind::kUnsubscribeDone;
-        event.token = context;
-        int code = event.reason_code;
-        if (success) {
-          // The SUBACK/UNSUBACK code for our single filter (MQTT 5 reason code, or the 3.1.1
-          // granted QoS / 0x80).
-          try {
-            const auto codes = subscribe ? token.get_subscribe_response().get_reason_codes()
-                                         : token.get_unsubscribe_response().get_reason_codes();
-            if (!codes.empty()) code = static_cast<int>(codes.front());
-          } catch (...) {
-          }
-        }
+        event.token = value;
+        // The SUBACK/UNSUBACK code for our single filter (MQTT 5 reason code, or the 3.1.1
+        // granted QoS / 0x80).
+        const int code = success && completion.ack_code >= 0 ? completion.ack_code : event.reason_code;
         event.status = paho_detail::completion_status(subscribe ? Packet::kSuback : Packet::kUnsuback, success,
                                                       event.return_code, code);
         // MQTT 3.1.1 has one failure code, 0x80, which Paho may deliver as a "successful" SUBACK.
@@ -364,7 +489,7 @@ void PahoMqttClient::Impl::on_action(ActionKind kind, const mqtt::token& token, 
   }
 }
 
-void PahoMqttClient::Impl::on_message(const mqtt::message& message) noexcept {
+void PahoMqttClient::Impl::on_message(const char* topic, int topic_length, const MQTTAsync_message& message) noexcept {
   try {
     {
       // Do not copy what would be dropped.
@@ -378,12 +503,17 @@ void PahoMqttClient::Impl::on_message(const mqtt::message& message) noexcept {
     Event event;
     event.kind = EventKind::kMessage;
     OwnedMessage& owned = event.message;
-    owned.topic = message.get_topic();
-    owned.payload = message.get_payload();
-    owned.qos = message.get_qos() >= 1 ? Qos::k1 : Qos::k0;
-    owned.retain = message.is_retained();
-    owned.duplicate = message.is_duplicate();
-    const MQTTProperties& properties = message.get_properties().c_struct();
+    if (topic != nullptr) {
+      // Paho gives the length only when the topic may hold a NUL; otherwise it is a C string.
+      owned.topic = topic_length > 0 ? std::string(topic, static_cast<std::size_t>(topic_length)) : std::string(topic);
+    }
+    if (message.payload != nullptr && message.payloadlen > 0) {
+      owned.payload.assign(static_cast<const char*>(message.payload), static_cast<std::size_t>(message.payloadlen));
+    }
+    owned.qos = message.qos >= 1 ? Qos::k1 : Qos::k0;
+    owned.retain = message.retained != 0;
+    owned.duplicate = message.dup != 0;
+    const MQTTProperties& properties = message.properties;
     const auto text = [](const MQTTLenString& s) {
       return s.data != nullptr && s.len > 0 ? std::string(s.data, static_cast<std::size_t>(s.len)) : std::string();
     };
@@ -463,12 +593,19 @@ PahoMqttClient::Impl::~Impl() {
             cv_.wait_for(lock, settings_.disconnect_timeout, [this] { return open_requests_ == 0; });
         static_cast<void>(answered);  // unanswered after the timeout: disconnect anyway
       }
-      client_->disconnect(static_cast<int>(settings_.disconnect_timeout.count()), to_context(kClosingContext),
-                          disconnect_listener_);
-      std::unique_lock<std::mutex> lock(mutex_);
-      const bool done =
-          cv_.wait_for(lock, settings_.disconnect_timeout + std::chrono::milliseconds(500), [this] { return closed_; });
-      static_cast<void>(done);  // on a timeout, destroying the client closes the socket anyway
+      Request* request = new_request(ActionKind::kDisconnect, kClosingContext);
+      int rc = MQTTASYNC_FAILURE;
+      if (request != nullptr) {
+        MQTTAsync_disconnectOptions options = disconnect_options(request);
+        rc = MQTTAsync_disconnect(client_, &options);
+        if (rc != MQTTASYNC_SUCCESS) drop_request(request);
+      }
+      if (rc == MQTTASYNC_SUCCESS) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        const bool done = cv_.wait_for(lock, settings_.disconnect_timeout + std::chrono::milliseconds(500),
+                                       [this] { return closed_; });
+        static_cast<void>(done);  // on a timeout, destroying the client closes the socket anyway
+      }
     } catch (...) {
       // Already gone, or the DISCONNECT could not be sent: destroying the client is all that is left.
     }
@@ -477,16 +614,71 @@ PahoMqttClient::Impl::~Impl() {
 }
 
 void PahoMqttClient::Impl::destroy_client() noexcept {
-  try {
-    client_.reset();  // MQTTAsync_destroy: closes the socket, frees Paho's pending requests
-  } catch (...) {
-  }
+  // Closes the socket and ends Paho's pending requests (their failure callbacks may run here).
+  if (client_ != nullptr) MQTTAsync_destroy(&client_);
+  client_ = nullptr;
   try {
     std::lock_guard<std::mutex> lock(mutex_);
     open_requests_ = 0;  // a destroyed client completes nothing more
+    requests_.clear();   // nor calls back with any of these contexts
   } catch (...) {
   }
   client_id_.clear();
+}
+
+// nullptr when out of memory.
+PahoMqttClient::Impl::Request* PahoMqttClient::Impl::new_request(ActionKind kind, std::uint32_t value) noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(mutex_);
+    requests_.emplace_back();
+    Request& request = requests_.back();
+    request.impl = this;
+    request.kind = kind;
+    request.value = value;
+    request.self = std::prev(requests_.end());
+    return &request;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void PahoMqttClient::Impl::drop_request(Request* request) noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(mutex_);
+    requests_.erase(request->self);
+  } catch (...) {
+  }
+}
+
+// Paho C wants the callbacks of the session's MQTT version: the *5 ones under MQTT 5 only.
+MQTTAsync_responseOptions PahoMqttClient::Impl::response_options(Request* request) const {
+  MQTTAsync_responseOptions options = MQTTAsync_responseOptions_initializer;
+  options.context = request;
+  if (link_v5_.load()) {
+    options.onSuccess5 = &Impl::on_success5;
+    options.onFailure5 = &Impl::on_failure5;
+  } else {
+    options.onSuccess = &Impl::on_success3;
+    options.onFailure = &Impl::on_failure3;
+  }
+  return options;
+}
+
+MQTTAsync_disconnectOptions PahoMqttClient::Impl::disconnect_options(Request* request) const {
+  MQTTAsync_disconnectOptions options = MQTTAsync_disconnectOptions_initializer;
+  options.timeout = static_cast<int>(settings_.disconnect_timeout.count());
+  options.context = request;
+  if (link_v5_.load()) {
+    MQTTAsync_disconnectOptions v5 = MQTTAsync_disconnectOptions_initializer5;
+    v5.timeout = options.timeout;
+    v5.context = request;
+    v5.onSuccess5 = &Impl::on_success5;
+    v5.onFailure5 = &Impl::on_failure5;
+    return v5;
+  }
+  options.onSuccess = &Impl::on_success3;
+  options.onFailure = &Impl::on_failure3;
+  return options;
 }
 
 void PahoMqttClient::Impl::wake() {
@@ -570,42 +762,34 @@ Status PahoMqttClient::Impl::set_tls_identity(std::string cert_file, std::string
 Status PahoMqttClient::Impl::ensure_client(std::string_view client_id, MqttVersion version) {
   // Reuse Paho's client for a reconnect with the same identity; a different client id or MQTT
   // version needs a new one (Paho fixes both at creation).
-  if (client_ && client_id_ == client_id && client_version_ == version) {
-    bool still_linked = false;
-    try {
-      still_linked = client_->is_connected();
-    } catch (...) {
-    }
-    if (!still_linked) return ok_status();
+  if (client_ != nullptr && client_id_ == client_id && client_version_ == version &&
+      MQTTAsync_isConnected(client_) == 0) {
+    return ok_status();
   }
   destroy_client();
-  try {
-    mqtt::create_options create;
-    create.set_mqtt_verison(version == MqttVersion::k5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
-    create.set_max_buffered_messages(static_cast<int>(settings_.max_inflight) + kBufferedSlack);
-    create.set_send_while_disconnected(false);  // the core's offline queue buffers, not Paho
-    create.set_delete_oldest_messages(false);
-    auto client = std::make_unique<mqtt::async_client>(paho_detail::server_uri(settings_.host, settings_.port),
-                                                       std::string(client_id), create);
-    client->set_message_callback([this](mqtt::const_message_ptr message) {
-      if (message) on_message(*message);
-    });
-    client->set_connection_lost_handler([this](const std::string&) { on_connection_lost(); });
-    client->set_disconnected_handler(
-        [this](const mqtt::properties&, mqtt::ReasonCode reason) { on_server_disconnect(static_cast<int>(reason)); });
-    client_ = std::move(client);
-    client_id_ = std::string(client_id);
-    client_version_ = version;
-    return ok_status();
-  } catch (const mqtt::exception& e) {
-    const Status status = paho_detail::status_from_paho_rc(e.get_return_code());
-    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "cannot create client: %s", e.what());
-    return status.ok() ? port_status(StatusCode::kUnavailable) : status;
-  } catch (const std::exception& e) {
-    const Status status = port_status(StatusCode::kUnavailable);
-    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "cannot create client: %s", e.what());
+  MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
+  create.MQTTVersion = version == MqttVersion::k5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+  create.maxBufferedMessages = static_cast<int>(settings_.max_inflight) + kBufferedSlack;
+  create.sendWhileDisconnected = 0;  // the core's offline queue buffers, not Paho
+  create.deleteOldestMessages = 0;
+  const std::string uri = paho_detail::server_uri(settings_.host, settings_.port);
+  const std::string id(client_id);
+  MQTTAsync client = nullptr;
+  // No Paho persistence: nothing is written to the working directory.
+  int rc = MQTTAsync_createWithOptions(&client, uri.c_str(), id.c_str(), MQTTCLIENT_PERSISTENCE_NONE, nullptr, &create);
+  if (rc == MQTTASYNC_SUCCESS) rc = MQTTAsync_setCallbacks(client, this, &Impl::on_connection_lost_cb,
+                                                          &Impl::on_message_arrived, nullptr);
+  if (rc == MQTTASYNC_SUCCESS) rc = MQTTAsync_setDisconnected(client, this, &Impl::on_disconnected_cb);
+  if (rc != MQTTASYNC_SUCCESS) {
+    if (client != nullptr) MQTTAsync_destroy(&client);
+    const Status status = refused_status(rc);
+    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "cannot create client: %s (Paho rc %d)", paho_text(rc), rc);
     return status;
   }
+  client_ = client;
+  client_id_ = id;
+  client_version_ = version;
+  return ok_status();
 }
 
 Status PahoMqttClient::Impl::connect(const ConnectOptions& options) {
@@ -628,66 +812,88 @@ Status PahoMqttClient::Impl::connect(const ConnectOptions& options) {
   TETHER_RETURN_IF_ERROR(ensure_client(options.client_id, options.version));
 
   const bool v5 = options.version == MqttVersion::k5;
-  try {
-    mqtt::ssl_options tls;
-    tls.set_trust_store(settings_.ca_file);  // only this CA: Paho then skips the system store
-    tls.set_key_store(settings_.cert_file);
-    tls.set_private_key(settings_.key_file);
-    tls.set_enable_server_cert_auth(true);
-    tls.set_verify(true);                           // host name (or IP) must match the certificate
-    tls.set_ssl_version(MQTT_SSL_VERSION_TLS_1_2);  // see README: OpenSSL 3 enforces >= 1.2 anyway
-    if (settings_.alpn) tls.set_alpn_protos({kAlpnAwsIot});
-    // Not set_error_handler(): Paho C++ 1.2 hands Paho C a pointer to a temporary copy of the
-    // ssl_options as the handler's context, which is gone by the time the handshake runs.
+  // ALPN protocol list in its wire format: one length-prefixed name.
+  static const unsigned char kAlpn[] = {14, 'x', '-', 'a', 'm', 'z', 'n', '-', 'm', 'q', 't', 't', '-', 'c', 'a'};
+  static_assert(sizeof kAlpn == 1 + 14, "ALPN name length");
+  MQTTAsync_SSLOptions tls = MQTTAsync_SSLOptions_initializer;
+  tls.trustStore = settings_.ca_file.c_str();  // only this CA: Paho then skips the system store
+  tls.keyStore = settings_.cert_file.c_str();
+  tls.privateKey = settings_.key_file.c_str();
+  tls.enableServerCertAuth = 1;
+  tls.verify = 1;                                  // host name (or IP) must match the certificate
+  tls.sslVersion = MQTT_SSL_VERSION_TLS_1_2;       // see README: OpenSSL 3 enforces >= 1.2 anyway
+  if (settings_.alpn) {
+    tls.protos = kAlpn;
+    tls.protos_len = sizeof kAlpn;
+  }
 
-    mqtt::connect_options connect_options;
-    connect_options.set_mqtt_version(v5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
-    if (v5) {
-      connect_options.set_clean_session(false);  // Paho C rejects cleansession with MQTT 5
-      connect_options.set_clean_start(options.clean_start);
-      if (options.session_expiry_s > 0) {
-        mqtt::properties properties;
-        properties.add(mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL,
-                                      static_cast<std::int32_t>(options.session_expiry_s)));
-        connect_options.set_properties(properties);
-      }
-    } else {
-      connect_options.set_clean_start(false);
-      connect_options.set_clean_session(options.clean_start);
+  MQTTAsync_connectOptions connect_options = MQTTAsync_connectOptions_initializer;
+  if (v5) connect_options = MQTTAsync_connectOptions_initializer5;
+  MQTTProperties properties = MQTTProperties_initializer;
+  const PropertiesGuard free_properties{properties};
+  if (v5) {
+    connect_options.cleansession = 0;  // Paho C rejects cleansession with MQTT 5
+    connect_options.cleanstart = options.clean_start ? 1 : 0;
+    if (options.session_expiry_s > 0) {
+      add_property(properties, MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL, options.session_expiry_s);
+      connect_options.connectProperties = &properties;  // Paho copies them
     }
-    connect_options.set_keep_alive_interval(static_cast<int>(options.keep_alive_s));
-    const auto timeout_ms = options.connect_timeout.count() > 0 ? options.connect_timeout.count() : 1;
-    connect_options.set_connect_timeout(static_cast<int>((timeout_ms + 999) / 1000));  // Paho: seconds
-    connect_options.set_automatic_reconnect(false);  // the agent reconnects, with its backoff
-    connect_options.set_max_inflight(static_cast<int>(settings_.max_inflight));
-    if (!options.username.empty()) connect_options.set_user_name(std::string(options.username));
-    if (options.will) {
-      const WillMessage& will = *options.will;
-      static const char kEmpty = '\0';
-      const void* payload = will.payload.empty() ? static_cast<const void*>(&kEmpty) : will.payload.data();
-      connect_options.set_will(mqtt::will_options(std::string(will.topic), payload, will.payload.size(),
-                                                  to_paho_qos(will.qos), will.retain));
-    }
-    connect_options.set_ssl(tls);
+  } else {
+    connect_options.cleanstart = 0;
+    connect_options.cleansession = options.clean_start ? 1 : 0;
+  }
+  connect_options.keepAliveInterval = static_cast<int>(options.keep_alive_s);
+  const auto timeout_ms = options.connect_timeout.count() > 0 ? options.connect_timeout.count() : 1;
+  connect_options.connectTimeout = static_cast<int>((timeout_ms + 999) / 1000);  // Paho: seconds
+  connect_options.automaticReconnect = 0;  // the agent reconnects, with its backoff
+  connect_options.maxInflight = static_cast<int>(settings_.max_inflight);
+  const std::string username(options.username);
+  if (!username.empty()) connect_options.username = username.c_str();
+  MQTTAsync_willOptions will_options = MQTTAsync_willOptions_initializer;
+  std::string will_topic;
+  if (options.will) {
+    const WillMessage& will = *options.will;
+    will_topic = std::string(will.topic);
+    static const char kEmpty = '\0';
+    will_options.topicName = will_topic.c_str();
+    will_options.message = nullptr;  // binary payload below
+    will_options.payload.data = will.payload.empty() ? static_cast<const void*>(&kEmpty) : will.payload.data();
+    will_options.payload.len = static_cast<int>(will.payload.size());
+    will_options.qos = to_paho_qos(will.qos);
+    will_options.retained = will.retain ? 1 : 0;
+    connect_options.will = &will_options;
+  }
+  connect_options.ssl = &tls;
 
-    ++epoch_;
-    if (epoch_ == 0) ++epoch_;
-    link_epoch_.store(epoch_);
-    link_v5_.store(v5);
-    version_ = options.version;
-    connect_timeout_ = options.connect_timeout;
-    attempt_cert_file_ = settings_.cert_file;
-    attempt_key_file_ = settings_.key_file;
-    client_->connect(connect_options, to_context(epoch_), connect_listener_);
-  } catch (const mqtt::exception& e) {
-    Status status = paho_detail::status_from_paho_rc(e.get_return_code());
-    if (status.ok()) status = port_status(StatusCode::kUnavailable);
-    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "connect to %s:%u not started: %s", settings_.host.c_str(),
-                     static_cast<unsigned>(settings_.port), e.what());
+  std::uint32_t epoch = epoch_ + 1;
+  if (epoch == 0) ++epoch;
+  link_v5_.store(v5);
+  Request* request = new_request(ActionKind::kConnect, epoch);
+  if (request == nullptr) {
+    const Status status = port_status(StatusCode::kResourceExhausted);
+    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "connect not started: out of memory");
     return status;
-  } catch (const std::exception& e) {
-    const Status status = port_status(StatusCode::kUnavailable);
-    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "connect not started: %s", e.what());
+  }
+  connect_options.context = request;
+  if (v5) {
+    connect_options.onSuccess5 = &Impl::on_success5;
+    connect_options.onFailure5 = &Impl::on_failure5;
+  } else {
+    connect_options.onSuccess = &Impl::on_success3;
+    connect_options.onFailure = &Impl::on_failure3;
+  }
+  epoch_ = epoch;
+  link_epoch_.store(epoch_);
+  version_ = options.version;
+  connect_timeout_ = options.connect_timeout;
+  attempt_cert_file_ = settings_.cert_file;
+  attempt_key_file_ = settings_.key_file;
+  const int rc = MQTTAsync_connect(client_, &connect_options);
+  if (rc != MQTTASYNC_SUCCESS) {
+    drop_request(request);
+    const Status status = refused_status(rc);
+    TETHER_LOG_ERROR(log_, Origin::kPaho, status, "connect to %s:%u not started: %s (Paho rc %d)",
+                     settings_.host.c_str(), static_cast<unsigned>(settings_.port), paho_text(rc), rc);
     return status;
   }
   state_ = State::kConnecting;
@@ -719,13 +925,17 @@ Status PahoMqttClient::Impl::disconnect() {
       break;
   }
   state_ = State::kDisconnecting;
-  try {
-    client_->disconnect(static_cast<int>(settings_.disconnect_timeout.count()), to_context(epoch_),
-                        disconnect_listener_);
-  } catch (const std::exception& e) {
+  int rc = MQTTASYNC_FAILURE;
+  Request* request = new_request(ActionKind::kDisconnect, epoch_);
+  if (request != nullptr) {
+    MQTTAsync_disconnectOptions options = disconnect_options(request);
+    rc = MQTTAsync_disconnect(client_, &options);
+  }
+  if (rc != MQTTASYNC_SUCCESS) {
     // Paho says it is not connected (the loss is on its way to the inbox) or cannot send the
     // DISCONNECT: the session is over either way.
-    TETHER_LOG_DEBUG(log_, Origin::kPaho, "disconnect: %s", e.what());
+    if (request != nullptr) drop_request(request);
+    TETHER_LOG_DEBUG(log_, Origin::kPaho, "disconnect: %s (Paho rc %d)", paho_text(rc), rc);
     Event event;
     event.kind = EventKind::kDisconnectDone;
     event.epoch = epoch_;
@@ -764,42 +974,41 @@ Result<PacketToken> PahoMqttClient::Impl::publish(const OutgoingMessage& message
   if (message.qos == Qos::k1 && inflight_qos1_ >= qos1_window_) return port_status(StatusCode::kResourceExhausted);
 
   const PacketToken token = next_token();
-  try {
-    static const char kEmpty = '\0';
-    const void* payload = message.payload.empty() ? static_cast<const void*>(&kEmpty) : message.payload.data();
-    mqtt::message_ptr paho_message = mqtt::message::create(std::string(message.topic), payload, message.payload.size(),
-                                                           to_paho_qos(message.qos), message.retain);
-    if (!properties.empty()) {
-      mqtt::properties paho_properties;
-      if (!properties.content_type.empty()) {
-        paho_properties.add(mqtt::property(mqtt::property::CONTENT_TYPE, std::string(properties.content_type)));
-      }
-      if (properties.message_expiry_s) {
-        paho_properties.add(mqtt::property(mqtt::property::MESSAGE_EXPIRY_INTERVAL,
-                                           static_cast<std::int32_t>(*properties.message_expiry_s)));
-      }
-      if (!properties.response_topic.empty()) {
-        paho_properties.add(mqtt::property(mqtt::property::RESPONSE_TOPIC, std::string(properties.response_topic)));
-      }
-      if (!properties.correlation_data.empty()) {
-        paho_properties.add(
-            mqtt::property(mqtt::property::CORRELATION_DATA, std::string(as_text(properties.correlation_data))));
-      }
-      for (const UserProperty& user : properties.user_properties) {
-        paho_properties.add(
-            mqtt::property(mqtt::property::USER_PROPERTY, std::string(user.key), std::string(user.value)));
-      }
-      paho_message->set_properties(std::move(paho_properties));  // no second copy of every property
+  static const char kEmpty = '\0';
+  MQTTAsync_message paho_message = MQTTAsync_message_initializer;
+  paho_message.payload = const_cast<void*>(  // NOLINT(cppcoreguidelines-pro-type-const-cast): Paho copies it
+      message.payload.empty() ? static_cast<const void*>(&kEmpty) : static_cast<const void*>(message.payload.data()));
+  paho_message.payloadlen = static_cast<int>(message.payload.size());
+  paho_message.qos = to_paho_qos(message.qos);
+  paho_message.retained = message.retain ? 1 : 0;
+  const PropertiesGuard free_properties{paho_message.properties};
+  if (!properties.empty()) {
+    MQTTProperties& out = paho_message.properties;
+    int rc = 0;
+    if (!properties.content_type.empty())
+      rc |= add_property(out, MQTTPROPERTY_CODE_CONTENT_TYPE, properties.content_type);
+    if (properties.message_expiry_s)
+      rc |= add_property(out, MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL, *properties.message_expiry_s);
+    if (!properties.response_topic.empty())
+      rc |= add_property(out, MQTTPROPERTY_CODE_RESPONSE_TOPIC, properties.response_topic);
+    if (!properties.correlation_data.empty())
+      rc |= add_property(out, MQTTPROPERTY_CODE_CORRELATION_DATA, as_text(properties.correlation_data));
+    for (const UserProperty& user : properties.user_properties)
+      rc |= add_property(out, MQTTPROPERTY_CODE_USER_PROPERTY, user.key, user.value);
+    if (rc != 0) {
+      TETHER_LOG_DEBUG(log_, Origin::kPaho, "publish refused: Paho could not take its MQTT 5 properties");
+      return port_status(StatusCode::kResourceExhausted);
     }
-    client_->publish(paho_message, to_context(token), publish_listener_);
-  } catch (const mqtt::exception& e) {
-    Status status = paho_detail::status_from_paho_rc(e.get_return_code());
-    if (status.ok()) status = port_status(StatusCode::kUnavailable);
-    TETHER_LOG_DEBUG(log_, Origin::kPaho, "publish refused: %s", e.what());
-    return status;
-  } catch (const std::exception& e) {
-    TETHER_LOG_DEBUG(log_, Origin::kPaho, "publish refused: %s", e.what());
-    return port_status(StatusCode::kUnavailable);
+  }
+  const std::string topic(message.topic);
+  Request* request = new_request(ActionKind::kPublish, token);
+  if (request == nullptr) return port_status(StatusCode::kResourceExhausted);
+  MQTTAsync_responseOptions response = response_options(request);
+  const int rc = MQTTAsync_sendMessage(client_, topic.c_str(), &paho_message, &response);
+  if (rc != MQTTASYNC_SUCCESS) {
+    drop_request(request);
+    TETHER_LOG_DEBUG(log_, Origin::kPaho, "publish refused: %s (Paho rc %d)", paho_text(rc), rc);
+    return refused_status(rc);
   }
   return track(message.qos == Qos::k1 ? Op::kPublishQos1 : Op::kPublishQos0, token);
 }
@@ -808,38 +1017,32 @@ Result<PacketToken> PahoMqttClient::Impl::subscribe(std::string_view filter, Qos
   if (state_ != State::kConnected) return port_status(StatusCode::kFailedPrecondition);
   if (!paho_detail::valid_topic_filter(filter)) return Status(StatusCode::kInvalidArgument, Origin::kTopic, 0);
   const PacketToken token = next_token();
+  return request_filter(ActionKind::kSubscribe, token, filter, to_paho_qos(qos));
+}
+
+// SUBSCRIBE (qos >= 0) or UNSUBSCRIBE of one filter.
+Result<PacketToken> PahoMqttClient::Impl::request_filter(ActionKind kind, PacketToken token, std::string_view filter,
+                                                         int qos) {
+  const std::string text(filter);
+  Request* request = new_request(kind, token);
+  if (request == nullptr) return port_status(StatusCode::kResourceExhausted);
   add_open_request(+1);  // before the call: Paho may complete it on its thread at once
-  try {
-    client_->subscribe(std::string(filter), to_paho_qos(qos), to_context(token), subscribe_listener_);
-  } catch (const mqtt::exception& e) {
+  MQTTAsync_responseOptions response = response_options(request);
+  const int rc = kind == ActionKind::kSubscribe ? MQTTAsync_subscribe(client_, text.c_str(), qos, &response)
+                                                : MQTTAsync_unsubscribe(client_, text.c_str(), &response);
+  if (rc != MQTTASYNC_SUCCESS) {
+    drop_request(request);
     add_open_request(-1);
-    Status status = paho_detail::status_from_paho_rc(e.get_return_code());
-    if (status.ok()) status = port_status(StatusCode::kUnavailable);
-    return status;
-  } catch (const std::exception&) {
-    add_open_request(-1);
-    return port_status(StatusCode::kUnavailable);
+    return refused_status(rc);
   }
-  return track(Op::kSubscribe, token);
+  return track(kind == ActionKind::kSubscribe ? Op::kSubscribe : Op::kUnsubscribe, token);
 }
 
 Result<PacketToken> PahoMqttClient::Impl::unsubscribe(std::string_view filter) {
   if (state_ != State::kConnected) return port_status(StatusCode::kFailedPrecondition);
   if (!paho_detail::valid_topic_filter(filter)) return Status(StatusCode::kInvalidArgument, Origin::kTopic, 0);
   const PacketToken token = next_token();
-  add_open_request(+1);  // before the call: Paho may complete it on its thread at once
-  try {
-    client_->unsubscribe(std::string(filter), to_context(token), unsubscribe_listener_);
-  } catch (const mqtt::exception& e) {
-    add_open_request(-1);
-    Status status = paho_detail::status_from_paho_rc(e.get_return_code());
-    if (status.ok()) status = port_status(StatusCode::kUnavailable);
-    return status;
-  } catch (const std::exception&) {
-    add_open_request(-1);
-    return port_status(StatusCode::kUnavailable);
-  }
-  return track(Op::kUnsubscribe, token);
+  return request_filter(ActionKind::kUnsubscribe, token, filter, -1);
 }
 
 Status PahoMqttClient::Impl::poll(Milliseconds max_wait) {

@@ -30,7 +30,7 @@ constexpr std::uint8_t kSharedSubscriptionsNotSupported = 0x9E;
 constexpr std::uint8_t kSubscriptionIdsNotSupported = 0xA1;
 constexpr std::uint8_t kWildcardSubscriptionsNotSupported = 0xA2;
 
-// Paho C++ marks "no MQTT 5 reason code" (an MQTT 3.1.1 session) with 255.
+// The port marks "no MQTT 5 reason code" (an MQTT 3.1.1 session) with 255, as Paho C++ did.
 constexpr int kPahoV3Marker = 255;
 
 // Paho C return codes (MQTTAsync.h), repeated so this file needs no Paho header.

@@ -45,14 +45,14 @@ Status status_from_paho_rc(int rc);
 
 /// Outcome of a publish, subscribe or unsubscribe request as Paho completed its token.
 /// `reason_code` is the MQTT 5 reason code (PUBACK, or the SUBACK/UNSUBACK code of the filter),
-/// the 3.1.1 SUBACK return code, or 255 (Paho C++'s "MQTT 3.1.1, no reason code"). A failure
+/// the 3.1.1 SUBACK return code, or 255 (the port's "MQTT 3.1.1, no reason code"). A failure
 /// without an MQTT refusal maps the Paho return code (e.g. -3 disconnected -> kUnavailable/kPaho/3).
 Status completion_status(Packet packet, bool success, int return_code, int reason_code);
 
 /// What Paho reported when a connect attempt failed.
 struct ConnectFailure {
   int return_code = -1;      ///< token return code (MQTTASYNC_*, or a 3.1.1 CONNACK code 1..5)
-  int reason_code = 0;       ///< MQTT 5 CONNACK reason code (Paho C++ puts 255 here under 3.1.1)
+  int reason_code = 0;       ///< MQTT 5 CONNACK reason code (255 under 3.1.1: none)
   bool mqtt5 = true;         ///< the attempt used MQTT 5
   std::string_view message;  ///< Paho's text ("TCP/TLS connect failure", "CONNACK return code")
 };

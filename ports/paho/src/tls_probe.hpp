@@ -6,8 +6,7 @@
 ///
 /// Paho C 1.3.12 gives the same return code (-1) for a refused TCP connection, an untrusted server
 /// certificate, a host-name mismatch and a client certificate the broker refuses, and keeps errno
-/// and the OpenSSL error to itself (its error callback is unusable from Paho C++ 1.2, see
-/// README). After such a failure the port repeats the TCP connect and the TLS handshake once, with
+/// and the OpenSSL error to itself (its error callback gives OpenSSL's text only, see README). After such a failure the port repeats the TCP connect and the TLS handshake once, with
 /// OpenSSL and the same settings Paho used (CA file only, server certificate and host name
 /// verified, client certificate and key, SNI, ALPN, TLS >= 1.2), and classifies what it sees. It
 /// sends no MQTT packet. Bounded by a deadline and cancellable (checked every 50 ms).

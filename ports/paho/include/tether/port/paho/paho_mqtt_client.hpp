@@ -2,7 +2,7 @@
 #pragma once
 
 /// @file
-/// PahoMqttClient: the Linux MqttClient port over Eclipse Paho MQTT C++ (and Paho C with OpenSSL).
+/// PahoMqttClient: the Linux MqttClient port over Eclipse Paho MQTT C's asynchronous client (OpenSSL TLS).
 ///
 /// ## What it does
 /// - TLS only (`ssl://host:port`), mutual TLS with a client certificate and key file. The server
@@ -23,7 +23,7 @@
 /// most `max_inflight` publishes and a few subscriptions outstanding). Paho's threads never call
 /// the LogSink. After an unexplained TCP/TLS failure a short-lived thread re-runs the handshake to
 /// diagnose it (bounded by the connect timeout, at most 5 s, cancellable). This port allocates
-/// (std::string, std::shared_ptr, std::deque, std::map): it is a Linux port.
+/// (std::string, std::deque, std::map, a std::list node per request): it is a Linux port.
 ///
 /// ## Statuses
 /// Besides those listed in port/mqtt_client.hpp:
