@@ -73,8 +73,8 @@ if(TARGET tether_port_mbedtls)
 endif()
 if(TARGET tether_port_pkcs11)
   set(_pc_libs "-ltether_port_pkcs11 ${_pc_libs}")
-  # Debian ships libp11.pc and p11-kit-1.pc; the port finds the module's function list with dlopen.
-  set(_pc_requires "${_pc_requires} libp11 p11-kit-1")
+  # libp11 and p11-kit are loaded at run time (dlopen), like the module itself.
+  set(_pc_requires "${_pc_requires} libcrypto")
   set(_pc_libs_private "${_pc_libs_private} -ldl")
 endif()
 if(TARGET tether_testing)

@@ -145,6 +145,31 @@ TEST_CASE("Two keys in one store each sign with their own key") {
   CHECK_FALSE(verifies(pub_first.get(), digest, sig.data(), *len2));
 }
 
+namespace {
+// True if this process maps a file whose name contains `name` (/proc/self/maps).
+bool process_maps(const std::string& name) {
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(name) != std::string::npos) return true;
+  }
+  return false;
+}
+}  // namespace
+
+TEST_CASE("libp11 and p11-kit are loaded when a key store is first used, not when the program starts") {
+  // ctest runs each test case in its own process (catch_discover_tests); run on its own otherwise.
+  INFO("an earlier test case in this process may have loaded them: run this one alone");
+  REQUIRE_FALSE(process_maps("/libp11.so"));
+  REQUIRE_FALSE(process_maps("/libp11-kit.so"));
+  SoftHsmToken token;
+  Pkcs11KeyStore store(token.settings());
+  CHECK_FALSE(process_maps("/libp11.so"));  // constructing a store loads nothing either
+  REQUIRE(store.open().ok());
+  CHECK(process_maps("/libp11.so."));
+  CHECK(process_maps("/libp11-kit.so."));
+  generate(store, KeyAlgorithm::kEcP256, "loaded");
+}
+
 TEST_CASE("A PIN from an environment variable logs in") {
   SoftHsmToken token;
   Pkcs11KeyStoreSettings settings = token.settings();

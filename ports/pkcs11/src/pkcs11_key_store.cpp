@@ -1,21 +1,18 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 // Pkcs11KeyStore: libp11 loads the module, finds keys and signs through the EVP_PKEY it returns;
-// p11-kit parses and formats the URIs; the calls libp11 0.4.12 does not offer (key generation with
+// p11-kit parses and formats the URIs (both loaded on first use: p11_libraries.hpp); the calls libp11 0.4.12 does not offer (key generation with
 // CKA_EXTRACTABLE false, attribute reads, login without libp11 keeping a copy of the PIN, object
 // search by URI, deletion) go straight to the module's function list.
 #include "tether/port/pkcs11/pkcs11_key_store.hpp"
 
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <libp11.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
-#include <p11-kit/p11-kit.h>
 #include <p11-kit/pkcs11.h>
-#include <p11-kit/uri.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,10 +25,12 @@
 #include <vector>
 
 #include "ckr_status.hpp"
+#include "p11_libraries.hpp"
 
 namespace tether::port {
 
 using pkcs11_detail::ckr_status;
+using pkcs11_detail::p11;
 
 namespace {
 
@@ -46,7 +45,7 @@ Status key_status(StatusCode code, std::uint16_t detail = 0) { return Status(cod
 std::uint16_t clamp16(std::size_t n) { return n > 0xFFFF ? 0xFFFF : static_cast<std::uint16_t>(n); }
 
 struct UriFree {
-  void operator()(P11KitUri* uri) const { p11_kit_uri_free(uri); }
+  void operator()(P11KitUri* uri) const { p11().p11_kit_uri_free(uri); }
 };
 using UriPtr = std::unique_ptr<P11KitUri, UriFree>;
 struct PkeyFree {
@@ -91,7 +90,7 @@ int hex_value(char c) {
 // Drains OpenSSL's error queue; returns the last CKR_* libp11 put there (CKR_GENERAL_ERROR if none).
 CK_RV take_libp11_error() {
   CK_RV rv = CKR_GENERAL_ERROR;
-  const int ckr_lib = ERR_get_CKR_code();
+  const int ckr_lib = p11().ERR_get_CKR_code();
   unsigned long e = 0;
   while ((e = ERR_get_error()) != 0) {
     if (ckr_lib != 0 && ERR_GET_LIB(e) == ckr_lib) rv = static_cast<CK_RV>(ERR_GET_REASON(e));
@@ -100,7 +99,7 @@ CK_RV take_libp11_error() {
 }
 
 const char* ckr_text(CK_RV rv) {
-  const char* text = p11_kit_strerror(rv);
+  const char* text = p11().p11_kit_strerror(rv);
   return text != nullptr ? text : "unknown error";
 }
 
@@ -115,7 +114,7 @@ struct Pkcs11KeyStore::Impl {
     CK_TOKEN_INFO info{};
     CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
     bool logged_in = false;
-    bool libp11_rw = false;  // PKCS11_open_session(slot, 1) done
+    bool libp11_rw = false;  // p11().PKCS11_open_session(slot, 1) done
   };
   // An object a URI named, in its token.
   struct Found {
@@ -149,13 +148,13 @@ struct Pkcs11KeyStore::Impl {
       }
     }
     tokens.clear();
-    if (slots != nullptr) PKCS11_release_all_slots(ctx, slots, slot_count);
+    if (slots != nullptr) p11().PKCS11_release_all_slots(ctx, slots, slot_count);
     slots = nullptr;
     slot_count = 0;
   }
 
   Status enumerate_slots() {
-    if (PKCS11_enumerate_slots(ctx, &slots, &slot_count) != 0) {
+    if (p11().PKCS11_enumerate_slots(ctx, &slots, &slot_count) != 0) {
       CK_RV rv = take_libp11_error();
       slots = nullptr;
       slot_count = 0;
@@ -176,8 +175,8 @@ struct Pkcs11KeyStore::Impl {
   void close() {
     release_slots();
     if (ctx != nullptr) {
-      if (fn != nullptr && !shared) PKCS11_CTX_unload(ctx);
-      PKCS11_CTX_free(ctx);
+      if (fn != nullptr && !shared) p11().PKCS11_CTX_unload(ctx);
+      p11().PKCS11_CTX_free(ctx);
     }
     shared = false;
     ctx = nullptr;
@@ -209,6 +208,14 @@ struct Pkcs11KeyStore::Impl {
     return result;
   }
 
+  // libp11 and p11-kit are loaded on first use (p11_libraries.hpp); every public call starts here.
+  Status load_libraries() {
+    std::string why;
+    if (pkcs11_detail::load_p11_libraries(why) != nullptr) return ok_status();
+    set_error_text(error, "pkcs11: %s", why.c_str());
+    return key_status(StatusCode::kUnavailable);
+  }
+
   Status open() {
     if (fn != nullptr) return ok_status();
     const bool has_file = !settings.pin_file.empty();
@@ -229,14 +236,14 @@ struct Pkcs11KeyStore::Impl {
       return key_status(StatusCode::kUnavailable);
     }
     shared = initialized_elsewhere(path);
-    ctx = PKCS11_CTX_new();
+    ctx = p11().PKCS11_CTX_new();
     if (ctx == nullptr) {
       set_error_text(error, "pkcs11: out of memory creating the libp11 context");
       return key_status(StatusCode::kResourceExhausted);
     }
-    if (PKCS11_CTX_load(ctx, path) != 0) {
+    if (p11().PKCS11_CTX_load(ctx, path) != 0) {
       CK_RV rv = take_libp11_error();
-      PKCS11_CTX_free(ctx);
+      p11().PKCS11_CTX_free(ctx);
       ctx = nullptr;
       set_error_text(error, "pkcs11: cannot load the module '%s' (not a PKCS#11 module, or C_Initialize failed: %s)",
                      path, ckr_text(rv));
@@ -249,7 +256,7 @@ struct Pkcs11KeyStore::Impl {
     CK_FUNCTION_LIST_PTR list = nullptr;
     if (get_list == nullptr || get_list(&list) != CKR_OK || list == nullptr) {
       fn = list;  // null: close() must not unload what did not give its functions
-      PKCS11_CTX_unload(ctx);
+      p11().PKCS11_CTX_unload(ctx);
       close();
       set_error_text(error, "pkcs11: the module '%s' gives no C_GetFunctionList", path);
       return key_status(StatusCode::kUnavailable);
@@ -329,23 +336,23 @@ struct Pkcs11KeyStore::Impl {
 
   Result<UriPtr> parse_uri(std::string_view text) {
     std::string copy(text);
-    UriPtr uri(p11_kit_uri_new());
+    UriPtr uri(p11().p11_kit_uri_new());
     if (!uri) {
       set_error_text(error, "pkcs11: out of memory parsing a URI");
       return Status(key_status(StatusCode::kResourceExhausted));
     }
-    int rc = p11_kit_uri_parse(copy.c_str(), P11_KIT_URI_FOR_OBJECT_ON_TOKEN, uri.get());
+    int rc = p11().p11_kit_uri_parse(copy.c_str(), P11_KIT_URI_FOR_OBJECT_ON_TOKEN, uri.get());
     if (rc != P11_KIT_URI_OK) {
       set_error_text(error, "pkcs11: the URI '%.*s' does not parse: %s", static_cast<int>(text.size() > 120 ? 120 : text.size()),
-                     text.data(), p11_kit_uri_message(rc));
+                     text.data(), p11().p11_kit_uri_message(rc));
       return Status(key_status(StatusCode::kInvalidArgument));
     }
     // Checked on the parsed URI: never echo one that carries a PIN.
-    if (p11_kit_uri_get_pin_value(uri.get()) != nullptr || p11_kit_uri_get_pin_source(uri.get()) != nullptr) {
+    if (p11().p11_kit_uri_get_pin_value(uri.get()) != nullptr || p11().p11_kit_uri_get_pin_source(uri.get()) != nullptr) {
       set_error_text(error, "pkcs11: a URI with pin-value or pin-source is refused (the PIN comes from the settings)");
       return Status(key_status(StatusCode::kInvalidArgument));
     }
-    if (p11_kit_uri_any_unrecognized(uri.get())) {
+    if (p11().p11_kit_uri_any_unrecognized(uri.get())) {
       set_error_text(error, "pkcs11: the URI '%s' has attributes p11-kit does not know", copy.c_str());
       return Status(key_status(StatusCode::kInvalidArgument));
     }
@@ -355,7 +362,7 @@ struct Pkcs11KeyStore::Impl {
   // CKA_CLASS of a parsed URI; kInvalidArgument when it names none or one not in `allowed`.
   Result<CK_OBJECT_CLASS> uri_class(P11KitUri* uri, std::string_view text, std::initializer_list<CK_OBJECT_CLASS> allowed,
                                     const char* what) {
-    CK_ATTRIBUTE* attr = p11_kit_uri_get_attribute(uri, CKA_CLASS);
+    CK_ATTRIBUTE* attr = p11().p11_kit_uri_get_attribute(uri, CKA_CLASS);
     if (attr == nullptr || attr->ulValueLen != sizeof(CK_OBJECT_CLASS)) {
       set_error_text(error, "pkcs11: the URI '%.*s' names no object type (add type=%s)",
                      static_cast<int>(text.size() > 160 ? 160 : text.size()), text.data(), what);
@@ -373,9 +380,9 @@ struct Pkcs11KeyStore::Impl {
 
   Result<FixedString<kMaxKeyUri>> format_uri(const Token& token, CK_OBJECT_CLASS cls, std::string_view label,
                                              const std::vector<CK_BYTE>& id) {
-    UriPtr uri(p11_kit_uri_new());
+    UriPtr uri(p11().p11_kit_uri_new());
     if (!uri) return Status(key_status(StatusCode::kResourceExhausted));
-    CK_TOKEN_INFO* info = p11_kit_uri_get_token_info(uri.get());
+    CK_TOKEN_INFO* info = p11().p11_kit_uri_get_token_info(uri.get());
     std::memcpy(info->label, token.info.label, sizeof info->label);
     std::string label_copy(label);
     std::vector<CK_BYTE> id_copy(id);
@@ -384,12 +391,12 @@ struct Pkcs11KeyStore::Impl {
         {CKA_LABEL, label_copy.data(), label_copy.size()},
         {CKA_ID, id_copy.data(), id_copy.size()},
     };
-    if (p11_kit_uri_set_attributes(uri.get(), attrs, 3) != P11_KIT_URI_OK) {
+    if (p11().p11_kit_uri_set_attributes(uri.get(), attrs, 3) != P11_KIT_URI_OK) {
       set_error_text(error, "pkcs11: cannot build a URI for '%s'", label_copy.c_str());
       return Status(key_status(StatusCode::kInternal));
     }
     char* text = nullptr;
-    if (p11_kit_uri_format(uri.get(), P11_KIT_URI_FOR_OBJECT_ON_TOKEN, &text) != P11_KIT_URI_OK || text == nullptr) {
+    if (p11().p11_kit_uri_format(uri.get(), P11_KIT_URI_FOR_OBJECT_ON_TOKEN, &text) != P11_KIT_URI_OK || text == nullptr) {
       set_error_text(error, "pkcs11: cannot format a URI for '%s'", label_copy.c_str());
       return Status(key_status(StatusCode::kInternal));
     }
@@ -408,7 +415,7 @@ struct Pkcs11KeyStore::Impl {
   // The token a URI names (one whose CK_TOKEN_INFO matches), opened and logged in.
   Result<Token*> token_for(P11KitUri* uri, std::string_view text, bool require_label) {
     TETHER_RETURN_IF_ERROR(open());
-    CK_TOKEN_INFO* wanted = p11_kit_uri_get_token_info(uri);
+    CK_TOKEN_INFO* wanted = p11().p11_kit_uri_get_token_info(uri);
     if (require_label && wanted->label[0] == 0) {
       set_error_text(error, "pkcs11: the URI '%.*s' names no token (add token=<label>)",
                      static_cast<int>(text.size() > 160 ? 160 : text.size()), text.data());
@@ -421,10 +428,10 @@ struct Pkcs11KeyStore::Impl {
       PKCS11_SLOT* slot = &slots[i];
       if (slot->token == nullptr || !slot->token->initialized) continue;
       ++present;
-      CK_SLOT_ID id = static_cast<CK_SLOT_ID>(PKCS11_get_slotid_from_slot(slot));
+      CK_SLOT_ID id = static_cast<CK_SLOT_ID>(p11().PKCS11_get_slotid_from_slot(slot));
       CK_TOKEN_INFO info{};
       if (fn->C_GetTokenInfo(id, &info) != CKR_OK) continue;
-      if (!p11_kit_uri_match_token_info(uri, &info)) continue;
+      if (!p11().p11_kit_uri_match_token_info(uri, &info)) continue;
       ++matches;
       if (match == nullptr) match = cached_token(slot, id, info);
     }
@@ -463,9 +470,9 @@ struct Pkcs11KeyStore::Impl {
     std::string label(padded(token->info.label, sizeof token->info.label));
     if (!token->libp11_rw) {
       // libp11 writes (certificates) through its own sessions, read-only unless asked for
-      // read/write; PKCS11_open_session() closes every session on the slot (C_CloseAllSessions,
+      // read/write; p11().PKCS11_open_session() closes every session on the slot (C_CloseAllSessions,
       // which also logs out), so it comes before ours.
-      if (PKCS11_open_session(token->slot, 1) != 0) {
+      if (p11().PKCS11_open_session(token->slot, 1) != 0) {
         CK_RV rv = take_libp11_error();
         set_error_text(error, "pkcs11: libp11 cannot open a read/write session on the token '%s': %s (CKR 0x%lx)",
                        label.c_str(), ckr_text(rv), static_cast<unsigned long>(rv));
@@ -546,7 +553,7 @@ struct Pkcs11KeyStore::Impl {
     TETHER_ASSIGN_OR_RETURN(CK_OBJECT_CLASS cls, uri_class(uri.get(), text, allowed, what));
     TETHER_ASSIGN_OR_RETURN(Token * token, token_for(uri.get(), text, true));
     CK_ULONG n = 0;
-    CK_ATTRIBUTE* attrs = p11_kit_uri_get_attributes(uri.get(), &n);
+    CK_ATTRIBUTE* attrs = p11().p11_kit_uri_get_attributes(uri.get(), &n);
     std::vector<CK_ATTRIBUTE> tmpl(attrs, attrs + n);
     std::vector<CK_OBJECT_HANDLE> handles;
     CK_RV rv = find_objects(token, tmpl, &handles);
@@ -613,8 +620,8 @@ struct Pkcs11KeyStore::Impl {
   PKCS11_KEY* libp11_key(const Found& key, bool private_half) {
     PKCS11_KEY* keys = nullptr;
     unsigned int n = 0;
-    int rc = private_half ? PKCS11_enumerate_keys(key.token->slot->token, &keys, &n)
-                          : PKCS11_enumerate_public_keys(key.token->slot->token, &keys, &n);
+    int rc = private_half ? p11().PKCS11_enumerate_keys(key.token->slot->token, &keys, &n)
+                          : p11().PKCS11_enumerate_public_keys(key.token->slot->token, &keys, &n);
     if (rc != 0) {
       take_libp11_error();
       return nullptr;
@@ -630,10 +637,10 @@ struct Pkcs11KeyStore::Impl {
 
   Result<PkeyPtr> public_pkey(const Found& key, std::string_view text) {
     PKCS11_KEY* pub = libp11_key(key, false);
-    EVP_PKEY* pkey = pub != nullptr ? PKCS11_get_public_key(pub) : nullptr;
+    EVP_PKEY* pkey = pub != nullptr ? p11().PKCS11_get_public_key(pub) : nullptr;
     if (pkey == nullptr) {
       PKCS11_KEY* priv = libp11_key(key, true);
-      pkey = priv != nullptr ? PKCS11_get_public_key(priv) : nullptr;
+      pkey = priv != nullptr ? p11().PKCS11_get_public_key(priv) : nullptr;
     }
     if (pkey == nullptr) {
       CK_RV rv = take_libp11_error();
@@ -673,11 +680,13 @@ Pkcs11KeyStore::~Pkcs11KeyStore() = default;
 
 Status Pkcs11KeyStore::open() {
   last_error_.clear();
+  TETHER_RETURN_IF_ERROR(impl_->load_libraries());
   return impl_->open();
 }
 
 Result<KeyInfo> Pkcs11KeyStore::do_generate_key(const KeySpec& spec) {
   last_error_.clear();
+  TETHER_RETURN_IF_ERROR(impl_->load_libraries());
   Impl& s = *impl_;
   if (!is_printable_label(spec.label)) {
     set_error_text(&last_error_, "pkcs11: a key label is 1..64 printable ASCII characters");
@@ -772,12 +781,14 @@ Result<KeyInfo> Pkcs11KeyStore::do_generate_key(const KeySpec& spec) {
 
 Result<KeyInfo> Pkcs11KeyStore::do_find_key(std::string_view uri) {
   last_error_.clear();
+  TETHER_RETURN_IF_ERROR(impl_->load_libraries());
   TETHER_ASSIGN_OR_RETURN(Impl::Found key, impl_->find_one(uri, {CKO_PRIVATE_KEY}, "private"));
   return impl_->key_info(key, uri);
 }
 
 Result<std::size_t> Pkcs11KeyStore::do_public_key_der(std::string_view uri, Span<std::uint8_t> out) {
   last_error_.clear();
+  TETHER_RETURN_IF_ERROR(impl_->load_libraries());
   TETHER_ASSIGN_OR_RETURN(Impl::Found key, impl_->find_one(uri, {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}, "private"));
   TETHER_ASSIGN_OR_RETURN(PkeyPtr pkey, impl_->public_pkey(key, uri));
   int len = i2d_PUBKEY(pkey.get(), nullptr);
@@ -798,6 +809,7 @@ Result<std::size_t> Pkcs11KeyStore::do_public_key_der(std::string_view uri, Span
 Result<std::size_t> Pkcs11KeyStore::do_sign_digest(std::string_view uri, Span<const std::uint8_t> digest,
                                                    Span<std::uint8_t> out) {
   last_error_.clear();
+  TETHER_RETURN_IF_ERROR(impl_->load_libraries());
   if (digest.size() != 32) {
     set_error_text(&last_error_, "pkcs11: a SHA-256 digest is 32 bytes, not %zu", digest.size());
     return Status(key_status(StatusCode::kInvalidArgument));
@@ -806,7 +818,7 @@ Result<std::size_t> Pkcs11KeyStore::do_sign_digest(std::string_view uri, Span<co
   TETHER_ASSIGN_OR_RETURN(Impl::Found key, s.find_one(uri, {CKO_PRIVATE_KEY}, "private"));
   TETHER_ASSIGN_OR_RETURN(KeyInfo info, s.key_info(key, uri));
   PKCS11_KEY* p11key = s.libp11_key(key, true);
-  PkeyPtr pkey(p11key != nullptr ? PKCS11_get_private_key(p11key) : nullptr);
+  PkeyPtr pkey(p11key != nullptr ? p11().PKCS11_get_private_key(p11key) : nullptr);
   if (!pkey) {
     CK_RV rv = take_libp11_error();
     set_error_text(&last_error_, "pkcs11: libp11 gives no private key for '%s' (%s)", key.label.c_str(), ckr_text(rv));
@@ -844,6 +856,7 @@ Result<FixedString<kMaxKeyUri>> Pkcs11KeyStore::do_store_certificate(std::string
                                                                      Span<const std::uint8_t> der,
                                                                      std::string_view label) {
   last_error_.clear();
+  TETHER_RETURN_IF_ERROR(impl_->load_libraries());
   Impl& s = *impl_;
   if (!is_printable_label(label)) {
     set_error_text(&last_error_, "pkcs11: a certificate label is 1..64 printable ASCII characters");
@@ -876,7 +889,7 @@ Result<FixedString<kMaxKeyUri>> Pkcs11KeyStore::do_store_certificate(std::string
     return Status(key_status(StatusCode::kAlreadyExists));
   }
   std::vector<CK_BYTE> id = key.id;
-  if (PKCS11_store_certificate(key.token->slot->token, cert.get(), label_copy.data(), id.data(), id.size(), nullptr) != 0) {
+  if (p11().PKCS11_store_certificate(key.token->slot->token, cert.get(), label_copy.data(), id.data(), id.size(), nullptr) != 0) {
     rv = take_libp11_error();
     set_error_text(&last_error_, "pkcs11: storing the certificate '%s' failed: %s (CKR 0x%lx)", label_copy.c_str(),
                    ckr_text(rv), static_cast<unsigned long>(rv));
@@ -887,6 +900,7 @@ Result<FixedString<kMaxKeyUri>> Pkcs11KeyStore::do_store_certificate(std::string
 
 Result<std::size_t> Pkcs11KeyStore::do_read_certificate(std::string_view uri, Span<std::uint8_t> out) {
   last_error_.clear();
+  TETHER_RETURN_IF_ERROR(impl_->load_libraries());
   Impl& s = *impl_;
   TETHER_ASSIGN_OR_RETURN(Impl::Found cert, s.find_one(uri, {CKO_CERTIFICATE}, "cert"));
   std::vector<CK_BYTE> value;
@@ -903,6 +917,7 @@ Result<std::size_t> Pkcs11KeyStore::do_read_certificate(std::string_view uri, Sp
 
 Status Pkcs11KeyStore::do_delete_object(std::string_view uri) {
   last_error_.clear();
+  TETHER_RETURN_IF_ERROR(impl_->load_libraries());
   Impl& s = *impl_;
   CK_OBJECT_CLASS cls = 0;
   TETHER_ASSIGN_OR_RETURN(Impl::Found found,
