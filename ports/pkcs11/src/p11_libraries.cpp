@@ -3,6 +3,8 @@
 
 #include <dlfcn.h>
 
+#include <cstddef>
+
 
 #include "tether/contract.hpp"
 
@@ -34,26 +36,41 @@ void* open_library(const char* soname, const char* package, std::string& error) 
   return handle;
 }
 
+// One row per function, in TETHER_P11_FUNCTIONS' order: its name and which library has it.
+enum Library : unsigned char { libp11, p11kit };
+struct Symbol {
+  const char* name;
+  Library library;
+};
+constexpr Symbol kSymbols[] = {
+#define TETHER_P11_SYMBOL(library, name) {#name, library},
+    TETHER_P11_FUNCTIONS(TETHER_P11_SYMBOL)
+#undef TETHER_P11_SYMBOL
+};
+constexpr std::size_t kSymbolCount = sizeof kSymbols / sizeof kSymbols[0];
+
 Loaded load() {
   Loaded loaded;
-  void* libp11 = open_library(TETHER_LIBP11_SONAME, "libp11-3", loaded.error);
-  if (libp11 == nullptr) return loaded;
-  void* p11kit = open_library(TETHER_P11KIT_SONAME, "libp11-kit0", loaded.error);
-  if (p11kit == nullptr) return loaded;
-  bool all = true;
-#define TETHER_P11_RESOLVE(library, name)                                                            \
-  if (all) {                                                                                         \
-    loaded.functions.name = reinterpret_cast<decltype(&::name)>(dlsym(library, #name));              \
-    if (loaded.functions.name == nullptr) {                                                          \
-      loaded.error = std::string(#name " is missing from ") +                                        \
-                     (library == libp11 ? TETHER_LIBP11_SONAME : TETHER_P11KIT_SONAME) +             \
-                     " (a version older than the one Tether was built with?)";                       \
-      all = false;                                                                                   \
-    }                                                                                                \
+  void* handles[2] = {open_library(TETHER_LIBP11_SONAME, "libp11-3", loaded.error), nullptr};
+  if (handles[libp11] == nullptr) return loaded;
+  handles[p11kit] = open_library(TETHER_P11KIT_SONAME, "libp11-kit0", loaded.error);
+  if (handles[p11kit] == nullptr) return loaded;
+  void* resolved[kSymbolCount] = {};
+  for (std::size_t i = 0; i < kSymbolCount; ++i) {
+    resolved[i] = dlsym(handles[kSymbols[i].library], kSymbols[i].name);
+    if (resolved[i] == nullptr) {
+      loaded.error = std::string(kSymbols[i].name) + " is missing from " +
+                     (kSymbols[i].library == libp11 ? TETHER_LIBP11_SONAME : TETHER_P11KIT_SONAME) +
+                     " (a version older than the one Tether was built with?)";
+      return loaded;
+    }
   }
-  TETHER_P11_FUNCTIONS(TETHER_P11_RESOLVE)
-#undef TETHER_P11_RESOLVE
-  loaded.ok = all;
+  std::size_t next = 0;
+#define TETHER_P11_ASSIGN(library, name) \
+  loaded.functions.name = reinterpret_cast<decltype(loaded.functions.name)>(resolved[next++]);
+  TETHER_P11_FUNCTIONS(TETHER_P11_ASSIGN)
+#undef TETHER_P11_ASSIGN
+  loaded.ok = true;
   return loaded;
 }
 
