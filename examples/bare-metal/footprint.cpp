@@ -126,8 +126,7 @@ int run() {
   static tether::Agent agent(mqtt, clock, config, /*log=*/nullptr, /*jitter_seed=*/0x4d505332);
 
 #if FOOTPRINT_FEATURES == 0
-  // The agent alone: an application subscription (the features below subscribe to their own topics:
-  // with all of them the default TETHER_MAX_SUBSCRIPTIONS of 16 is used up).
+  // The agent alone: an application subscription (the features below subscribe to their own topics).
   static char inbox_topic[tether::kMaxTopic];
   const auto topic = agent.topics().build(inbox_topic, tether::TopicFamily::kTelemetry, "inbox");
   if (!topic.ok()) return 2;
@@ -164,7 +163,7 @@ int run() {
   }
 
   // Jobs, the commands service a microcontroller fleet uses. (AWS IoT Commands, CommandAdapter, would
-  // be three more subscriptions, over the default TETHER_MAX_SUBSCRIPTIONS of 16 with all of these.)
+  // add three subscriptions and its codec.)
   static tether::commands::JobsAdapter jobs(tether::commands::JobsAdapterSettings{}, 0x4a4f4253);
   static tether::commands::Inbox inbox(agent, /*journal=*/nullptr);
   if (!inbox.add_adapter(jobs).ok()) return 5;

@@ -434,9 +434,6 @@ int run(int argc, char** argv) {
     tether::examples::CommandServiceOptions service_options = options.commands;
     service_options.config_path = options.config;
     service_options.journal_dir = journal_dir;
-    // Jobs only on "aws": with the shadow, Jobs and metrics the agent's 16 subscriptions
-    // (TETHER_MAX_SUBSCRIPTIONS) have no room for AWS IoT Commands' three as well.
-    service_options.aws_commands = false;
     commands = std::make_unique<tether::examples::CommandService>();
     int error = commands->open(kProgram, device, config, std::move(service_options));
     if (error == 0) error = commands->start(kProgram);

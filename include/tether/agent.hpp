@@ -165,7 +165,8 @@ class Agent final : private port::MqttListener {
 
   /// Registers `handler` for `filter`; sent now when connected and again after every reconnect.
   /// Returns ok, kInvalidArgument/kTopic (bad filter), kAlreadyExists (filter registered),
-  /// kResourceExhausted (kMaxSubscriptions reached), kInvalidArgument/kAgent (empty handler).
+  /// kResourceExhausted/kAgent with detail kMaxSubscriptions (every slot in use) or
+  /// kSubscriptionFilterBytes (the filters' pool is full), kInvalidArgument/kAgent (empty handler).
   Status subscribe(std::string_view filter, Qos qos, MessageHandler handler);
 
   /// Removes the subscription (and sends UNSUBSCRIBE when connected). kNotFound if absent.
@@ -202,8 +203,10 @@ class Agent final : private port::MqttListener {
   Milliseconds reconnect_in() const;
 
  private:
+  // The filter lives in filters_ (one pool for all: most filters are far shorter than kMaxTopic).
   struct Subscription {
-    FixedString<kMaxTopic> filter;
+    std::uint16_t filter_at = 0;    // offset of the filter in filters_
+    std::uint16_t filter_size = 0;  // bytes, without the NUL that follows it
     Qos qos = Qos::k1;
     MessageHandler handler;
     PacketToken pending = 0;  // token of an outstanding SUBSCRIBE
@@ -226,6 +229,9 @@ class Agent final : private port::MqttListener {
   void attempt_connect();
   void schedule_reconnect(Status reason, bool was_connected);
   void send_subscription(Subscription& subscription);
+  std::string_view filter_of(const Subscription& s) const { return {filters_ + s.filter_at, s.filter_size}; }
+  const char* filter_c_str(const Subscription& s) const { return filters_ + s.filter_at; }
+  void erase_subscription(std::size_t index);
   void fire_due_timers();
   Milliseconds next_deadline_wait(Milliseconds max_wait) const;
   void emit(const AgentEvent& event);
@@ -245,6 +251,8 @@ class Agent final : private port::MqttListener {
   bool dispatching_ = false;
   TimerId next_timer_id_ = 1;
   FixedVector<Subscription, kMaxSubscriptions> subscriptions_;
+  char filters_[kSubscriptionFilterBytes];  // the subscriptions' filters, each followed by a NUL
+  std::size_t filters_used_ = 0;
   FixedVector<Timer, kMaxTimers> timers_;
   FixedVector<AgentComponent*, kMaxComponents> components_;
   EventHandler event_handler_;

@@ -15,7 +15,10 @@
 #define TETHER_MAX_TOPIC 256       ///< AWS IoT topic limit (bytes)
 #endif
 #ifndef TETHER_MAX_SUBSCRIPTIONS
-#define TETHER_MAX_SUBSCRIPTIONS 16
+#define TETHER_MAX_SUBSCRIPTIONS 32
+#endif
+#ifndef TETHER_SUBSCRIPTION_FILTER_BYTES
+#define TETHER_SUBSCRIPTION_FILTER_BYTES 4096  ///< all subscription filters of an Agent, a NUL after each
 #endif
 #ifndef TETHER_MAX_TIMERS
 #define TETHER_MAX_TIMERS 8
@@ -46,6 +49,8 @@ inline constexpr std::size_t kMaxThingName = TETHER_MAX_THING_NAME;
 inline constexpr std::size_t kMaxClientId = TETHER_MAX_CLIENT_ID;
 inline constexpr std::size_t kMaxTopic = TETHER_MAX_TOPIC;
 inline constexpr std::size_t kMaxSubscriptions = TETHER_MAX_SUBSCRIPTIONS;
+inline constexpr std::size_t kSubscriptionFilterBytes = TETHER_SUBSCRIPTION_FILTER_BYTES;
+static_assert(kSubscriptionFilterBytes <= 65535, "TETHER_SUBSCRIPTION_FILTER_BYTES: offsets are 16-bit");
 inline constexpr std::size_t kMaxTimers = TETHER_MAX_TIMERS;
 inline constexpr std::size_t kMaxPath = TETHER_MAX_PATH;
 inline constexpr std::size_t kMaxHost = TETHER_MAX_HOST;

@@ -1,6 +1,8 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 #include "tether/agent.hpp"
 
+#include <cstring>
+
 #include "tether/decimal.hpp"
 
 namespace tether {
@@ -211,7 +213,7 @@ void Agent::on_connection(const ConnectionEvent& event) {
 }
 
 void Agent::send_subscription(Subscription& subscription) {
-  Result<PacketToken> token = mqtt_.subscribe(subscription.filter.view(), subscription.qos);
+  Result<PacketToken> token = mqtt_.subscribe(filter_of(subscription), subscription.qos);
   if (token.ok()) {
     subscription.pending = *token;
     return;
@@ -219,12 +221,24 @@ void Agent::send_subscription(Subscription& subscription) {
   subscription.pending = 0;
   ++stats_.subscribe_failures;
   TETHER_LOG_ERROR(logger_, Origin::kAgent, token.status(), "subscribe \"%s\" failed to send",
-                   subscription.filter.c_str());
+                   filter_c_str(subscription));
   AgentEvent event;
   event.type = AgentEventType::kSubscribeFailed;
   event.reason = token.status();
-  event.topic = subscription.filter.view();
+  event.topic = filter_of(subscription);
   emit(event);
+}
+
+// Removes the subscription and its filter; the filters after it move down to keep the pool packed.
+void Agent::erase_subscription(std::size_t index) {
+  const std::size_t at = subscriptions_[index].filter_at;
+  const std::size_t bytes = subscriptions_[index].filter_size + std::size_t{1};
+  std::memmove(filters_ + at, filters_ + at + bytes, filters_used_ - at - bytes);
+  filters_used_ -= bytes;
+  for (Subscription& s : subscriptions_) {
+    if (s.filter_at > at) s.filter_at = static_cast<std::uint16_t>(s.filter_at - bytes);
+  }
+  subscriptions_.erase(index);
 }
 
 void Agent::on_message(const InboundMessage& message) {
@@ -235,13 +249,13 @@ void Agent::on_message(const InboundMessage& message) {
   dispatching_ = true;
   const std::size_t count = subscriptions_.size();
   for (std::size_t i = 0; i < count; ++i) {
-    if (subscriptions_[i].removed || !topic_matches(subscriptions_[i].filter.view(), message.topic)) continue;
+    if (subscriptions_[i].removed || !topic_matches(filter_of(subscriptions_[i]), message.topic)) continue;
     handled = true;
     subscriptions_[i].handler(message);
   }
   dispatching_ = false;
   for (std::size_t i = subscriptions_.size(); i > 0; --i) {
-    if (subscriptions_[i - 1].removed) subscriptions_.erase(i - 1);
+    if (subscriptions_[i - 1].removed) erase_subscription(i - 1);
   }
   if (!handled) {
     ++stats_.messages_unhandled;
@@ -275,19 +289,20 @@ void Agent::on_subscribe_complete(PacketToken token, Status result, Qos granted)
     s.pending = 0;
     if (!result.ok()) {
       ++stats_.subscribe_failures;
-      TETHER_LOG_ERROR(logger_, Origin::kAgent, result, "broker refused subscription \"%s\"", s.filter.c_str());
+      TETHER_LOG_ERROR(logger_, Origin::kAgent, result, "broker refused subscription \"%s\"", filter_c_str(s));
       AgentEvent event;
       event.type = AgentEventType::kSubscribeFailed;
       event.reason = result;
-      event.topic = s.filter.view();
+      event.topic = filter_of(s);
       emit(event);
     } else if (granted < s.qos) {
-      TETHER_LOG_WARN(logger_, Origin::kAgent, Status(), "subscription \"%s\" granted QoS %u only", s.filter.c_str(),
+      TETHER_LOG_WARN(logger_, Origin::kAgent, Status(), "subscription \"%s\" granted QoS %u only", filter_c_str(s),
                       static_cast<unsigned>(granted));
     } else {
-      TETHER_LOG_DEBUG(logger_, Origin::kAgent, "subscribed \"%s\"", s.filter.c_str());
+      TETHER_LOG_DEBUG(logger_, Origin::kAgent, "subscribed \"%s\"", filter_c_str(s));
     }
-    const FixedString<kMaxTopic> filter = s.filter;  // a component may (un)subscribe in its call
+    FixedString<kMaxTopic> filter;  // a copy: a component may (un)subscribe in its call
+    filter.assign(filter_of(s)).ignore();  // at most kMaxTopic: validated by subscribe()
     for (AgentComponent* c : components_) c->on_agent_subscribed(filter.view(), result);
     return;
   }
@@ -428,16 +443,31 @@ Status Agent::subscribe(std::string_view filter, Qos qos, MessageHandler handler
     return status;
   }
   for (const Subscription& s : subscriptions_) {
-    if (!s.removed && s.filter == filter) return Status(StatusCode::kAlreadyExists, Origin::kAgent);
+    if (!s.removed && filter_of(s) == filter) return Status(StatusCode::kAlreadyExists, Origin::kAgent);
+  }
+  if (kSubscriptionFilterBytes - filters_used_ < filter.size() + 1) {
+    status = Status(StatusCode::kResourceExhausted, Origin::kAgent, static_cast<std::uint16_t>(kSubscriptionFilterBytes));
+    TETHER_LOG_WARN(logger_, Origin::kAgent, status,
+                    "subscribe refused: the %u subscriptions' filters fill the %u bytes of "
+                    "TETHER_SUBSCRIPTION_FILTER_BYTES (filter \"%.*s\")",
+                    static_cast<unsigned>(subscriptions_.size()), static_cast<unsigned>(kSubscriptionFilterBytes),
+                    static_cast<int>(filter.size()), filter.data());
+    return status;
   }
   Subscription* added = subscriptions_.emplace_back();
   if (added == nullptr) {
     status = Status(StatusCode::kResourceExhausted, Origin::kAgent, static_cast<std::uint16_t>(kMaxSubscriptions));
-    TETHER_LOG_WARN(logger_, Origin::kAgent, status, "subscribe refused: all %u subscription slots in use",
-                    static_cast<unsigned>(kMaxSubscriptions));
+    TETHER_LOG_WARN(logger_, Origin::kAgent, status,
+                    "subscribe refused: all %u subscription slots in use (TETHER_MAX_SUBSCRIPTIONS; filter \"%.*s\")",
+                    static_cast<unsigned>(kMaxSubscriptions), static_cast<int>(filter.size()), filter.data());
     return status;
   }
-  added->filter.assign(filter).ignore();  // validated above: fits kMaxTopic
+  // Validated above: at most kMaxTopic bytes, no NUL.
+  std::memcpy(filters_ + filters_used_, filter.data(), filter.size());
+  filters_[filters_used_ + filter.size()] = '\0';
+  added->filter_at = static_cast<std::uint16_t>(filters_used_);
+  added->filter_size = static_cast<std::uint16_t>(filter.size());
+  filters_used_ += filter.size() + 1;
   added->qos = qos;
   added->handler = handler;
   if (state_ == AgentState::kConnected) send_subscription(*added);
@@ -446,18 +476,18 @@ Status Agent::subscribe(std::string_view filter, Qos qos, MessageHandler handler
 
 Status Agent::unsubscribe(std::string_view filter) {
   for (std::size_t i = 0; i < subscriptions_.size(); ++i) {
-    if (subscriptions_[i].removed || subscriptions_[i].filter != filter) continue;
+    if (subscriptions_[i].removed || filter_of(subscriptions_[i]) != filter) continue;
     if (state_ == AgentState::kConnected) {
       Result<PacketToken> token = mqtt_.unsubscribe(filter);
       if (!token.ok()) {
         TETHER_LOG_WARN(logger_, Origin::kAgent, token.status(), "unsubscribe \"%s\" not sent",
-                        subscriptions_[i].filter.c_str());
+                        filter_c_str(subscriptions_[i]));
       }
     }
     if (dispatching_) {
       subscriptions_[i].removed = true;  // erased when the dispatch loop ends
     } else {
-      subscriptions_.erase(i);
+      erase_subscription(i);
     }
     return ok_status();
   }

@@ -15,6 +15,33 @@
 namespace tether::test {
 namespace {
 
+// The example programs these tests start write run-time files (the PEM naming a token key,
+// <thing>-tls-key.pem) to $RUNTIME_DIRECTORY, else to ${TMPDIR:-/tmp}/tether-<uid>, the same for
+// every process of this user. ctest -j runs test processes side by side, several with the same thing
+// name: each test process gets its own directory (inherited by what it starts), removed at exit.
+class PrivateRuntimeDirectory {
+ public:
+  PrivateRuntimeDirectory() {
+    if (std::getenv("RUNTIME_DIRECTORY") != nullptr) return;  // set by the caller: keep it
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp != nullptr && *tmp == '/' ? tmp : "/tmp") + "/tether-test-run.XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) return;  // the programs fall back to tether-<uid>
+    dir_ = pattern;
+    ::setenv("RUNTIME_DIRECTORY", dir_.c_str(), 1);
+  }
+  ~PrivateRuntimeDirectory() {
+    if (dir_.empty()) return;
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+  PrivateRuntimeDirectory(const PrivateRuntimeDirectory&) = delete;
+  PrivateRuntimeDirectory& operator=(const PrivateRuntimeDirectory&) = delete;
+
+ private:
+  std::string dir_;
+};
+const PrivateRuntimeDirectory kPrivateRuntimeDirectory;
+
 bool have_tool(const char* name) {
   const std::string command = std::string("command -v ") + name + " >/dev/null 2>&1";
   return std::system(command.c_str()) == 0;

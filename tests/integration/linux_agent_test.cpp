@@ -264,6 +264,36 @@ TEST_CASE("tether-agent: a job from the allow-list runs and a metrics report is 
   rig.stop_agent();
 }
 
+// With the shadow, Jobs and metrics on, the agent also takes AWS IoT Commands: its subscriptions share
+// one pool of filter bytes (TETHER_SUBSCRIPTION_FILTER_BYTES) instead of 256 bytes each.
+TEST_CASE("tether-agent: an AWS IoT Command runs next to the shadow, Jobs and metrics", "[linux-agent]") {
+  Rig rig;
+  rig.start_agent();
+  rig.require_eventually("the commands adapter started", [&] {
+    return rig.agent->stderr_text().find("commands command adapter started on \"$aws/commands/things/device-1/"
+                                         "executions\"") != std::string::npos;
+  });
+  // The Commands service publishes a request once, to whoever is subscribed then: wait until the
+  // agent's subscriptions are in place. The command filters are sent before the metrics ones on the
+  // same connection, so an accepted metrics report means they are acknowledged.
+  rig.require_eventually("a metrics report ACCEPTED", [&] { return rig.agent->count_lines("ACCEPTED") >= 1; });
+  CHECK(rig.agent->stderr_text().find("subscription slots in use") == std::string::npos);
+  CHECK(rig.agent->stderr_text().find("TETHER_SUBSCRIPTION_FILTER_BYTES") == std::string::npos);
+  const test::HttpResponse sent = rig.sim.send_command(
+      "device-1", R"({"executionId": "exec-1", "payload": {"operation": "run", "name": "hello"}, "timeoutSeconds": 60})");
+  INFO("send_command: " << sent.status << " " << sent.body);
+  REQUIRE(sent.status == 201);
+  rig.require_eventually("exec-1 SUCCEEDED in cloudsim", [&] {
+    const test::HttpResponse got = rig.sim.request("GET", "/commands/device-1/exec-1");
+    return got.status == 200 && got.body.find("\"status\": \"SUCCEEDED\"") != std::string::npos;
+  });
+  // Jobs still work on the same connection.
+  REQUIRE(rig.sim.create_job("device-1", R"({"jobId": "job-2", "document": {"operation": "run", "name": "hello"}})")
+              .status == 201);
+  rig.require_eventually("job-2 SUCCEEDED", [&] { return rig.job_status("job-2") == "SUCCEEDED"; });
+  rig.stop_agent();
+}
+
 TEST_CASE("tether-agent under systemd: READY, then WATCHDOG from the loop, and STOPPING on SIGTERM", "[linux-agent]") {
   Rig rig;
   NotifySocket notify(rig.dir / "notify");

@@ -1,6 +1,8 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -295,6 +297,52 @@ TEST_CASE("subscribe validates filters, refuses duplicates and respects the capa
   CHECK(rig.agent.unsubscribe("a/b").ok());
   CHECK(rig.agent.unsubscribe("a/b").code() == StatusCode::kNotFound);
   CHECK(rig.agent.subscribe("one/more", Qos::k1, noop).ok());
+}
+
+TEST_CASE("subscription filters share one pool: long filters fill it, and after an unsubscribe in the middle the others still match and are restored exactly") {
+  Rig rig;
+  // 200-byte filters, each a different topic name: "p/<i>/xxx...".
+  auto long_filter = [](std::size_t i) {
+    std::string f = "p/" + std::to_string(i) + "/";
+    f.append(200 - f.size(), 'x');
+    return f;
+  };
+  std::map<std::string, int> hits;
+  auto count_hits = [&hits](const InboundMessage& m) { ++hits[std::string(m.topic)]; };
+  const std::size_t fit = kSubscriptionFilterBytes / 201;  // each filter takes its bytes and a NUL
+  REQUIRE(fit < kMaxSubscriptions);                        // the pool, not the slots, is the limit here
+  std::size_t added = 0;
+  tether::Status refused;
+  for (std::size_t i = 0; i < kMaxSubscriptions; ++i) {
+    refused = rig.agent.subscribe(long_filter(i), Qos::k1, count_hits);
+    if (!refused.ok()) break;
+    ++added;
+  }
+  CHECK(added == fit);
+  CHECK(refused.code() == StatusCode::kResourceExhausted);
+  CHECK(refused.detail() == kSubscriptionFilterBytes);
+  CHECK(rig.log.count(LogLevel::kWarn, "TETHER_SUBSCRIPTION_FILTER_BYTES") == 1);
+
+  // Freeing one in the middle makes room for exactly one more; the later filters moved down.
+  REQUIRE(rig.agent.unsubscribe(long_filter(1)).ok());
+  REQUIRE(rig.agent.subscribe(long_filter(fit), Qos::k1, count_hits).ok());
+  CHECK(rig.agent.subscribe(long_filter(fit + 1), Qos::k1, count_hits).code() == StatusCode::kResourceExhausted);
+
+  REQUIRE(rig.agent.start().ok());
+  rig.run_for(milliseconds(100));
+  std::set<std::string> expected;
+  for (std::size_t i = 0; i <= fit; ++i) {
+    if (i != 1) expected.insert(long_filter(i));
+  }
+  std::set<std::string> sent;
+  for (const auto& [filter, qos] : rig.mqtt.subscriptions()) sent.insert(filter);
+  CHECK(sent == expected);
+  for (const std::string& topic : expected) rig.mqtt.inject_message(topic, "x");
+  rig.mqtt.inject_message(long_filter(1), "x");  // unsubscribed: nobody gets it
+  rig.run_for(milliseconds(100));
+  CHECK(hits.size() == expected.size());
+  for (const std::string& topic : expected) CHECK(hits[topic] == 1);
+  CHECK(hits.count(long_filter(1)) == 0);
 }
 
 TEST_CASE("unsubscribe while connected sends UNSUBSCRIBE and the filter is not restored later") {
