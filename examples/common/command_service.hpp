@@ -201,7 +201,7 @@ class CommandService {
     return open_rotation(program, device, config);
 #else
     std::fprintf(stderr, "%s: certificate rotation: built without tether::port_identity (needs the pkcs11, "
-                 "mbedtls and paho ports)\n", program);
+                 "openssl and paho ports)\n", program);
     return 1;
 #endif
   }

@@ -3,7 +3,8 @@
 // The offline queue of an example agent on Linux, as examples/offline-agent and
 // examples/linux-agent (tether-agent) open it from the `offline_queue` section: one PosixLogStore
 // per stream in `<directory>/<stream name>/`, what a previous run left recovered, and encryption
-// at rest under `key_file` for streams that set `encrypt` (with tether::port_mbedtls). Header-only,
+// at rest under `key_file` for streams that set `encrypt` (with tether::port_openssl where the
+// example links it, else tether::port_mbedtls). Header-only,
 // for the examples (not part of the SDK's API). Destroy it before the agent.
 
 #include <fcntl.h>
@@ -22,7 +23,9 @@
 #include "tether/agent.hpp"
 #include "tether/offline/offline_queue.hpp"
 #include "tether/port/posix/posix_log_store.hpp"
-#if TETHER_EXAMPLE_HAVE_MBEDTLS
+#if TETHER_EXAMPLE_HAVE_OPENSSL
+#include "tether/port/openssl/openssl_crypto.hpp"
+#elif TETHER_EXAMPLE_HAVE_MBEDTLS
 #include "tether/port/mbedtls/mbed_crypto.hpp"
 #endif
 
@@ -100,9 +103,13 @@ class OfflineService {
     bool encrypting = false;
     for (std::size_t i = 0; i < qc.stream_count; ++i) encrypting = encrypting || qc.streams[i].settings.encrypt;
     if (encrypting) {
-#if TETHER_EXAMPLE_HAVE_MBEDTLS
+#if TETHER_EXAMPLE_HAVE_OPENSSL || TETHER_EXAMPLE_HAVE_MBEDTLS
       // Encryption at rest: one key for the queue, a key per stream derived from it.
+#if TETHER_EXAMPLE_HAVE_OPENSSL
+      static openssl::OpenSslCrypto crypto;  // OpenSSL is in the process anyway (the Paho port's TLS)
+#else
       static mbedtls::MbedCrypto crypto;  // 38 KB of mbedTLS state: not on the stack
+#endif
       std::uint8_t key[32];
       std::string why;
       if (!read_key_file(qc.key_file.c_str(), key, &why)) {
@@ -114,7 +121,8 @@ class OfflineService {
       tether::detail::secure_zero(Span<std::uint8_t>(key, sizeof key));
       if (!keyed.ok()) return 1;
 #else
-      std::fprintf(stderr, "%s: %s: a stream sets \"encrypt\" but this build has no tether::port_mbedtls\n", program,
+      std::fprintf(stderr, "%s: %s: a stream sets \"encrypt\" but this build has neither tether::port_openssl nor "
+                   "tether::port_mbedtls\n", program,
                    config_path);
       return 1;
 #endif

@@ -60,7 +60,7 @@
 #include "example_support.hpp"
 #include "tether/config.hpp"
 #include "tether/json.hpp"
-#include "tether/port/mbedtls/csr.hpp"
+#include "tether/port/openssl/csr.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
 #include "tether/port/identity/identity_files.hpp"
 #include "tether/port/pkcs11/pkcs11_key_store.hpp"
@@ -206,12 +206,12 @@ class Provisioning {
                 store_.last_error());
       return kExitToken;
     }
-    std::vector<char> csr(tether::mbedtls::kCsrPemMaxSize);
-    tether::mbedtls::CsrSubject subject;
+    std::vector<char> csr(tether::openssl::kCsrPemMaxSize);
+    tether::openssl::CsrSubject subject;
     subject.common_name = common_name();
     ErrorText why;
     const tether::Result<std::size_t> csr_size =
-        tether::mbedtls::build_csr(store_, key_.uri.view(), subject, tether::Span<char>(csr.data(), csr.size()), &why);
+        tether::openssl::build_csr(store_, key_.uri.view(), subject, tether::Span<char>(csr.data(), csr.size()), &why);
     if (!csr_size.ok()) {
       say_error("building the CSR: %s: %s", status_text(csr_size.status()).c_str(), why.c_str());
       return kExitToken;
@@ -397,9 +397,9 @@ int run(int argc, char** argv) {
     say_error("at most %zu --param", tether::provisioning::kMaxEntries);
     return kExitUsage;
   }
-  tether::mbedtls::CsrSubject subject;
+  tether::openssl::CsrSubject subject;
   subject.common_name = options.common_name.empty() ? config->thing_name.view() : options.common_name;
-  if (!tether::mbedtls::validate_csr_subject(subject, &error).ok()) {
+  if (!tether::openssl::validate_csr_subject(subject, &error).ok()) {
     say_error("--common-name: %s", error.c_str());
     return kExitUsage;
   }

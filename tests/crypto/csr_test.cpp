@@ -1,5 +1,5 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
-// build_csr() (ports/mbedtls) with keys generated inside a SoftHSM2 token by Pkcs11KeyStore, the
+// build_csr() (ports/mbedtls; built with TETHER_TEST_OPENSSL_CSR, ports/openssl) with keys generated inside a SoftHSM2 token by Pkcs11KeyStore, the
 // CSRs checked by OpenSSL; and with a small fake KeyStore (an OpenSSL key, switchable faults) for
 // what a token will not do on request: refuse to sign, sign with another key, hand out a P-384 key.
 #include <catch2/catch.hpp>
@@ -19,13 +19,19 @@
 #include "openssl_keys.hpp"
 #include "softhsm_token.hpp"
 #include "test_support.hpp"
+#if defined(TETHER_TEST_OPENSSL_CSR)
+#include "tether/port/openssl/csr.hpp"
+namespace csr_backend = tether::openssl;
+#else
 #include "tether/port/mbedtls/csr.hpp"
+namespace csr_backend = tether::mbedtls;
+#endif
 #include "tether/port/pkcs11/pkcs11_key_store.hpp"
 
 using namespace tether;
-using tether::mbedtls::build_csr;
-using tether::mbedtls::CsrSubject;
-using tether::mbedtls::kCsrPemMaxSize;
+using csr_backend::build_csr;
+using csr_backend::CsrSubject;
+using csr_backend::kCsrPemMaxSize;
 using tether::test::Bytes;
 
 namespace {
@@ -230,12 +236,12 @@ TEST_CASE("build_csr refuses subjects that could inject distinguished-name attri
     CHECK(failed.error.find(c.says) != std::string::npos);
     CHECK(failed.pem_zeroed);
     ErrorText error;
-    CHECK(mbedtls::validate_csr_subject(c.subject, &error) == Status(StatusCode::kInvalidArgument, Origin::kCrypto));
+    CHECK(csr_backend::validate_csr_subject(c.subject, &error) == Status(StatusCode::kInvalidArgument, Origin::kCrypto));
     CHECK(error.view() == failed.error);
   }
   CHECK(store.public_key_calls == 0);  // refused before the store is asked anything
   CHECK(store.sign_calls == 0);
-  CHECK(mbedtls::validate_csr_subject(CsrSubject{std::string(64, 'a'), std::string(64, 'b'), std::string(64, 'c')})
+  CHECK(csr_backend::validate_csr_subject(CsrSubject{std::string(64, 'a'), std::string(64, 'b'), std::string(64, 'c')})
             .ok());
 }
 

@@ -9,7 +9,7 @@
 #include <ctime>
 
 #include "tether/port/identity/identity_files.hpp"
-#include "tether/port/mbedtls/csr.hpp"
+#include "tether/port/openssl/csr.hpp"
 #include "tether/port/pkcs11/tls_key.hpp"
 
 namespace tether::identity {
@@ -116,11 +116,11 @@ Status CertificateRotation::start() {
     return s;
   }
   new_public_key_.assign(spki.begin(), spki.begin() + static_cast<std::ptrdiff_t>(*spki_len));
-  std::array<char, mbedtls::kCsrPemMaxSize> csr{};
+  std::array<char, openssl::kCsrPemMaxSize> csr{};
   ErrorText why;
-  mbedtls::CsrSubject subject;
+  openssl::CsrSubject subject;
   subject.common_name = thing;
-  Result<std::size_t> csr_len = mbedtls::build_csr(*keys_, new_key_uri_, subject, csr, &why);
+  Result<std::size_t> csr_len = openssl::build_csr(*keys_, new_key_uri_, subject, csr, &why);
   if (!csr_len.ok()) {
     const Status s = failed(csr_len.status(), "CSR", why.c_str());
     rollback();

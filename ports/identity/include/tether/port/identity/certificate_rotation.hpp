@@ -7,7 +7,7 @@
 ///
 /// Steps (start(), then the agent's run_once() drives it):
 ///  1. a new EC P-256 key is generated inside the token (`<key_label_prefix>-<unix time>`, never
-///     extractable) and its CSR is built with the key in the token (tether::mbedtls::build_csr);
+///     extractable) and its CSR is built with the key in the token (tether::openssl::build_csr);
 ///  2. over the agent's *current* connection, Fleet Provisioning by CSR (FleetProvisioner attached
 ///     to the agent): CreateCertificateFromCsr, then RegisterThing with `template_name` and the
 ///     parameters (`ThingName` = the configured thing name, plus `parameters`); the connection and
