@@ -7,6 +7,7 @@
 #include "tether/agent.hpp"
 #include "tether/config.hpp"
 #include "tether/port/mbedtls/mbed_crypto.hpp"
+#include "tether/port/openssl/openssl_crypto.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
 #include "tether/port/pkcs11/pkcs11_key_store.hpp"
 #include "tether/port/posix/posix_clock.hpp"
@@ -64,6 +65,13 @@ int main() {
   std::array<std::uint8_t, tether::port::Crypto::kAeadKeySize> key{};
   if (!crypto.random(key).ok() || !crypto.sha256(key, digest).ok()) {
     std::fprintf(stderr, "consumer: the mbedTLS crypto port failed\n");
+    return 1;
+  }
+  // The OpenSSL crypto port gives the same digest.
+  tether::openssl::OpenSslCrypto openssl_crypto;
+  std::array<std::uint8_t, tether::port::Crypto::kSha256Size> openssl_digest{};
+  if (!openssl_crypto.sha256(key, openssl_digest).ok() || openssl_digest != digest) {
+    std::fprintf(stderr, "consumer: the OpenSSL crypto port failed or disagrees with mbedTLS\n");
     return 1;
   }
   // The PKCS#11 key store links (libp11, p11-kit) and explains a module that is not there.
