@@ -829,6 +829,8 @@ Status PahoMqttClient::Impl::connect(const ConnectOptions& options) {
 
   MQTTAsync_connectOptions connect_options = MQTTAsync_connectOptions_initializer;
   if (v5) connect_options = MQTTAsync_connectOptions_initializer5;
+  // Exactly this version: Paho's default would retry a refused 3.1.1 connect as MQTT 3.1.
+  connect_options.MQTTVersion = v5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
   MQTTProperties properties = MQTTProperties_initializer;
   const PropertiesGuard free_properties{properties};
   if (v5) {
