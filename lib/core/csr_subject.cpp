@@ -25,8 +25,8 @@ Status check_field(const char* field, std::string_view value, bool required, boo
     return invalid;
   }
   if (value.size() > kCsrFieldMaxSize) {
-    set_error_text(error, "CSR subject: %s is %zu characters long, at most %zu are allowed", field, value.size(),
-                   kCsrFieldMaxSize);
+    set_error_text(error, "CSR subject: %s is %u characters long, at most %u are allowed", field,
+                   static_cast<unsigned>(value.size()), static_cast<unsigned>(kCsrFieldMaxSize));
     return invalid;
   }
   if (value.front() == ' ' || value.back() == ' ') {
@@ -38,10 +38,11 @@ Status check_field(const char* field, std::string_view value, bool required, boo
     if (allowed(c)) continue;
     const auto byte = static_cast<unsigned>(static_cast<unsigned char>(c));
     if (byte > 0x20 && byte < 0x7F) {
-      set_error_text(error, "CSR subject: %s has '%c' at offset %zu (letters, digits, space and %s only)", field, c,
-                     i, allowed == name_char ? "' ( ) - . / : ? _ @" : "' ( ) - . / : ?");
+      set_error_text(error, "CSR subject: %s has '%c' at offset %u (letters, digits, space and %s only)", field, c,
+                     static_cast<unsigned>(i), allowed == name_char ? "' ( ) - . / : ? _ @" : "' ( ) - . / : ?");
     } else {
-      set_error_text(error, "CSR subject: %s has byte 0x%02X at offset %zu (printable ASCII only)", field, byte, i);
+      set_error_text(error, "CSR subject: %s has byte 0x%02X at offset %u (printable ASCII only)", field, byte,
+                     static_cast<unsigned>(i));
     }
     return invalid;
   }
