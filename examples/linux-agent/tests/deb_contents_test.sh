@@ -37,6 +37,10 @@ dpkg-deb -e "$deb" "$out/control"
 grep -q 'adduser --system --quiet --group' "$out/control/postinst" || fail "postinst does not create the tether user"
 grep -q 'try-restart tether-agent' "$out/control/postinst" || fail "postinst does not restart the service on upgrade"
 [[ -x $out/control/postrm ]] || fail "no executable postrm"
+# Everything the package puts in /etc is a conffile (dpkg keeps the admin's changes on upgrade).
+for etc_file in $(grep '^\./etc/.*[^/]$' <<<"$files"); do
+    grep -qx -- "${etc_file#.}" "$out/control/conffiles" 2>/dev/null || fail "${etc_file#.} is not a conffile"
+done
 ! grep -q 'deluser' "$out/control/postrm" || fail "postrm deletes the tether user (its files in /etc/tether would be orphaned)"
 for script in "$out/control/postinst" "$out/control/postrm"; do
     sh -n "$script" || fail "$(basename "$script") is not valid sh"
