@@ -8,7 +8,6 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
-#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -38,9 +37,6 @@ struct AlgorFree {
 struct BioFree {
   void operator()(BIO* bio) const { BIO_free(bio); }
 };
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
 struct OpensslFree {
   void operator()(unsigned char* p) const { OPENSSL_free(p); }
 };
@@ -50,18 +46,6 @@ bool add_name_entry(X509_NAME* name, int nid, std::string_view value) {
   if (value.empty()) return true;
   return X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.data()),
                                     static_cast<int>(value.size()), -1, 0) == 1;
-}
-
-// Checks the store's signature under the public key, as a CA will.
-bool signature_verifies(EVP_PKEY* key, const std::uint8_t* digest, const std::uint8_t* sig, std::size_t size) {
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(key, nullptr));
-  if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1) {
-    return false;
-  }
-  if (EVP_PKEY_base_id(key) == EVP_PKEY_RSA && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1) {
-    return false;
-  }
-  return EVP_PKEY_verify(ctx.get(), sig, size, digest, kSha256Size) == 1;
 }
 
 Result<std::size_t> write_csr(port::KeyStore& keys, std::string_view uri, const CsrSubject& subject,
@@ -126,7 +110,9 @@ Result<std::size_t> write_csr(port::KeyStore& keys, std::string_view uri, const 
     return sig_size.status();
   }
   const bool rsa_length_wrong = !ec && *sig_size != capacity;
-  if (rsa_length_wrong || !signature_verifies(key.get(), digest, sig, *sig_size)) {
+  // Checked under the public key, as a CA will.
+  if (rsa_length_wrong || !detail::verify_sha256(key.get(), Span<const std::uint8_t>(digest, sizeof digest),
+                                                 Span<const std::uint8_t>(sig, *sig_size))) {
     const Status failed = crypto_error(StatusCode::kInternal);
     set_error_text(error,
                    "the key store's signature does not verify under the key's public key: it signed with another "

@@ -5,7 +5,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -23,10 +22,6 @@ struct CipherCtxFree {
   void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
 };
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
-using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
 
 // OpenSSL wants a valid pointer even for zero bytes.
 const unsigned char* bytes_or_empty(Span<const std::uint8_t> s) {
@@ -141,18 +136,8 @@ Status OpenSslCrypto::do_verify_sha256_signature(Span<const std::uint8_t> public
                                                  Span<const std::uint8_t> digest, Span<const std::uint8_t> signature) {
   detail::Pkey key;
   TETHER_RETURN_IF_ERROR(detail::parse_signing_key(public_key_der, key));
-  PkeyCtx ctx(EVP_PKEY_CTX_new(key.get(), nullptr));
-  if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1) {
-    return crypto_error(StatusCode::kInternal);
-  }
-  if (EVP_PKEY_base_id(key.get()) == EVP_PKEY_RSA &&
-      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1) {
-    return crypto_error(StatusCode::kInternal);
-  }
-  // 1: verifies; 0 or a negative value: it does not (a malformed signature is one that does not).
-  const int verified = EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(), digest.size());
-  if (verified == 1) return ok_status();
-  return crypto_error(StatusCode::kUnauthenticated);
+  if (detail::verify_sha256(key.get(), digest, signature)) return ok_status();
+  return Status(StatusCode::kUnauthenticated, Origin::kCrypto);
 }
 
 }  // namespace tether::openssl

@@ -2,6 +2,7 @@
 #include "openssl_detail.hpp"
 
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include <cstring>
@@ -12,6 +13,18 @@ Status crypto_error(StatusCode code) {
   const unsigned long error = ERR_get_error();
   ERR_clear_error();
   return Status(code, Origin::kCrypto, static_cast<std::uint16_t>(ERR_GET_REASON(error) & 0xFFFF));
+}
+
+bool verify_sha256(EVP_PKEY* key, Span<const std::uint8_t> digest, Span<const std::uint8_t> signature) {
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
+  bool verified = ctx != nullptr && EVP_PKEY_verify_init(ctx) == 1 &&
+                  EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
+                  (EVP_PKEY_base_id(key) != EVP_PKEY_RSA || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1);
+  // 1: verifies; 0 or a negative value: it does not.
+  verified = verified && EVP_PKEY_verify(ctx, signature.data(), signature.size(), digest.data(), digest.size()) == 1;
+  EVP_PKEY_CTX_free(ctx);
+  ERR_clear_error();
+  return verified;
 }
 
 Status parse_signing_key(Span<const std::uint8_t> der, Pkey& key) {
