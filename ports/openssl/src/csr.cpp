@@ -152,9 +152,8 @@ Result<std::size_t> write_csr(port::KeyStore& keys, std::string_view uri, const 
 Result<std::size_t> build_csr(port::KeyStore& keys, std::string_view key_uri, const CsrSubject& subject,
                               Span<char> pem_out, ErrorText* error) {
   if (error != nullptr) error->clear();
-  Result<std::size_t> result = Status(StatusCode::kInternal, Origin::kCrypto);
   const Status valid = validate_csr_subject(subject, error);
-  result = valid.ok() ? write_csr(keys, key_uri, subject, pem_out, error) : Result<std::size_t>(valid);
+  Result<std::size_t> result = valid.ok() ? write_csr(keys, key_uri, subject, pem_out, error) : Result<std::size_t>(valid);
   if (!result.ok()) std::fill(pem_out.begin(), pem_out.end(), '\0');
   return result;
 }

@@ -5,7 +5,6 @@
 
 #include <cstddef>
 
-
 #include "tether/contract.hpp"
 
 // The libraries' sonames and the Debian packages that ship them (CMakeLists.txt sets them from the
