@@ -33,6 +33,21 @@ namespace tether::json {
 inline constexpr std::size_t kMaxDepth = TETHER_MAX_JSON_DEPTH;
 static_assert(kMaxDepth >= 1 && kMaxDepth <= 255, "TETHER_MAX_JSON_DEPTH must be 1..255");
 
+/// 2^53 - 1: the largest integer a double (and so a JSON number in most readers) holds exactly,
+/// with every smaller one.
+inline constexpr double kMaxSafeInteger = 9007199254740991.0;
+/// 2^63 - 1024: the largest double below 2^63, so the largest that converts to std::int64_t.
+inline constexpr double kMaxInt64Double = 9223372036854774784.0;
+
+/// True when `d` is a whole number with |d| <= max_abs (max_abs at most kMaxInt64Double); false
+/// for fractions, NaN and infinities. Made by a conversion to std::int64_t and back, not by
+/// std::trunc/std::floor: at -Os GCC calls those in libm, which costs a Linux process 300 kB of
+/// mapped library and a microcontroller image libm's code.
+inline bool whole_number_within(double d, double max_abs) {
+  if (!(d <= max_abs && d >= -max_abs)) return false;  // also NaN
+  return static_cast<double>(static_cast<std::int64_t>(d)) == d;
+}
+
 enum class Type : std::uint8_t { kInvalid, kNull, kBool, kNumber, kString, kArray, kObject };
 
 const char* to_string(Type type);

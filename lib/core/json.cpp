@@ -18,7 +18,6 @@ constexpr std::uint16_t clamp16(std::size_t n) { return n > 0xFFFF ? 0xFFFF : st
 // cJSON copies a number literal into a 64-byte buffer before strtod: longer literals would be cut.
 constexpr std::size_t kMaxNumberLiteral = 63;
 // Every integer of magnitude up to 2^53 - 1 is exact in a double (and only those are unambiguous).
-constexpr double kMaxSafeInteger = 9007199254740991.0;
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
@@ -340,8 +339,8 @@ Result<std::int64_t> Value::as_int() const {
   if (!is_number()) return type_mismatch();
   const double d = node_->valuedouble;
   if (!std::isfinite(d)) return Status(StatusCode::kOutOfRange, Origin::kJson);
-  if (std::trunc(d) != d) return Status(StatusCode::kInvalidArgument, Origin::kJson);
   if (std::fabs(d) > kMaxSafeInteger) return Status(StatusCode::kOutOfRange, Origin::kJson);
+  if (!whole_number_within(d, kMaxSafeInteger)) return Status(StatusCode::kInvalidArgument, Origin::kJson);
   return static_cast<std::int64_t>(d);
 }
 

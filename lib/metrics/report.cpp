@@ -46,7 +46,6 @@ constexpr Keys kShortKeys{"hed", "rid", "v",  "met", "cmet", "tc", "ec", "cs", "
                           "tp",  "up",  "pts", "pt", "if",   "ns", "bi", "bo", "pi",  "po"};
 
 constexpr double kMaxExactJsonInteger = 9007199254740992.0;  // 2^53
-constexpr double kTwoTo63 = 9223372036854775808.0;
 
 Status exhausted() { return Status(StatusCode::kResourceExhausted, Origin::kMetrics); }
 Status invalid(std::uint16_t detail = 0) { return Status(StatusCode::kInvalidArgument, Origin::kMetrics, detail); }
@@ -71,7 +70,7 @@ class JsonSink {
   }
   void real(double v) {
     // Integral values within the exact range as integers ("3", not "3.0" or "3e+00").
-    if (std::trunc(v) == v && std::fabs(v) <= kMaxExactJsonInteger) {
+    if (json::whole_number_within(v, kMaxExactJsonInteger)) {
       writer_.number(static_cast<std::int64_t>(v));
     } else {
       writer_.number(v);
@@ -120,7 +119,7 @@ class CborSink {
   void count(std::uint64_t v) { put(cbor_encode_uint(v, at(), room())); }
   void real(double v) {
     // Integers as CBOR integers; other numbers as the shorter float that holds them exactly.
-    if (std::trunc(v) == v && std::fabs(v) < kTwoTo63) {
+    if (json::whole_number_within(v, json::kMaxInt64Double)) {
       integer(static_cast<std::int64_t>(v));
     } else if (static_cast<double>(static_cast<float>(v)) == v) {
       put(cbor_encode_single(static_cast<float>(v), at(), room()));

@@ -12,7 +12,6 @@ namespace {
 using json::Type;
 using json::Value;
 
-constexpr double kMaxSafeInteger = 9007199254740991.0;
 
 // A member of an object that an earlier member with the same key shadows (JSON allows duplicate
 // keys; lookups find the first, so every function here uses the first and skips the others).
@@ -184,7 +183,7 @@ void write_value(json::Writer& writer, const Value& value) {
       // A literal beyond the range of a double (1e999) cannot be written back: infinity makes the
       // writer fail (kInvalidArgument/kJson) rather than write some other number.
       const double d = value.as_double().value_or(std::numeric_limits<double>::infinity());
-      if (std::floor(d) == d && std::fabs(d) <= kMaxSafeInteger) {
+      if (json::whole_number_within(d, json::kMaxSafeInteger)) {
         writer.number(static_cast<std::int64_t>(d));
       } else {
         writer.number(d);

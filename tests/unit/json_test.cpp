@@ -155,6 +155,30 @@ TEST_CASE("the as_ accessors refuse values of another type") {
   CHECK(p.status.ok());
 }
 
+TEST_CASE("whole_number_within tells whole numbers in range from fractions, NaN and infinities") {
+  using json::whole_number_within;
+  CHECK(whole_number_within(3.0, json::kMaxSafeInteger));
+  CHECK(whole_number_within(0.0, json::kMaxSafeInteger));
+  CHECK(whole_number_within(-0.0, json::kMaxSafeInteger));
+  CHECK(whole_number_within(-42.0, json::kMaxSafeInteger));
+  CHECK_FALSE(whole_number_within(3.5, json::kMaxSafeInteger));
+  CHECK_FALSE(whole_number_within(-0.25, json::kMaxSafeInteger));
+  CHECK_FALSE(whole_number_within(1e-300, json::kMaxSafeInteger));
+  CHECK_FALSE(whole_number_within(std::nan(""), json::kMaxSafeInteger));
+  CHECK_FALSE(whole_number_within(std::numeric_limits<double>::infinity(), json::kMaxSafeInteger));
+  CHECK_FALSE(whole_number_within(-std::numeric_limits<double>::infinity(), json::kMaxInt64Double));
+  // The limit is inclusive, on both sides.
+  CHECK(whole_number_within(json::kMaxSafeInteger, json::kMaxSafeInteger));
+  CHECK(whole_number_within(-json::kMaxSafeInteger, json::kMaxSafeInteger));
+  CHECK_FALSE(whole_number_within(json::kMaxSafeInteger + 1, json::kMaxSafeInteger));
+  // Up to the largest double below 2^63, which still converts to int64_t; 2^63 does not.
+  CHECK(whole_number_within(json::kMaxInt64Double, json::kMaxInt64Double));
+  CHECK(whole_number_within(-json::kMaxInt64Double, json::kMaxInt64Double));
+  CHECK_FALSE(whole_number_within(9223372036854775808.0, json::kMaxInt64Double));
+  CHECK_FALSE(whole_number_within(1e300, json::kMaxInt64Double));
+  CHECK(static_cast<std::int64_t>(json::kMaxInt64Double) == INT64_MAX - 1023);
+}
+
 TEST_CASE("parse returns what the visitor returns") {
   const Status app_error(StatusCode::kFailedPrecondition, Origin::kApp, 7);
   const ParseOutcome p = parse_with("{}", [app_error](const json::Value&) { return app_error; });
