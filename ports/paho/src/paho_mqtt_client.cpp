@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <exception>
@@ -767,6 +768,17 @@ Status PahoMqttClient::Impl::ensure_client(std::string_view client_id, MqttVersi
     return ok_status();
   }
   destroy_client();
+  // Paho C records every function entry and exit of its own at TRACE_MINIMUM in a 400-entry
+  // ring (125 kB, resident once it has wrapped) that nothing here reads. Keep only errors there,
+  // set once before Paho's first client so that Paho's own debugging variables
+  // (MQTT_C_CLIENT_TRACE, MQTT_C_CLIENT_TRACE_LEVEL), read when that client is made, still win.
+  static const bool quiet_trace = [] {
+    if (std::getenv("MQTT_C_CLIENT_TRACE") == nullptr && std::getenv("MQTT_C_CLIENT_TRACE_LEVEL") == nullptr) {
+      MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+    }
+    return true;
+  }();
+  static_cast<void>(quiet_trace);
   MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
   create.MQTTVersion = version == MqttVersion::k5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
   create.maxBufferedMessages = static_cast<int>(settings_.max_inflight) + kBufferedSlack;
