@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the benchmarks (release preset) and run them against a throw-away test broker.
+# Build the benchmarks (release preset; bench-footprint: minsize preset) and run them against a
+# throw-away test broker.
 #
 # Usage: scripts/bench.sh [publish|offline|shadow|metrics|footprint|all] [arguments of that benchmark]
 #   scripts/bench.sh                          bench-publish: 5 rounds of 20000 messages per side and QoS
@@ -54,20 +55,32 @@ declare -a benches=("${which}")
 [[ ${which} == all ]] && benches=(publish offline shadow metrics footprint)
 
 wants() { [[ " ${benches[*]} " == *" $1 "* ]]; }
+# bench-footprint measures tether-agent built as the packages are (-Os: preset minsize), the
+# others a release build (preset release).
 # TETHER_BENCH_BUILD_DIR: another build tree of the release preset (default build/release).
-build_dir=${TETHER_BENCH_BUILD_DIR:-${root}/build/release}
-binary() { echo "${build_dir}/bench/$1/bench-$1"; }
+# TETHER_BENCH_MINSIZE_BUILD_DIR: another build tree of the minsize preset (default build/minsize).
+release_dir=${TETHER_BENCH_BUILD_DIR:-${root}/build/release}
+minsize_dir=${TETHER_BENCH_MINSIZE_BUILD_DIR:-${root}/build/minsize}
+preset_of() { if [[ $1 == footprint ]]; then echo minsize; else echo release; fi; }
+dir_of() { if [[ $1 == footprint ]]; then echo "${minsize_dir}"; else echo "${release_dir}"; fi; }
+binary() { echo "$(dir_of "$1")/bench/$1/bench-$1"; }
 
 if { wants shadow || wants footprint; } && ! "${PYTHON}" -c 'import paho.mqtt.client, sqlite3' >/dev/null 2>&1; then
     log "error: bench-shadow and bench-footprint run tools/cloudsim, which needs ${PYTHON} with python3-paho-mqtt (scripts/install-deps.sh host)"
     exit 1
 fi
 
-declare -a targets=()
-for bench in "${benches[@]}"; do targets+=("tether_bench_${bench}"); done
-log "building ${targets[*]} (release preset)"
-cmake --preset release -B "${build_dir}" >&2
-cmake --build "${build_dir}" --target "${targets[@]}" >&2
+for preset in release minsize; do
+    declare -a targets=()
+    for bench in "${benches[@]}"; do
+        [[ $(preset_of "${bench}") == "${preset}" ]] && targets+=("tether_bench_${bench}")
+    done
+    ((${#targets[@]} > 0)) || continue
+    dir=$(dir_of "${targets[0]#tether_bench_}")
+    log "building ${targets[*]} (${preset} preset, ${dir})"
+    cmake --preset "${preset}" -B "${dir}" >&2
+    cmake --build "${dir}" --target "${targets[@]}" >&2
+done
 for bench in "${benches[@]}"; do
     [[ -x $(binary "${bench}") ]] || { log "error: $(binary "${bench}") was not built"; exit 1; }
 done

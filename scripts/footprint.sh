@@ -10,8 +10,8 @@
 #
 # Usage: scripts/footprint.sh [m4] [armhf] [rss]      (default: all three)
 #
-# Build trees: ${TETHER_FOOTPRINT_BUILD:-build/footprint}-{m4,m4-small,armhf,release}, configured
-# from the presets cortex-m4, armhf and release (never the trees CI and scripts/test.sh use).
+# Build trees: ${TETHER_FOOTPRINT_BUILD:-build/footprint}-{m4,m4-small,armhf,minsize}, configured
+# from the presets cortex-m4, armhf and minsize (never the trees CI and scripts/test.sh use).
 # Needs what scripts/install-deps.sh all installs (the cross compilers; the armhf sysroot is made by
 # scripts/make-sysroot.sh armhf; cJSON's source by scripts/fetch-cjson-source.sh).
 # Environment: TETHER_JOBS (parallel build jobs, default: all cores).
@@ -178,10 +178,10 @@ if wants armhf; then
 fi
 
 if wants rss; then
-  out=$(TETHER_BENCH_BUILD_DIR="${root}/${prefix}-release" scripts/bench.sh footprint)
+  out=$(TETHER_BENCH_MINSIZE_BUILD_DIR="${root}/${prefix}-minsize" scripts/bench.sh footprint)
   echo "${out}"
   {
-    echo "Measured by \`scripts/footprint.sh rss\` (\`scripts/bench.sh footprint\`, release preset, $(uname -m),"
+    echo "Measured by \`scripts/footprint.sh rss\` (\`scripts/bench.sh footprint\`, minsize preset as the packages are built, $(uname -m),"
     echo "the local TLS mosquitto and tools/cloudsim):"
     echo
     # Both tables of the bench (processes, then resident kB per mapping), each with its header.

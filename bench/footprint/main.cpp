@@ -46,8 +46,8 @@ constexpr char kUsage[] =
     "  --metrics N  metrics reports cloudsim must have accepted from tether-agent too (3, one every 2 s)\n"
     "  --agent PATH tether-agent to run (default: this build's)\n"
     "  --paho PATH  paho-telemetry to run (default: this build's)\n"
-    "  --keep DIR   write the configuration, state and logs into DIR and keep them (default: a\n"
-    "               temporary directory, removed at the end)\n"
+    "  --keep DIR   write the configuration, state, logs and both processes' /proc/<pid>/smaps\n"
+    "               into DIR and keep them (default: a temporary directory, removed at the end)\n"
     "Broker: --host/--port/--certs or TETHER_BROKER_HOST/PORT/DIR (scripts/test-broker.sh); tools/cloudsim\n"
     "must serve that broker (scripts/bench.sh footprint starts both).";
 
@@ -109,9 +109,15 @@ void read_mappings(const std::string& path, std::vector<std::pair<std::string, l
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
 }
 
-Memory read_memory(pid_t pid) {
+// `copy_smaps_to`: where to copy /proc/<pid>/smaps (empty: nowhere), for a closer look by hand.
+Memory read_memory(pid_t pid, const std::string& copy_smaps_to) {
   Memory m;
   const std::string proc = "/proc/" + std::to_string(pid);
+  if (!copy_smaps_to.empty()) {
+    std::ifstream from(proc + "/smaps");
+    std::ofstream to(copy_smaps_to);
+    to << from.rdbuf();
+  }
   read_fields(proc + "/status", [&m](const std::string& key, long value) {
     if (key == "VmRSS:") m.rss_kb = value;
     if (key == "VmHWM:") m.hwm_kb = value;
@@ -373,7 +379,7 @@ int run(int argc, char** argv) {
                    "accepted (cloudsim running?):\n%s", cycles, metrics, agent.tail().c_str());
       return 2;
     }
-    tether.memory = read_memory(agent.pid());
+    tether.memory = read_memory(agent.pid(), keep.empty() ? std::string() : dir + "/tether-agent.smaps");
     tether.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     agent.stop();
   }
@@ -395,7 +401,7 @@ int run(int argc, char** argv) {
                    client.tail().c_str());
       return 2;
     }
-    paho.memory = read_memory(client.pid());
+    paho.memory = read_memory(client.pid(), keep.empty() ? std::string() : dir + "/paho-telemetry.smaps");
     paho.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     client.stop();
   }

@@ -41,8 +41,18 @@ void* operator new(std::size_t size) {
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   std::abort();  // no exceptions in this binary's allocator: out of memory is fatal
 }
+// These are the replacements of the global operators, so malloc behind new and free behind delete
+// is the match. GCC 12 at -Os (the cross presets) inlines a make_unique's new and delete into one
+// function, sees malloc and free across the operators and calls it a mismatch.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 namespace {
 
