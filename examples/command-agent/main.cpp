@@ -141,18 +141,19 @@ class Blinker {
 int run(int argc, char** argv) {
   Options options;
   if (!tether::examples::parse_agent_command_line(argc, argv, &options)) {
-    std::fprintf(stderr,
-                 "usage: %s CONFIG.json [--state-dir DIR] [--duration S] [--reboot-command /PATH [--reboot-arg ARG]...]\n"
-                 "       [--rotation-template NAME [--certificate-dir /DIR]]\n",
-                 argv[0]);
+    tether::examples::tell(LOG_ERR,
+        "usage: %s CONFIG.json [--state-dir DIR] [--duration S] [--reboot-command /PATH [--reboot-arg ARG]...]\n"
+        "       [--rotation-template NAME [--certificate-dir /DIR]]\n",
+        argv[0]);
     return 1;
   }
 
   tether::AgentConfig config;
   if (!tether::examples::load_config("command-agent", options.config, config)) return 1;
   if (!config.commands.enabled) {
-    std::fprintf(stderr, "command-agent: %s: commands are off (no \"commands\" section, or \"enabled\": false)\n",
-                 options.config);
+    tether::examples::tell(LOG_ERR,
+        "command-agent: %s: commands are off (no \"commands\" section, or \"enabled\": false)\n",
+        options.config);
     return 1;
   }
   const int dir_error = tether::examples::resolve_state_dir("command-agent", options.config, config, "commands.journal",
@@ -174,7 +175,8 @@ int run(int argc, char** argv) {
   auto blinker = std::make_unique<Blinker>(agent, inbox);
   if (!inbox.on_command("blink", [b = blinker.get()](const tether::commands::CommandContext& c) { b->on_command(c); })
            .ok()) {
-    std::fprintf(stderr, "command-agent: no room for the blink operation (TETHER_COMMANDS_MAX_OPERATIONS)\n");
+    tether::examples::tell(LOG_ERR,
+        "command-agent: no room for the blink operation (TETHER_COMMANDS_MAX_OPERATIONS)\n");
     return 2;
   }
   const int start_error = service->start("command-agent");

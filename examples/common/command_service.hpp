@@ -186,8 +186,9 @@ class CommandService {
          {static_cast<commands::Adapter*>(jobs_.get()), static_cast<commands::Adapter*>(commands_.get())}) {
       if (adapter == nullptr) continue;
       if (!inbox_->add_adapter(*adapter).ok()) {
-        std::fprintf(stderr, "%s: no room for the %s adapter (TETHER_COMMANDS_MAX_ADAPTERS)\n", program,
-                     commands::to_string(adapter->source()));
+        tell(LOG_ERR,
+            "%s: no room for the %s adapter (TETHER_COMMANDS_MAX_ADAPTERS)\n", program,
+            commands::to_string(adapter->source()));
         return 2;
       }
       sources_ += sources_.empty() ? "" : ",";
@@ -200,8 +201,9 @@ class CommandService {
 #if defined(TETHER_EXAMPLE_HAVE_IDENTITY)
     return open_rotation(program, device, config);
 #else
-    std::fprintf(stderr, "%s: certificate rotation: built without tether::port_identity (needs the pkcs11, "
-                 "openssl and paho ports)\n", program);
+    tell(LOG_ERR,
+        "%s: certificate rotation: built without tether::port_identity (needs the pkcs11, "
+        "openssl and paho ports)\n", program);
     return 1;
 #endif
   }
@@ -217,11 +219,11 @@ class CommandService {
   int start(const char* program) {
     ErrorText error;
     if (!builtins_->start(&error).ok()) {
-      std::fprintf(stderr, "%s: the built-in operations did not start: %s\n", program, error.c_str());
+      tell(LOG_ERR, "%s: the built-in operations did not start: %s\n", program, error.c_str());
       return 2;
     }
     if (!inbox_->start(&error).ok()) {
-      std::fprintf(stderr, "%s: the command inbox did not start: %s\n", program, error.c_str());
+      tell(LOG_ERR, "%s: the command inbox did not start: %s\n", program, error.c_str());
       return 2;
     }
     return 0;
@@ -245,8 +247,9 @@ class CommandService {
 #if defined(TETHER_EXAMPLE_HAVE_IDENTITY)
   int open_rotation(const char* program, LinuxAgent& device, const AgentConfig& config) {
     if (!config.pkcs11.enabled) {
-      std::fprintf(stderr, "%s: certificate rotation needs the \"pkcs11\" section in %s (the new key is made in the "
-                   "token)\n", program, options_.config_path.c_str());
+      tell(LOG_ERR,
+          "%s: certificate rotation needs the \"pkcs11\" section in %s (the new key is made in the "
+          "token)\n", program, options_.config_path.c_str());
       return 1;
     }
     identity::RotationSettings rs;
@@ -263,15 +266,14 @@ class CommandService {
     if (rs.runtime_dir.empty()) return 2;
     rotation_ = std::make_unique<identity::CertificateRotation>(device.agent, device.mqtt, std::move(rs), &device.log);
     if (!rotation_->attach().ok()) {
-      std::fprintf(stderr, "%s: no room for the certificate rotation (TETHER_MAX_COMPONENTS)\n", program);
+      tell(LOG_ERR, "%s: no room for the certificate rotation (TETHER_MAX_COMPONENTS)\n", program);
       return 2;
     }
     rotator_ = std::make_unique<Rotator>(*rotation_, *inbox_);
     if (!inbox_->on_command("rotate-certificate", [r = rotator_.get()](const commands::CommandContext& c) {
                   r->on_command(c);
                 }).ok()) {
-      std::fprintf(stderr, "%s: no room for the rotate-certificate operation (TETHER_COMMANDS_MAX_OPERATIONS)\n",
-                   program);
+      tell(LOG_ERR, "%s: no room for the rotate-certificate operation (TETHER_COMMANDS_MAX_OPERATIONS)\n", program);
       return 2;
     }
     add_operation("rotate-certificate");

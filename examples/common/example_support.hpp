@@ -5,6 +5,7 @@
 // atexit handlers. Header-only, for the examples (not part of the SDK's API).
 
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,6 +32,28 @@ namespace detail {
 inline volatile std::sig_atomic_t g_stop = 0;
 inline void on_stop_signal(int) { g_stop = 1; }
 }  // namespace detail
+
+/// One line for whoever runs the program, on stderr (`format` ends with its "\n"), at a syslog
+/// priority: LOG_ERR, LOG_WARNING or LOG_INFO. Under systemd (JOURNAL_STREAM: stderr is the journal)
+/// the line starts with "<priority>", which journald records as the entry's priority, as
+/// StderrLogSink does for log lines, so `journalctl -p err` shows the errors; elsewhere the text
+/// alone. One write, so that a line is not cut by one from another thread.
+inline void tell(int priority, const char* format, ...) __attribute__((format(printf, 2, 3)));
+inline void tell(int priority, const char* format, ...) {
+  char line[1024];
+  int used = std::getenv("JOURNAL_STREAM") != nullptr ? std::snprintf(line, sizeof line, "<%d>", priority) : 0;
+  va_list args;
+  va_start(args, format);
+  const int n = std::vsnprintf(line + used, sizeof line - static_cast<std::size_t>(used), format, args);
+  va_end(args);
+  if (n < 0) return;
+  used += n;
+  if (static_cast<std::size_t>(used) >= sizeof line) {  // cut: end it with its newline
+    used = sizeof line - 1;
+    line[used - 1] = '\n';
+  }
+  std::fwrite(line, 1, static_cast<std::size_t>(used), stderr);
+}
 
 /// `text` as a number of seconds (decimal, >= 0; "--duration S") into `out`; false for anything else.
 inline bool parse_seconds(const char* text, long* out) {
@@ -99,14 +122,15 @@ inline std::string private_runtime_dir(const char* program) {
   const std::string dir = std::string(tmp != nullptr && *tmp == '/' ? tmp : "/tmp") + "/tether-" +
                           std::to_string(static_cast<unsigned long>(::geteuid()));
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    std::fprintf(stderr, "%s: %s: cannot create the directory: %s\n", program, dir.c_str(), std::strerror(errno));
+    tell(LOG_ERR, "%s: %s: cannot create the directory: %s\n", program, dir.c_str(), std::strerror(errno));
     return std::string();
   }
   struct stat info {};
   if (::lstat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != ::geteuid() ||
       (info.st_mode & 077) != 0) {
-    std::fprintf(stderr, "%s: %s is not a private directory of this user (mode 0700, owned by uid %lu): not using it\n",
-                 program, dir.c_str(), static_cast<unsigned long>(::geteuid()));
+    tell(LOG_ERR,
+        "%s: %s is not a private directory of this user (mode 0700, owned by uid %lu): not using it\n",
+        program, dir.c_str(), static_cast<unsigned long>(::geteuid()));
     return std::string();
   }
   return dir;
@@ -127,22 +151,25 @@ inline bool prepare_tls_key(const char* program, AgentConfig& config) {
   const Status status = port::enable_pkcs11_tls_key(port::pkcs11_tls_settings(config, pem), &key, &error);
   if (!status.ok()) {
     char code[64];
-    std::fprintf(stderr, "%s: the device key in the token cannot be used (%s): %s\n", program,
-                 format_status(status, code, sizeof code), error.c_str());
+    tell(LOG_ERR,
+        "%s: the device key in the token cannot be used (%s): %s\n", program,
+        format_status(status, code, sizeof code), error.c_str());
     return false;
   }
   if (key.extractable) {
-    std::fprintf(stderr, "%s: warning: the device key %s is extractable (CKA_EXTRACTABLE): it can be copied out of "
-                 "the token; generate one that is not\n", program, key.uri.c_str());
+    tell(LOG_WARNING,
+        "%s: warning: the device key %s is extractable (CKA_EXTRACTABLE): it can be copied out of "
+        "the token; generate one that is not\n", program, key.uri.c_str());
   }
   if (!config.broker.key.assign(pem).ok()) {
-    std::fprintf(stderr, "%s: %s: path too long\n", program, pem.c_str());
+    tell(LOG_ERR, "%s: %s: path too long\n", program, pem.c_str());
     return false;
   }
   return true;
 #else
-  std::fprintf(stderr, "%s: tls.key is a pkcs11: URI, but this program was built without tether::port_pkcs11 "
-               "(libp11-dev, libp11-kit-dev; TETHER_PORT_PKCS11)\n", program);
+  tell(LOG_ERR,
+      "%s: tls.key is a pkcs11: URI, but this program was built without tether::port_pkcs11 "
+      "(libp11-dev, libp11-kit-dev; TETHER_PORT_PKCS11)\n", program);
   return false;
 #endif
 }
@@ -153,7 +180,7 @@ inline bool prepare_tls_key(const char* program, AgentConfig& config) {
 inline bool load_config(const char* program, const char* path, AgentConfig& config) {
   ErrorText error;
   if (!port::load_config_file(path, config, &error).ok()) {
-    std::fprintf(stderr, "%s: %s\n", program, error.c_str());
+    tell(LOG_ERR, "%s: %s\n", program, error.c_str());
     return false;
   }
   return prepare_tls_key(program, config);
@@ -167,13 +194,12 @@ inline int resolve_state_dir(const char* program, const char* config_path, const
                              const char* leaf, const char* what, std::string& dir) {
   if (!dir.empty()) return 0;
   if (!config.offline_queue.enabled) {
-    std::fprintf(stderr, "%s: %s has no offline_queue directory: pass --state-dir DIR for %s\n", program, config_path,
-                 what);
+    tell(LOG_ERR, "%s: %s has no offline_queue directory: pass --state-dir DIR for %s\n", program, config_path, what);
     return 1;
   }
   const std::string root = config.offline_queue.directory.c_str();
   if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) {
-    std::fprintf(stderr, "%s: %s: cannot create the directory: %s\n", program, root.c_str(), std::strerror(errno));
+    tell(LOG_ERR, "%s: %s: cannot create the directory: %s\n", program, root.c_str(), std::strerror(errno));
     return 2;
   }
   dir = root + "/" + leaf;
@@ -204,8 +230,9 @@ inline int open_kv_store(const char* program, const char* what, port::PosixKvSto
   const Status opened = store.open();
   if (opened.ok()) return 0;
   char status[64];
-  std::fprintf(stderr, "%s: cannot open %s %s: %s (%s)\n", program, what, store.settings().directory.c_str(),
-               format_status(opened, status, sizeof status), store.last_error());
+  tell(LOG_ERR,
+      "%s: cannot open %s %s: %s (%s)\n", program, what, store.settings().directory.c_str(),
+      format_status(opened, status, sizeof status), store.last_error());
   return 2;
 }
 

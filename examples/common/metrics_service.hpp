@@ -63,7 +63,7 @@ class MetricsService {
     metrics::RuleSet rules;
     ErrorText why;
     if (!metrics::settings_from_config(config, &settings, &rules, &why).ok()) {
-      std::fprintf(stderr, "%s: %s: %s\n", program, config_path, why.c_str());
+      tell(LOG_ERR, "%s: %s: %s\n", program, config_path, why.c_str());
       return 1;
     }
     port::LinuxMetricsSourceSettings source_settings;
@@ -84,7 +84,7 @@ class MetricsService {
       return Span<const metrics::CustomMetric>(c->metrics, 2);
     });
     if (!reporter_->set_rules(rules, &why).ok() || !reporter_->start(&why).ok()) {
-      std::fprintf(stderr, "%s: the reporter did not start: %s\n", program, why.c_str());
+      tell(LOG_ERR, "%s: the reporter did not start: %s\n", program, why.c_str());
       return 2;
     }
     return 0;

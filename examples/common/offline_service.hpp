@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "example_support.hpp"
 #include "tether/agent.hpp"
 #include "tether/offline/offline_queue.hpp"
 #include "tether/port/posix/posix_log_store.hpp"
@@ -85,8 +86,7 @@ class OfflineService {
     // PosixLogStore creates one level; create the queue's own directory here if it is missing.
     const std::string root = qc.directory.c_str();
     if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) {
-      std::fprintf(stderr, "%s: %s: cannot create the queue directory: %s\n", program, root.c_str(),
-                   std::strerror(errno));
+      tell(LOG_ERR, "%s: %s: cannot create the queue directory: %s\n", program, root.c_str(), std::strerror(errno));
       return 2;
     }
     for (std::size_t i = 0; i < qc.stream_count; ++i) {
@@ -98,7 +98,7 @@ class OfflineService {
     }
     QueueSettings queue_settings = qc.queue;
     queue_settings.boot_id = make_boot_id();
-    std::fprintf(stderr, "%s: boot id %08" PRIx32 "\n", program, queue_settings.boot_id);
+    tell(LOG_INFO, "%s: boot id %08" PRIx32 "\n", program, queue_settings.boot_id);
     queue_ = std::make_unique<OfflineQueue>(agent, queue_settings);
     bool encrypting = false;
     for (std::size_t i = 0; i < qc.stream_count; ++i) encrypting = encrypting || qc.streams[i].settings.encrypt;
@@ -113,17 +113,19 @@ class OfflineService {
       std::uint8_t key[32];
       std::string why;
       if (!read_key_file(qc.key_file.c_str(), key, &why)) {
-        std::fprintf(stderr, "%s: %s: offline_queue.key_file %s: %s\n", program, config_path, qc.key_file.c_str(),
-                     why.c_str());
+        tell(LOG_ERR,
+            "%s: %s: offline_queue.key_file %s: %s\n", program, config_path, qc.key_file.c_str(),
+            why.c_str());
         return 1;
       }
       const Status keyed = queue_->set_encryption(crypto, Span<const std::uint8_t>(key, sizeof key));
       tether::detail::secure_zero(Span<std::uint8_t>(key, sizeof key));
       if (!keyed.ok()) return 1;
 #else
-      std::fprintf(stderr, "%s: %s: a stream sets \"encrypt\" but this build has neither tether::port_openssl nor "
-                   "tether::port_mbedtls\n", program,
-                   config_path);
+      tell(LOG_ERR,
+          "%s: %s: a stream sets \"encrypt\" but this build has neither tether::port_openssl nor "
+          "tether::port_mbedtls\n", program,
+          config_path);
       return 1;
 #endif
     }
@@ -131,9 +133,10 @@ class OfflineService {
       const Result<StreamId> id = queue_->add_stream(qc.streams[i].stream_settings(), *stores_[i]);
       if (!id.ok()) {
         char status[64];
-        std::fprintf(stderr, "%s: stream \"%s\": cannot open or recover %s: %s (%s)\n", program,
-                     qc.streams[i].name.c_str(), stores_[i]->settings().directory.c_str(),
-                     format_status(id.status(), status, sizeof status), stores_[i]->last_error());
+        tell(LOG_ERR,
+            "%s: stream \"%s\": cannot open or recover %s: %s (%s)\n", program,
+            qc.streams[i].name.c_str(), stores_[i]->settings().directory.c_str(),
+            format_status(id.status(), status, sizeof status), stores_[i]->last_error());
         return 2;
       }
     }
@@ -146,17 +149,17 @@ class OfflineService {
   void print_stats(const char* program) const {
     for (std::size_t i = 0; i < queue_->stream_count(); ++i) {
       const StreamStats& s = queue_->stats(static_cast<StreamId>(i));
-      std::fprintf(stderr,
-                   "%s: stream \"%s\": enqueued %" PRIu64 ", sent %" PRIu64 " (resent %" PRIu64
-                   "), delivered %" PRIu64 ", pending %" PRIu64 ", rejected %" PRIu64 ", dropped %" PRIu64
-                   " overflow / %" PRIu64 " pressure / %" PRIu64 " expired / %" PRIu64 " refused / %" PRIu64
-                   " store error, syncs %" PRIu64 " (failed %" PRIu64 "), recovered %" PRIu64 ", torn bytes %" PRIu64
-                   ", damaged regions %" PRIu64 " (%" PRIu64 " bytes), %u segment(s), %" PRIu64 " bytes stored\n",
-                   program, config_->streams[i].name.c_str(), s.enqueued, s.sent, s.resent, s.delivered,
-                   s.pending_records, s.rejected, s.dropped_overflow, s.dropped_pressure, s.dropped_expired,
-                   s.dropped_refused, s.dropped_store_error, s.syncs, s.sync_failures, s.recovered_records,
-                   s.torn_bytes, s.corrupt_regions, s.corrupt_bytes, static_cast<unsigned>(s.segments),
-                   s.stored_bytes);
+      tell(LOG_INFO,
+          "%s: stream \"%s\": enqueued %" PRIu64 ", sent %" PRIu64 " (resent %" PRIu64
+          "), delivered %" PRIu64 ", pending %" PRIu64 ", rejected %" PRIu64 ", dropped %" PRIu64
+          " overflow / %" PRIu64 " pressure / %" PRIu64 " expired / %" PRIu64 " refused / %" PRIu64
+          " store error, syncs %" PRIu64 " (failed %" PRIu64 "), recovered %" PRIu64 ", torn bytes %" PRIu64
+          ", damaged regions %" PRIu64 " (%" PRIu64 " bytes), %u segment(s), %" PRIu64 " bytes stored\n",
+          program, config_->streams[i].name.c_str(), s.enqueued, s.sent, s.resent, s.delivered,
+          s.pending_records, s.rejected, s.dropped_overflow, s.dropped_pressure, s.dropped_expired,
+          s.dropped_refused, s.dropped_store_error, s.syncs, s.sync_failures, s.recovered_records,
+          s.torn_bytes, s.corrupt_regions, s.corrupt_bytes, static_cast<unsigned>(s.segments),
+          s.stored_bytes);
     }
   }
 

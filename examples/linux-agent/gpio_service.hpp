@@ -44,7 +44,7 @@ class GpioService {
       const Status status = shadow.on_desired(
           names_[i], [this, i](const shadow::DesiredChange& c) { return apply(i, c); }, &error);
       if (!status.ok()) {
-        std::fprintf(stderr, "%s: %s: %s\n", program, names_[i].c_str(), error.c_str());
+        tether::examples::tell(LOG_ERR, "%s: %s: %s\n", program, names_[i].c_str(), error.c_str());
         return 2;
       }
     }
@@ -69,7 +69,7 @@ class GpioService {
     ErrorText error;
     const Status opened = lines_.open(config, program, &error);
     if (!opened.ok()) {
-      std::fprintf(stderr, "%s: %s: %s\n", program, config_path, error.c_str());
+      tether::examples::tell(LOG_ERR, "%s: %s: %s\n", program, config_path, error.c_str());
       return 2;
     }
     return 0;

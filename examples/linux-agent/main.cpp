@@ -36,6 +36,7 @@
 // Exit codes: 0 clean stop, 1 bad usage or configuration, 2 a part could not start (the error
 // says which), 75 a `reboot` command (restart me: RestartForceExitStatus=75).
 
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,7 +96,7 @@ bool check_file(const char* config_path, const char* key, const char* path, int 
     why = mode == X_OK ? "not executable by this user" : "not readable by this user";
   }
   if (why == nullptr) return true;
-  std::fprintf(stderr, "%s: %s: %s: %s: %s\n", kProgram, config_path, key, path, why);
+  tether::examples::tell(LOG_ERR, "%s: %s: %s: %s: %s\n", kProgram, config_path, key, path, why);
   return false;
 }
 
@@ -106,14 +107,16 @@ bool check_token_key_support(const char* config_path, const tether::AgentConfig&
   if (!config.pkcs11.provider.empty()) return true;  // checked as pkcs11.provider
   const std::string provider = tether::port::default_pkcs11_provider_path();
   if (::access(provider.c_str(), R_OK) == 0) return true;
-  std::fprintf(stderr, "%s: %s: tls.key: OpenSSL's PKCS#11 provider %s is missing (%s): install the Debian package "
-               "pkcs11-provider (Debian 12: from bookworm-backports) or set pkcs11.provider\n",
-               kProgram, config_path, provider.c_str(), std::strerror(errno));
+  tether::examples::tell(LOG_ERR,
+      "%s: %s: tls.key: OpenSSL's PKCS#11 provider %s is missing (%s): install the Debian package "
+      "pkcs11-provider (Debian 12: from bookworm-backports) or set pkcs11.provider\n",
+      kProgram, config_path, provider.c_str(), std::strerror(errno));
   return false;
 #else
   (void)config;
-  std::fprintf(stderr, "%s: %s: tls.key is a pkcs11: URI, but this tether-agent was built without "
-               "tether::port_pkcs11 (libp11-dev, libp11-kit-dev; TETHER_PORT_PKCS11)\n", kProgram, config_path);
+  tether::examples::tell(LOG_ERR,
+      "%s: %s: tls.key is a pkcs11: URI, but this tether-agent was built without "
+      "tether::port_pkcs11 (libp11-dev, libp11-kit-dev; TETHER_PORT_PKCS11)\n", kProgram, config_path);
   return false;
 #endif
 }
@@ -129,11 +132,11 @@ bool check_gpio(const char* config_path, const tether::GpioConfig& gpio, std::st
     return true;
   }
   if (opened.code() == tether::StatusCode::kUnavailable) {
-    std::fprintf(stderr, "%s: %s: note: %s\n", kProgram, config_path, error.c_str());
+    tether::examples::tell(LOG_INFO, "%s: %s: note: %s\n", kProgram, config_path, error.c_str());
     *chip = std::string(gpio.chip.c_str()) + " (lines in use: checked when the service stops)";
     return true;
   }
-  std::fprintf(stderr, "%s: %s: %s\n", kProgram, config_path, error.c_str());
+  tether::examples::tell(LOG_ERR, "%s: %s: %s\n", kProgram, config_path, error.c_str());
   return false;
 }
 
@@ -141,7 +144,7 @@ int check_config(const char* path) {
   tether::AgentConfig config;
   tether::ErrorText error;
   if (!tether::port::load_config_file(path, config, &error).ok()) {
-    std::fprintf(stderr, "%s: %s\n", kProgram, error.c_str());
+    tether::examples::tell(LOG_ERR, "%s: %s\n", kProgram, error.c_str());
     return 1;
   }
   bool ok = true;
@@ -172,7 +175,7 @@ int check_config(const char* path) {
     tether::metrics::ReporterSettings settings;
     tether::metrics::RuleSet rules;
     if (!tether::metrics::settings_from_config(config, &settings, &rules, &error).ok()) {
-      std::fprintf(stderr, "%s: %s: %s\n", kProgram, path, error.c_str());
+      tether::examples::tell(LOG_ERR, "%s: %s: %s\n", kProgram, path, error.c_str());
       ok = false;
     }
   }
@@ -327,12 +330,12 @@ int state_dir(const Options& options, const tether::AgentConfig& config, const c
 int run(int argc, char** argv) {
   Options options;
   if (!tether::examples::parse_agent_command_line(argc, argv, &options, "--check-config", &options.check_only)) {
-    std::fprintf(stderr,
-                 "usage: %s CONFIG.json [--state-dir DIR] [--duration S] [--rotation-template NAME [--certificate-dir "
-                 "/DIR]]\n"
-                 "                    [--reboot-command /PATH [--reboot-arg ARG]...]\n"
-                 "       %s --check-config CONFIG.json\n",
-                 argv[0], argv[0]);
+    tether::examples::tell(LOG_ERR,
+        "usage: %s CONFIG.json [--state-dir DIR] [--duration S] [--rotation-template NAME [--certificate-dir "
+        "/DIR]]\n"
+        "                    [--reboot-command /PATH [--reboot-arg ARG]...]\n"
+        "       %s --check-config CONFIG.json\n",
+        argv[0], argv[0]);
     return 1;
   }
   if (options.check_only) return check_config(options.config);
@@ -370,8 +373,9 @@ int run(int argc, char** argv) {
     if (error != 0) return error;
     const auto topic = agent.topics().build(topic_buf, tether::TopicFamily::kTelemetry, "telemetry");
     if (!topic.ok()) {
-      std::fprintf(stderr, "%s: cannot build the telemetry topic for thing \"%s\"\n", kProgram,
-                   config.thing_name.c_str());
+      tether::examples::tell(LOG_ERR,
+          "%s: cannot build the telemetry topic for thing \"%s\"\n", kProgram,
+          config.thing_name.c_str());
       return 1;
     }
     telemetry = std::make_unique<Telemetry>(agent, offline->queue(), *topic);
@@ -404,7 +408,7 @@ int run(int argc, char** argv) {
           },
           &error);
       if (!status.ok()) {
-        std::fprintf(stderr, "%s: %s\n", kProgram, error.c_str());
+        tether::examples::tell(LOG_ERR, "%s: %s\n", kProgram, error.c_str());
         return 2;
       }
     }
@@ -416,7 +420,7 @@ int run(int argc, char** argv) {
       tether::examples::on_shadow_event(*l, *s, e);
     });
     if (!shadow->start(&error).ok()) {
-      std::fprintf(stderr, "%s: the shadow did not start: %s\n", kProgram, error.c_str());
+      tether::examples::tell(LOG_ERR, "%s: the shadow did not start: %s\n", kProgram, error.c_str());
       return 2;
     }
     if (telemetry) restore_interval(*shadow, *telemetry);
@@ -440,7 +444,8 @@ int run(int argc, char** argv) {
     if (error != 0) return error;
     feature("commands");
   } else if (!options.commands.rotation_template.empty()) {
-    std::fprintf(stderr, "%s: --rotation-template needs a \"commands\" section in %s\n", kProgram, options.config);
+    tether::examples::tell(LOG_ERR,
+        "%s: --rotation-template needs a \"commands\" section in %s\n", kProgram, options.config);
     return 1;
   }
 
@@ -462,13 +467,14 @@ int run(int argc, char** argv) {
       if (t != nullptr) t->publish();
     });
     if (!started.ok()) {
-      std::fprintf(stderr, "%s: no agent timer free for reading the GPIO inputs (TETHER_MAX_TIMERS)\n", kProgram);
+      tether::examples::tell(LOG_ERR,
+          "%s: no agent timer free for reading the GPIO inputs (TETHER_MAX_TIMERS)\n", kProgram);
       return 2;
     }
   }
   // After the GPIO lines were read: the first record carries them.
   if (telemetry && !telemetry->start().ok()) {
-    std::fprintf(stderr, "%s: no agent timer free for telemetry (TETHER_MAX_TIMERS)\n", kProgram);
+    tether::examples::tell(LOG_ERR, "%s: no agent timer free for telemetry (TETHER_MAX_TIMERS)\n", kProgram);
     return 2;
   }
   agent.set_event_handler([&logger](const tether::AgentEvent& e) {
@@ -523,6 +529,19 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
+// glibc gives each thread that allocates its own malloc arena. Paho's threads would hold one of
+// their own, mostly for OpenSSL's connection state: about 45 kB of resident memory more than one
+// shared arena, for a process whose threads allocate a few times a second (bench/footprint). The
+// environment still decides when it says anything about malloc.
+static void share_one_malloc_arena() {
+#if defined(__GLIBC__)
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr && std::getenv("GLIBC_TUNABLES") == nullptr) {
+    mallopt(M_ARENA_MAX, 1);
+  }
+#endif
+}
+
 int main(int argc, char** argv) {
+  share_one_malloc_arena();
   tether::examples::exit_now(run(argc, argv));  // every Tether and Paho object is destroyed by then
 }

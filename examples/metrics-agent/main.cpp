@@ -62,7 +62,7 @@ bool parse_options(int argc, char** argv, Options* o) {
 int run(int argc, char** argv) {
   Options options;
   if (!parse_options(argc, argv, &options)) {
-    std::fprintf(stderr, "usage: %s CONFIG.json [--duration S] [--report-now]\n", argv[0]);
+    tether::examples::tell(LOG_ERR, "usage: %s CONFIG.json [--duration S] [--report-now]\n", argv[0]);
     return 1;
   }
   tether::AgentConfig config;

@@ -27,14 +27,14 @@ namespace {
 
 int run(int argc, char** argv) {
   if (argc != 2 || std::strcmp(argv[1], "--help") == 0) {
-    std::fprintf(stderr, "usage: %s CONFIG.json\n", argv[0]);
+    tether::examples::tell(LOG_ERR, "usage: %s CONFIG.json\n", argv[0]);
     return 1;
   }
 
   tether::AgentConfig config;
   tether::ErrorText error;
   if (!tether::port::load_config_file(argv[1], config, &error).ok()) {
-    std::fprintf(stderr, "minimal-agent: %s\n", error.c_str());
+    tether::examples::tell(LOG_ERR, "minimal-agent: %s\n", error.c_str());
     return 1;
   }
 
@@ -52,7 +52,7 @@ int run(int argc, char** argv) {
   char heartbeat[tether::kMaxTopic];
   const auto heartbeat_topic = agent.topics().build(heartbeat, tether::TopicFamily::kTelemetry, "heartbeat");
   if (!inbox_topic.ok() || !heartbeat_topic.ok()) {
-    std::fprintf(stderr, "minimal-agent: cannot build topics for thing \"%s\"\n", config.thing_name.c_str());
+    tether::examples::tell(LOG_ERR, "minimal-agent: cannot build topics for thing \"%s\"\n", config.thing_name.c_str());
     return 1;
   }
   tether::Status status = agent.subscribe(*inbox_topic, tether::Qos::k1, [&logger](const tether::InboundMessage& m) {

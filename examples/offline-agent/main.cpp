@@ -100,20 +100,20 @@ bool parse_options(int argc, char** argv, Options* o) {
 int run(int argc, char** argv) {
   Options options;
   if (!parse_options(argc, argv, &options)) {
-    std::fprintf(stderr,
-                 "usage: %s CONFIG.json [--count N] [--start K] [--interval-ms MS] [--drain-only] [--stay]\n"
-                 "       (--drain-only and --count exclude each other)\n",
-                 argv[0]);
+    tether::examples::tell(LOG_ERR,
+        "usage: %s CONFIG.json [--count N] [--start K] [--interval-ms MS] [--drain-only] [--stay]\n"
+        "       (--drain-only and --count exclude each other)\n",
+        argv[0]);
     return 1;
   }
 
   tether::AgentConfig config;
   if (!tether::examples::load_config("offline-agent", options.config, config)) return 1;
   if (!config.offline_queue.enabled) {
-    std::fprintf(stderr,
-                 "offline-agent: %s: offline_queue: this example needs an enabled offline_queue section "
-                 "(at least {\"directory\": \"...\"}; see examples/offline-agent/README.md)\n",
-                 options.config);
+    tether::examples::tell(LOG_ERR,
+        "offline-agent: %s: offline_queue: this example needs an enabled offline_queue section "
+        "(at least {\"directory\": \"...\"}; see examples/offline-agent/README.md)\n",
+        options.config);
     return 1;
   }
 
@@ -130,8 +130,9 @@ int run(int argc, char** argv) {
   char topic_buf[tether::kMaxTopic];
   const auto topic = agent.topics().build(topic_buf, tether::TopicFamily::kTelemetry, "telemetry");
   if (!topic.ok()) {
-    std::fprintf(stderr, "offline-agent: cannot build the telemetry topic for thing \"%s\"\n",
-                 config.thing_name.c_str());
+    tether::examples::tell(LOG_ERR,
+        "offline-agent: cannot build the telemetry topic for thing \"%s\"\n",
+        config.thing_name.c_str());
     return 1;
   }
 
@@ -202,7 +203,8 @@ int run(int argc, char** argv) {
     }
   }
   offline.print_stats("offline-agent");
-  std::fprintf(stderr, "offline-agent: bye (%s; %" PRIu64 " record(s) published this run)\n", why, published);
+  tether::examples::tell(LOG_INFO,
+      "offline-agent: bye (%s; %" PRIu64 " record(s) published this run)\n", why, published);
   return 0;
 }
 

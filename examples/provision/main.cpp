@@ -103,13 +103,12 @@ struct Options {
 
 void say_error(const char* format, ...) __attribute__((format(printf, 1, 2)));
 void say_error(const char* format, ...) {
-  std::fprintf(stderr, "%s: ", kProgram);
+  char text[900];
   va_list args;
   va_start(args, format);
-  std::vfprintf(stderr, format, args);
+  std::vsnprintf(text, sizeof text, format, args);
   va_end(args);
-  std::fputc('\n', stderr);
-  std::fflush(stderr);
+  tether::examples::tell(LOG_ERR, "%s: %s\n", kProgram, text);
 }
 
 std::string status_text(Status status) {
@@ -231,9 +230,10 @@ class Provisioning {
     connect.version = config_.mqtt.version;
     connect.keep_alive_s = config_.mqtt.keep_alive_s;
     connect.connect_timeout = timeout;
-    std::fprintf(stderr, "%s: connecting to %s:%u as %s with the claim certificate %s\n", kProgram,
-                 config_.broker.endpoint.c_str(), static_cast<unsigned>(config_.broker.port), config_.client_id.c_str(),
-                 config_.broker.cert_file.c_str());
+    tether::examples::tell(LOG_INFO,
+        "%s: connecting to %s:%u as %s with the claim certificate %s\n", kProgram,
+        config_.broker.endpoint.c_str(), static_cast<unsigned>(config_.broker.port), config_.client_id.c_str(),
+        config_.broker.cert_file.c_str());
     Status status = mqtt.connect(connect);
     const tether::Milliseconds deadline = clock.now() + timeout + std::chrono::seconds(5);
     while (status.ok() && !watch.answered && clock.now() < deadline) status = mqtt.poll(std::chrono::milliseconds(100));
@@ -289,8 +289,9 @@ class Provisioning {
       return kExitProvisioning;
     }
     for (std::size_t i = 0; i < provisioner.thing().config_count; ++i) {
-      std::fprintf(stderr, "%s: deviceConfiguration %s = %s\n", kProgram, provisioner.thing().config_keys[i].c_str(),
-                   provisioner.thing().config_values[i].c_str());
+      tether::examples::tell(LOG_INFO,
+          "%s: deviceConfiguration %s = %s\n", kProgram, provisioner.thing().config_keys[i].c_str(),
+          provisioner.thing().config_values[i].c_str());
     }
     const int written = write_files(thing, certificate_id, pem);
     if (written != kExitOk) {
@@ -362,10 +363,10 @@ class Provisioning {
 int run(int argc, char** argv) {
   Options options;
   if (!parse_options(argc, argv, &options)) {
-    std::fprintf(stderr,
-                 "usage: %s CONFIG --template NAME [--param KEY=VALUE]... [--key-label LABEL] [--common-name CN]\n"
-                 "       [--out-config PATH] [--cert-out PATH] [--timeout-s N]\n",
-                 kProgram);
+    tether::examples::tell(LOG_ERR,
+        "usage: %s CONFIG --template NAME [--param KEY=VALUE]... [--key-label LABEL] [--common-name CN]\n"
+        "       [--out-config PATH] [--cert-out PATH] [--timeout-s N]\n",
+        kProgram);
     return kExitUsage;
   }
 
@@ -426,7 +427,8 @@ int run(int argc, char** argv) {
     }
     return kExitToken;
   }
-  std::fprintf(stderr, "%s: generated %s key %s\n", kProgram, tether::port::to_string(key->algorithm), key->uri.c_str());
+  tether::examples::tell(LOG_INFO,
+      "%s: generated %s key %s\n", kProgram, tether::port::to_string(key->algorithm), key->uri.c_str());
 
   // Steps 3 to 7; on failure the key goes again.
   const int code = Provisioning(options, *config, std::move(config_text), store, *key).run();

@@ -97,7 +97,7 @@ struct Device {
     const std::int64_t uptime_s = (clock->now() - started).count() / 1000;
     tether::ErrorText why;
     const tether::Status s = shadow->report_int("uptime_s", uptime_s, &why);
-    if (!s.ok()) std::fprintf(stderr, "shadow-agent: uptime_s not reported: %s\n", why.c_str());
+    if (!s.ok()) tether::examples::tell(LOG_WARNING, "shadow-agent: uptime_s not reported: %s\n", why.c_str());
   }
 };
 
@@ -156,7 +156,8 @@ void restore_from_replica(Device& device) {
 int run(int argc, char** argv) {
   Options options;
   if (!parse_options(argc, argv, &options)) {
-    std::fprintf(stderr, "usage: %s CONFIG.json [--state-dir DIR] [--shadow NAME] [--duration S]\n", argv[0]);
+    tether::examples::tell(LOG_ERR,
+        "usage: %s CONFIG.json [--state-dir DIR] [--shadow NAME] [--duration S]\n", argv[0]);
     return 1;
   }
 
@@ -192,7 +193,7 @@ int run(int argc, char** argv) {
         setting.path,
         [d = &device, s = &setting](const tether::shadow::DesiredChange& c) { return decide(*d, *s, c); }, &error);
     if (!status.ok()) {
-      std::fprintf(stderr, "shadow-agent: %s\n", error.c_str());
+      tether::examples::tell(LOG_ERR, "shadow-agent: %s\n", error.c_str());
       return 2;
     }
   }
@@ -200,7 +201,7 @@ int run(int argc, char** argv) {
     tether::examples::on_shadow_event(*l, *s, e);
   });
   if (!shadow->start(&error).ok()) {
-    std::fprintf(stderr, "shadow-agent: the shadow did not start: %s\n", error.c_str());
+    tether::examples::tell(LOG_ERR, "shadow-agent: the shadow did not start: %s\n", error.c_str());
     return 2;
   }
   restore_from_replica(device);

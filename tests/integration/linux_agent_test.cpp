@@ -365,6 +365,14 @@ TEST_CASE("tether-agent --check-config: a missing file, a bad key and a missing 
     CHECK(r.exit_code == 1);
     CHECK(r.err == "tether-agent: " + dir / "none.json" + ": cannot open: No such file or directory\n");
   }
+  SECTION("under systemd, an error reaches the journal at priority err") {
+    // stderr is the journal (systemd sets JOURNAL_STREAM): journald reads "<3>" as the priority.
+    ::setenv("JOURNAL_STREAM", "8:12345", 1);
+    const CheckResult r = check_config(dir / "none.json");
+    ::unsetenv("JOURNAL_STREAM");
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "<3>tether-agent: " + dir / "none.json" + ": cannot open: No such file or directory\n");
+  }
   SECTION("a gpio section naming a chip the machine does not have, and a bad line") {
     // The chip is opened as the service would (tests/gpio_vm_test.py runs the lines on a real chip).
     text.replace(text.rfind('}'), 1,
