@@ -61,14 +61,13 @@ PY
   log "updated <!-- ${name} --> in ${doc}"
 }
 
-# configure (once) + build; remaining arguments: targets (none: all).
+# configure (every time, so that a changed preset reaches an existing tree) + build; remaining
+# arguments: targets (none: all).
 build() {
   local preset=$1 dir=$2
   shift 2
-  if [[ ! -f ${dir}/build.ninja ]]; then
-    log "configuring ${dir} (preset ${preset})"
-    cmake --preset "${preset}" -B "${dir}" >/dev/null
-  fi
+  log "configuring ${dir} (preset ${preset})"
+  cmake --preset "${preset}" -B "${dir}" >/dev/null
   log "building ${dir} $*"
   if [[ $# -gt 0 ]]; then
     cmake --build "${dir}" -j "${jobs}" --target "$@" >/dev/null
@@ -165,10 +164,8 @@ fi
 
 if wants armhf; then
   scripts/make-sysroot.sh armhf >&2
-  if [[ ! -f ${prefix}-armhf/build.ninja ]]; then
-    log "configuring ${prefix}-armhf (preset armhf)"
-    cmake --preset armhf -B "${prefix}-armhf" >/dev/null
-  fi
+  log "configuring ${prefix}-armhf (preset armhf)"
+  cmake --preset armhf -B "${prefix}-armhf" >/dev/null
   # The libraries only (the tests and examples are not measured).
   mapfile -t archives < <(ninja -C "${prefix}-armhf" -t targets all | sed -n 's/^\([^:]*libtether_[a-z_0-9]*\.a\):.*/\1/p' \
     | grep -v -e libtether_test_ -e libtether_bench_)
