@@ -97,7 +97,7 @@ objects() {
 }
 
 m4_section() {
-  local big=$1 small=$2 img t d b td ts tb name
+  local big=$1 small=$2 lean=$3 img t d b td ts tb tl name
   local -A size_default size_small
   echo "Measured by \`scripts/footprint.sh m4\` (preset cortex-m4: $(arm-none-eabi-gcc --version | head -n 1),"
   echo "\`-Os\`, \`-ffunction-sections -fdata-sections\`, linked with \`--gc-sections\`, newlib-nano with"
@@ -106,17 +106,21 @@ m4_section() {
   echo
   echo "\`${SMALL_MCU_LIMITS//  / }\`"
   echo
-  echo "| image | what it links | text | data | bss | text, small MCU | bss, small MCU |"
-  echo "|---|---|---:|---:|---:|---:|---:|"
+  echo "\"lean\" is the default limits without error texts and log calls (preset cortex-m4-lean:"
+  echo "\`-DTETHER_ERROR_TEXTS=0 -DTETHER_LOG_LEVEL=-1\`; every Status the same, docs/porting.md)."
+  echo
+  echo "| image | what it links | text | data | bss | text, small MCU | bss, small MCU | text, lean |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|"
   for img in agent core full; do
     read -r t d b < <(elf_size "${big}/footprint-${img}.elf")
     read -r ts _ tb < <(elf_size "${small}/footprint-${img}.elf")
+    read -r tl _ _ < <(elf_size "${lean}/footprint-${img}.elf")
     case ${img} in
       agent) name="Agent (connection manager, publish, subscribe, timers)" ;;
       core) name="+ OfflineQueue (RamLogStore, 8 KiB), Shadow, commands Inbox + Jobs, metrics Reporter" ;;
       full) name="+ parse_config() and commands::Builtins (reboot, set-config)" ;;
     esac
-    echo "| footprint-${img} | ${name} | ${t} | ${d} | ${b} | ${ts} | ${tb} |"
+    echo "| footprint-${img} | ${name} | ${t} | ${d} | ${b} | ${ts} | ${tb} | ${tl} |"
   done
   echo
   echo "Where the text of footprint-core (default limits) comes from (link map, scripts/link-map-sizes.py):"
@@ -153,13 +157,15 @@ if wants m4; then
     CXXFLAGS="${SMALL_MCU_LIMITS}" cmake --preset cortex-m4 -B "${prefix}-m4-small" >/dev/null
   fi
   build cortex-m4 "${prefix}-m4-small" tether_footprint_agent tether_footprint_core tether_footprint_full
-  for tree in "${prefix}-m4" "${prefix}-m4-small"; do
+  build cortex-m4-lean "${prefix}-m4-lean" tether_footprint_agent tether_footprint_core tether_footprint_full
+  for tree in "${prefix}-m4" "${prefix}-m4-small" "${prefix}-m4-lean"; do
     for img in agent core full; do
       scripts/run-qemu-m4.sh --timeout 60 "${tree}/examples/bare-metal/footprint-${img}.elf" >&2 \
         || die "${tree}/examples/bare-metal/footprint-${img}.elf did not run to its end"
     done
   done
-  m4_section "${prefix}-m4/examples/bare-metal" "${prefix}-m4-small/examples/bare-metal" | replace_section footprint-m4
+  m4_section "${prefix}-m4/examples/bare-metal" "${prefix}-m4-small/examples/bare-metal" \
+    "${prefix}-m4-lean/examples/bare-metal" | replace_section footprint-m4
 fi
 
 if wants armhf; then

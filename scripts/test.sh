@@ -16,7 +16,8 @@
 #               its GPIO lines in an arm64 VM (qemu-system-aarch64, the virt board's PL061)
 #   armhf       the same for armhf Linux under qemu-arm
 #   cortex-m4   scripts/check-portable-formats.sh; the portable core for Cortex-M4 (-Os, no
-#               exceptions); size table vs docs/memory.md;
+#               exceptions); size table vs docs/memory.md; the footprint images, also without error
+#               texts and log calls (preset cortex-m4-lean), run to their end on QEMU;
 #               then (preset cortex-m4-qemu) the portable unit tests and the bare-metal example built
 #               for Cortex-M4 and run on QEMU's mps2-an386 board (scripts/run-qemu-m4.sh)
 #   fuzz        short libFuzzer runs of every parser of outside input (TETHER_FUZZ_SECONDS each, 20)
@@ -128,6 +129,13 @@ stage_cortex_m4() {
     scripts/run-qemu-m4.sh --timeout 60 "build/cortex-m4/examples/bare-metal/footprint-${image}.elf"
   done
   arm-none-eabi-size build/cortex-m4/examples/bare-metal/footprint-*.elf
+  say "cortex-m4-lean: the footprint images without error texts and log calls build and run to their end"
+  cmake --preset cortex-m4-lean >/dev/null
+  cmake --build --preset cortex-m4-lean -j "${jobs}"
+  for image in agent core full; do
+    scripts/run-qemu-m4.sh --timeout 60 "build/cortex-m4-lean/examples/bare-metal/footprint-${image}.elf"
+  done
+  arm-none-eabi-size build/cortex-m4-lean/examples/bare-metal/footprint-*.elf
   say "cortex-m4: unit tests on the emulated board (qemu-system-arm mps2-an386)"
   run_preset cortex-m4-qemu
 }

@@ -4,8 +4,9 @@
 /// @file
 /// Logging front end: formats into a fixed buffer (no heap) and hands a LogRecord to the LogSink.
 ///
-/// The compile-time level `TETHER_LOG_LEVEL` (0 error .. 4 trace, default 3 debug) removes the
-/// calls above it from the binary; `Logger::set_level` filters at run time below that.
+/// The compile-time level `TETHER_LOG_LEVEL` (0 error .. 4 trace, default 3 debug; -1 none)
+/// removes the calls above it from the binary, format strings included; `Logger::set_level` filters
+/// at run time below that.
 
 #include <cstdarg>
 
