@@ -20,6 +20,14 @@ if(TARGET tether_port_linux)
   list(APPEND _tether_targets tether_port_linux)
   list(APPEND _tether_components port_linux)
 endif()
+# tether::provisioning (Fleet Provisioning, portable) and tether::port_identity (certificate rotation
+# and the identity files on Linux, over the pkcs11, openssl and paho ports and the shadow's merge).
+foreach(_t provisioning port_identity)
+  if(TARGET tether_${_t})
+    list(APPEND _tether_targets tether_${_t})
+    list(APPEND _tether_components ${_t})
+  endif()
+endforeach()
 
 install(TARGETS ${_tether_targets} EXPORT TetherTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -35,9 +43,11 @@ foreach(_dir testing posix paho mbedtls openssl pkcs11)
     install(DIRECTORY ports/${_dir}/include/tether DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   endif()
 endforeach()
-if(TARGET tether_port_linux)
-  install(DIRECTORY ports/linux/include/tether DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-endif()
+foreach(_dir linux identity)
+  if(TARGET tether_port_${_dir})
+    install(DIRECTORY ports/${_dir}/include/tether DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  endif()
+endforeach()
 
 set(TETHER_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/Tether)
 install(EXPORT TetherTargets NAMESPACE tether:: DESTINATION ${TETHER_INSTALL_CMAKEDIR})
@@ -50,6 +60,9 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/TetherConfig.cmake ${CMAKE_CURRENT_BIN
 
 # pkg-config: one file for the whole SDK as built.
 set(_pc_libs "-ltether_commands -ltether_shadow -ltether_offline -ltether_core")
+if(TARGET tether_provisioning)
+  set(_pc_libs "-ltether_provisioning ${_pc_libs}")
+endif()
 set(_pc_requires "libcjson")
 if(TARGET tether_port_posix)
   set(_pc_libs "-ltether_port_posix ${_pc_libs}")
@@ -83,6 +96,10 @@ if(TARGET tether_port_pkcs11)
 endif()
 if(TARGET tether_testing)
   set(_pc_libs "-ltether_testing ${_pc_libs}")
+endif()
+if(TARGET tether_port_identity)
+  # Before the ports it uses (pkcs11, openssl, paho) and the shadow's merge.
+  set(_pc_libs "-ltether_port_identity ${_pc_libs}")
 endif()
 if("metrics" IN_LIST _tether_components AND TETHER_HAVE_LIBCBOR)
   # CBOR metrics reports: Debian's libcbor-dev ships libcbor.pc.

@@ -9,12 +9,14 @@
 #include "tether/port/mbedtls/mbed_crypto.hpp"
 #include "tether/port/openssl/openssl_crypto.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
+#include "tether/port/identity/identity_files.hpp"
 #include "tether/port/pkcs11/pkcs11_key_store.hpp"
 #include "tether/port/posix/posix_clock.hpp"
 #include "tether/port/posix/stderr_log_sink.hpp"
 #include "tether/port/testing/fake_mqtt_client.hpp"
 #include "tether/commands/inbox.hpp"
 #include "tether/metrics/reporter.hpp"
+#include "tether/provisioning/fleet_provisioning.hpp"
 #include "tether/port/linux/linux_metrics_source.hpp"
 #include "tether/shadow/shadow.hpp"
 
@@ -81,6 +83,21 @@ int main() {
   tether::port::Pkcs11KeyStore keys(key_settings);
   if (keys.open().code() != tether::StatusCode::kUnavailable) {
     std::fprintf(stderr, "consumer: the PKCS#11 key store loaded a module that does not exist\n");
+    return 1;
+  }
+  // Fleet Provisioning's codec, and the identity port's check of a certificate against a key.
+  char topic[128];
+  const tether::Result<std::string_view> provisioning_topic = tether::provisioning::topic(
+      tether::provisioning::Api::kRegisterThing, tether::provisioning::Answer::kAccepted, "consumer-template",
+      tether::Span<char>(topic, sizeof topic));
+  if (!provisioning_topic.ok() ||
+      *provisioning_topic != "$aws/provisioning-templates/consumer-template/provision/json/accepted") {
+    std::fprintf(stderr, "consumer: the Fleet Provisioning topic is wrong\n");
+    return 1;
+  }
+  if (tether::identity::check_certificate_key("not a certificate", {}, &error).code() !=
+      tether::StatusCode::kInvalidArgument) {
+    std::fprintf(stderr, "consumer: the identity port took a certificate that is not one\n");
     return 1;
   }
   std::printf("consumer: ok (thing %s)\n", config.thing_name.c_str());
