@@ -187,7 +187,10 @@ if wants rss; then
     echo "Measured by \`scripts/footprint.sh rss\` (\`scripts/bench.sh footprint\`, minsize preset as the packages are built, $(uname -m),"
     echo "the local TLS mosquitto and tools/cloudsim):"
     echo
-    # Both tables of the bench (processes, then resident kB per mapping), each with its header.
+    # The rounds' range, then both tables of the bench (processes, then resident kB per mapping),
+    # each with its header.
+    echo "${out}" | sed -n '/^The round with the median/p'
+    echo
     echo "${out}" | awk '/^\|/ { print; table = 1; next } table { print ""; table = 0 }'
     echo
     echo '```'

@@ -28,9 +28,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "bench_common.hpp"
@@ -41,12 +43,13 @@ namespace tether::bench {
 namespace {
 
 constexpr char kUsage[] =
-    "[--cycles N] [--metrics N] [--agent PATH] [--paho PATH] [--keep DIR]\n"
+    "[--cycles N] [--metrics N] [--rounds N] [--agent PATH] [--paho PATH] [--keep DIR]\n"
     "  --cycles N   telemetry records each side publishes before it is measured (10, one a second)\n"
     "  --metrics N  metrics reports cloudsim must have accepted from tether-agent too (3, one every 2 s)\n"
+    "  --rounds N   runs of each program, taking turns; the tables show the median run (3)\n"
     "  --agent PATH tether-agent to run (default: this build's)\n"
     "  --paho PATH  paho-telemetry to run (default: this build's)\n"
-    "  --keep DIR   write the configuration, state, logs and both processes' /proc/<pid>/smaps\n"
+    "  --keep DIR   write the configuration, state, logs and each run's /proc/<pid>/smaps\n"
     "               into DIR and keep them (default: a temporary directory, removed at the end)\n"
     "Broker: --host/--port/--certs or TETHER_BROKER_HOST/PORT/DIR (scripts/test-broker.sh); tools/cloudsim\n"
     "must serve that broker (scripts/bench.sh footprint starts both).";
@@ -305,11 +308,75 @@ void print_row(const Side& s) {
               s.seconds);
 }
 
+// What one round needs to start either program.
+struct Round {
+  const Broker& broker;
+  std::string dir;      // configuration, state and logs
+  std::string config;   // the agent's configuration file
+  std::size_t cycles;
+  std::size_t metrics;
+  bool keep_smaps;
+  std::chrono::seconds timeout;
+};
+
+// Runs `argv` (stderr into <dir>/<name>.log) until `ready` says it has done its part, measures it
+// (and keeps its smaps as <dir>/<name>.smaps with --keep) and stops it. 0, or 2 with `not_ready`
+// and the program's last output on stderr.
+int measure(const Round& r, const std::vector<std::string>& argv, const std::string& name,
+            const std::function<bool(Child&)>& ready, const std::string& not_ready, Side& out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Child child(argv, r.dir + "/" + name + ".log");
+  if (!child.started()) {
+    std::fprintf(stderr, "bench-footprint: cannot run %s\n", argv.front().c_str());
+    return 2;
+  }
+  if (!child.wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(r.timeout),
+                      [&] { return ready(child); })) {
+    std::fprintf(stderr, "bench-footprint: %s:\n%s", not_ready.c_str(), child.tail().c_str());
+    return 2;
+  }
+  out.memory = read_memory(child.pid(), r.keep_smaps ? r.dir + "/" + name + ".smaps" : std::string());
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  child.stop();
+  return 0;
+}
+
+// tether-agent, until it has published `cycles` records at 1 s with `metrics` reports accepted.
+int measure_agent(const Round& r, const std::string& agent_path, Side& out) {
+  return measure(
+      r, {agent_path, r.config, "--state-dir", r.dir + "/state"}, "tether-agent",
+      [&r](Child& agent) {
+        return agent.count("TELEMETRY ") >= r.cycles && agent.count("ACCEPTED") >= r.metrics &&
+               agent.count("INTERVAL 1") >= 1;
+      },
+      "tether-agent did not publish " + std::to_string(r.cycles) + " records at 1 s with " +
+          std::to_string(r.metrics) + " metrics reports accepted (cloudsim running?)",
+      out);
+}
+
+// paho-telemetry, until it has published `cycles` records.
+int measure_paho(const Round& r, const std::string& paho_path, Side& out) {
+  const Endpoint device = r.broker.device(kThing);
+  return measure(
+      r,
+      {paho_path, "ssl://localhost:" + std::to_string(r.broker.port), std::string(kThing) + "-paho", device.ca_file,
+       device.cert_file, device.key_file, std::string("dt/") + kThing + "/telemetry", "1000"},
+      "paho-telemetry", [&r](Child& client) { return client.count("PUBLISHED ") >= r.cycles; },
+      "paho-telemetry did not publish " + std::to_string(r.cycles) + " records", out);
+}
+
+// The round with the median VmRSS (the lower middle one for an even count); `runs` is not empty.
+Side median_run(std::vector<Side> runs) {
+  std::sort(runs.begin(), runs.end(), [](const Side& a, const Side& b) { return a.memory.rss_kb < b.memory.rss_kb; });
+  return runs[(runs.size() - 1) / 2];
+}
+
 int run(int argc, char** argv) {
   const Args args("bench-footprint", argv[0], kUsage);
   Broker broker;
   std::size_t cycles = 10;
   std::size_t metrics = 3;
+  std::size_t rounds = 3;
   std::string agent_path = TETHER_BENCH_AGENT;
   std::string paho_path = TETHER_BENCH_PAHO;
   std::string keep;
@@ -318,6 +385,8 @@ int run(int argc, char** argv) {
       cycles = args.count("--cycles", value, 1, 1000);
     } else if (flag == "--metrics") {
       metrics = args.count("--metrics", value, 0, 1000);
+    } else if (flag == "--rounds") {
+      rounds = args.count("--rounds", value, 1, 99);
     } else if (flag == "--agent") {
       agent_path = value;
     } else if (flag == "--paho") {
@@ -347,8 +416,9 @@ int run(int argc, char** argv) {
     }
   } cleanup{dir, keep.empty()};
 
-  std::printf("bench-footprint: resident memory after %zu telemetry publishes (QoS 1, TLS 1.2, one a second) at %s:%u\n",
-              cycles, broker.host.c_str(), static_cast<unsigned>(broker.port));
+  std::printf("bench-footprint: resident memory after %zu telemetry publishes (QoS 1, TLS 1.2, one a second) at %s:%u, "
+              "%zu round(s) of each\n",
+              cycles, broker.host.c_str(), static_cast<unsigned>(broker.port), rounds);
   std::fflush(stdout);
 
   std::string error;
@@ -356,56 +426,40 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "bench-footprint: cannot set the shadow's desired telemetry_interval_s: %s\n", error.c_str());
     return 3;
   }
-  const std::string config = write_agent_config(broker, dir);
-  if (config.empty()) args.fail("cannot write the agent configuration in " + dir);
-  std::error_code mkdir_error;
-  std::filesystem::create_directories(dir + "/state", mkdir_error);  // the agent's --state-dir
-
-  const auto timeout = kStartTimeout + std::chrono::seconds(2 * (cycles + 2 * metrics));
-  Side tether{"tether-agent (telemetry, shadow, commands, metrics)", {}};
-  {
-    const auto t0 = std::chrono::steady_clock::now();
-    Child agent({agent_path, config, "--state-dir", dir + "/state"}, dir + "/tether-agent.log");
-    if (!agent.started()) {
-      std::fprintf(stderr, "bench-footprint: cannot run %s\n", agent_path.c_str());
-      return 2;
-    }
-    const bool done = agent.wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(timeout), [&] {
-      return agent.count("TELEMETRY ") >= cycles && agent.count("ACCEPTED") >= metrics &&
-             agent.count("INTERVAL 1") >= 1;
-    });
-    if (!done) {
-      std::fprintf(stderr, "bench-footprint: tether-agent did not publish %zu records at 1 s with %zu metrics reports "
-                   "accepted (cloudsim running?):\n%s", cycles, metrics, agent.tail().c_str());
-      return 2;
-    }
-    tether.memory = read_memory(agent.pid(), keep.empty() ? std::string() : dir + "/tether-agent.smaps");
-    tether.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    agent.stop();
+  // The two programs take turns, so that whatever else the machine does falls on both alike. Each
+  // round starts from nothing: its own directory with the configuration, an empty queue and state.
+  std::vector<Side> tether_runs, paho_runs;
+  for (std::size_t i = 0; i < rounds; ++i) {
+    const std::string round_dir = dir + "/round-" + std::to_string(i + 1);
+    std::error_code mkdir_error;
+    std::filesystem::create_directories(round_dir + "/state", mkdir_error);  // the agent's --state-dir
+    const std::string config = write_agent_config(broker, round_dir);
+    if (config.empty()) args.fail("cannot write the agent configuration in " + round_dir);
+    const Round round{broker, round_dir, config, cycles, metrics, !keep.empty(),
+                      kStartTimeout + std::chrono::seconds(2 * (cycles + 2 * metrics))};
+    Side t{"tether-agent (telemetry, shadow, commands, metrics)", {}};
+    if (const int rc = measure_agent(round, agent_path, t); rc != 0) return rc;
+    tether_runs.push_back(t);
+    Side p{"paho-telemetry (raw Paho MQTT C, telemetry only)", {}};
+    if (const int rc = measure_paho(round, paho_path, p); rc != 0) return rc;
+    paho_runs.push_back(p);
   }
-
-  Side paho{"paho-telemetry (raw Paho MQTT C, telemetry only)", {}};
-  {
-    const Endpoint device = broker.device(kThing);
-    const auto t0 = std::chrono::steady_clock::now();
-    Child client({paho_path, "ssl://localhost:" + std::to_string(broker.port), std::string(kThing) + "-paho",
-                  device.ca_file, device.cert_file, device.key_file, std::string("dt/") + kThing + "/telemetry", "1000"},
-                 dir + "/paho-telemetry.log");
-    if (!client.started()) {
-      std::fprintf(stderr, "bench-footprint: cannot run %s\n", paho_path.c_str());
-      return 2;
+  const Side tether = median_run(tether_runs);
+  const Side paho = median_run(paho_runs);
+  const auto range = [](const std::vector<Side>& runs) {
+    long lo = runs.front().memory.rss_kb, hi = lo;
+    for (const Side& s : runs) {
+      lo = std::min(lo, s.memory.rss_kb);
+      hi = std::max(hi, s.memory.rss_kb);
     }
-    if (!client.wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(timeout),
-                         [&] { return client.count("PUBLISHED ") >= cycles; })) {
-      std::fprintf(stderr, "bench-footprint: paho-telemetry did not publish %zu records:\n%s", cycles,
-                   client.tail().c_str());
-      return 2;
-    }
-    paho.memory = read_memory(client.pid(), keep.empty() ? std::string() : dir + "/paho-telemetry.smaps");
-    paho.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    client.stop();
-  }
+    return std::make_pair(lo, hi);
+  };
+  const auto [tether_lo, tether_hi] = range(tether_runs);
+  const auto [paho_lo, paho_hi] = range(paho_runs);
 
+  std::printf("\nThe round with the median VmRSS of each program (VmRSS over the %zu rounds: tether-agent %ld..%ld kB, "
+              "paho-telemetry %ld..%ld kB):\n",
+              rounds, tether_lo, tether_hi, paho_lo, paho_hi);
   std::printf("\n| process | VmRSS kB | VmHWM kB | RssAnon kB | RssFile kB | Pss kB | private kB | threads | ran s |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   print_row(tether);
@@ -434,10 +488,11 @@ int run(int argc, char** argv) {
   std::printf("| (the rest, under 64 kB each) | %ld | %ld |\n", small_t, small_p);
 
   const double ratio = paho.memory.rss_kb > 0 ? static_cast<double>(tether.memory.rss_kb) / paho.memory.rss_kb : 0;
-  std::printf("\ngoal: tether-agent under 8 MB resident (8192 kB): %s (VmRSS %ld kB, peak VmHWM %ld kB)\n",
+  std::printf("\ngoal: tether-agent under 8 MB resident (8192 kB): %s (median VmRSS %ld kB, its peak VmHWM %ld kB)\n",
               tether.memory.hwm_kb < 8192 ? "met" : "missed", tether.memory.rss_kb, tether.memory.hwm_kb);
-  std::printf("BENCH footprint tether_rss_kb=%ld paho_rss_kb=%ld ratio=%.2f\n", tether.memory.rss_kb,
-              paho.memory.rss_kb, ratio);
+  std::printf("BENCH footprint tether_rss_kb=%ld paho_rss_kb=%ld tether_rss_min_kb=%ld tether_rss_max_kb=%ld "
+              "rounds=%zu ratio=%.2f\n",
+              tether.memory.rss_kb, paho.memory.rss_kb, tether_lo, tether_hi, rounds, ratio);
   return 0;
 }
 
