@@ -64,8 +64,10 @@ inline constexpr std::size_t kMaxStatusDetailKey = 128;
 inline constexpr std::size_t kMaxStatusDetailValue = 1024;
 /// stepTimeoutInMinutes: 1..10080 (one week).
 inline constexpr std::uint32_t kMaxStepTimeoutMinutes = 10080;
-/// Largest integer written or read for versions and execution numbers (2^53 - 1: exact in JSON).
-inline constexpr std::int64_t kMaxSafeInteger = 9007199254740991;
+/// Largest integer written or read for versions and execution numbers (2^53 - 1: exact in JSON),
+/// json::kMaxSafeInteger as an integer.
+inline constexpr std::int64_t kMaxSafeInteger = static_cast<std::int64_t>(json::kMaxSafeInteger);
+static_assert(kMaxSafeInteger == 9007199254740991, "2^53 - 1");
 /// The job ID that names the next pending execution in `<jobId>/get` (DescribeJobExecution).
 inline constexpr std::string_view kNextJobId = "$next";
 
