@@ -10,8 +10,9 @@
 #
 # Usage: scripts/footprint.sh [m4] [armhf] [rss]      (default: all three)
 #
-# Build trees: ${TETHER_FOOTPRINT_BUILD:-build/footprint}-{m4,m4-small,armhf,minsize}, configured
-# from the presets cortex-m4, armhf and minsize (never the trees CI and scripts/test.sh use).
+# Build trees: ${TETHER_FOOTPRINT_BUILD:-build/footprint}-{m4,m4-small,m4-lean,armhf,minsize}, configured
+# from the presets cortex-m4, cortex-m4-lean, armhf and minsize (never the trees CI and
+# scripts/test.sh use).
 # Needs what scripts/install-deps.sh all installs (the cross compilers; the armhf sysroot is made by
 # scripts/make-sysroot.sh armhf; cJSON's source by scripts/fetch-cjson-source.sh).
 # Environment: TETHER_JOBS (parallel build jobs, default: all cores).
