@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 
+#include "tell.hpp"
 #include "tether/agent.hpp"
 #include "tether/port/paho/paho_mqtt_client.hpp"
 #include "tether/port/posix/config_file.hpp"
@@ -32,28 +33,6 @@ namespace detail {
 inline volatile std::sig_atomic_t g_stop = 0;
 inline void on_stop_signal(int) { g_stop = 1; }
 }  // namespace detail
-
-/// One line for whoever runs the program, on stderr (`format` ends with its "\n"), at a syslog
-/// priority: LOG_ERR, LOG_WARNING or LOG_INFO. Under systemd (JOURNAL_STREAM: stderr is the journal)
-/// the line starts with "<priority>", which journald records as the entry's priority, as
-/// StderrLogSink does for log lines, so `journalctl -p err` shows the errors; elsewhere the text
-/// alone. One write, so that a line is not cut by one from another thread.
-inline void tell(int priority, const char* format, ...) __attribute__((format(printf, 2, 3)));
-inline void tell(int priority, const char* format, ...) {
-  char line[1024];
-  int used = std::getenv("JOURNAL_STREAM") != nullptr ? std::snprintf(line, sizeof line, "<%d>", priority) : 0;
-  va_list args;
-  va_start(args, format);
-  const int n = std::vsnprintf(line + used, sizeof line - static_cast<std::size_t>(used), format, args);
-  va_end(args);
-  if (n < 0) return;
-  used += n;
-  if (static_cast<std::size_t>(used) >= sizeof line) {  // cut: end it with its newline
-    used = sizeof line - 1;
-    line[used - 1] = '\n';
-  }
-  std::fwrite(line, 1, static_cast<std::size_t>(used), stderr);
-}
 
 /// `text` as a number of seconds (decimal, >= 0; "--duration S") into `out`; false for anything else.
 inline bool parse_seconds(const char* text, long* out) {

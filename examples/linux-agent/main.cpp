@@ -58,6 +58,9 @@
 #include "offline_service.hpp"
 #include "service_manager.hpp"
 #include "shadow_support.hpp"
+#if defined(TETHER_AGENT_OWN_TERMINATE_HANDLER)
+#include "terminate_handler.hpp"  // the program's terminate handler: without libstdc++'s demangler
+#endif
 #include "telemetry.hpp"
 #include "tether/agent.hpp"
 #include "tether/json.hpp"
@@ -529,19 +532,27 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-// glibc gives each thread that allocates its own malloc arena. Paho's threads would hold one of
-// their own, mostly for OpenSSL's connection state: about 45 kB of resident memory more than one
-// shared arena, for a process whose threads allocate a few times a second (bench/footprint). The
-// environment still decides when it says anything about malloc.
-static void share_one_malloc_arena() {
+// Two malloc settings, unless the environment says anything about malloc (it still decides then):
+// - glibc gives each thread that allocates its own arena. Paho's threads would hold one of their
+//   own, mostly for OpenSSL's connection state: about 45 kB of resident memory more than one shared
+//   arena, for a process whose threads allocate a few times a second (bench/footprint).
+// - The services are fixed-capacity objects of 30 to 64 KiB (the offline queue's record buffers,
+//   the shadow's documents, the metrics report), allocated once at startup. From 32 KiB up malloc
+//   maps each on its own pages, so capacity that is never used (a 16 KiB record buffer holding a
+//   200-byte telemetry message) is never resident. Below glibc's default threshold (128 KiB) they
+//   would take heap pages that parsing the configuration and loading OpenSSL had already touched.
+static void tune_malloc() {
 #if defined(__GLIBC__)
-  if (std::getenv("MALLOC_ARENA_MAX") == nullptr && std::getenv("GLIBC_TUNABLES") == nullptr) {
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr && std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr &&
+      std::getenv("GLIBC_TUNABLES") == nullptr) {
     mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024);
   }
 #endif
 }
 
+
 int main(int argc, char** argv) {
-  share_one_malloc_arena();
+  tune_malloc();
   tether::examples::exit_now(run(argc, argv));  // every Tether and Paho object is destroyed by then
 }
