@@ -2,11 +2,14 @@
 # The tether-agent Debian package as cpack builds it (no root needed): its file list holds the
 # binary, the systemd unit and the configuration template, its control data the maintainer scripts
 # that create the `tether` user, nothing of the SDK's own install rules, and the unit is sound.
-# Usage: deb_contents_test.sh BUILD_DIR [ARCH]   (ARCH: the package's Debian architecture, default the
-# host's; the cross builds pass arm64 or armhf)
+# Usage: deb_contents_test.sh BUILD_DIR [ARCH [GPIOD_PACKAGE]]   (ARCH: the package's Debian
+# architecture, default the host's; the cross builds pass arm64 or armhf. GPIOD_PACKAGE: libgpiod's
+# runtime package where the agent loads it on first use (libgpiod 1.x), which the package must
+# recommend rather than depend on)
 set -euo pipefail
 build_dir=$1
 arch=${2:-$(dpkg --print-architecture)}
+gpiod_package=${3:-}
 out=$(mktemp -d "${TMPDIR:-/tmp}/tether-deb-XXXXXX")
 trap 'rm -rf "$out"' EXIT
 fail() { echo "deb_contents_test: FAILED: $*" >&2; exit 1; }
@@ -53,6 +56,11 @@ unit=$out/root/usr/lib/systemd/system/tether-agent.service
 grep -qx 'Type=notify' "$unit" || fail "the unit is not Type=notify"
 grep -q '^WatchdogSec=' "$unit" || fail "no WatchdogSec= in the unit"
 ! grep -q 'libsystemd' <(dpkg-deb -f "$deb" Depends) || fail "the package depends on libsystemd"
+if [[ -n $gpiod_package ]]; then
+    ! grep -q 'libgpiod' <(dpkg-deb -f "$deb" Depends) || fail "the package depends on libgpiod, which the agent loads only for GPIO lines"
+    [[ $(dpkg-deb -f "$deb" Recommends) == "$gpiod_package" ]] ||
+        fail "the package recommends '$(dpkg-deb -f "$deb" Recommends)', expected '$gpiod_package'"
+fi
 for want in 'User=tether' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'StateDirectory=tether' \
             'RuntimeDirectory=tether' 'Restart=on-failure' 'RestartForceExitStatus=75'; do
     grep -qx -- "$want" "$unit" || fail "the unit lacks $want"

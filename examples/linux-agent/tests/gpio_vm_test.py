@@ -156,8 +156,19 @@ def build_initramfs(args, work, env):
     shutil.copy2(os.path.join(args.vm_dir, "busybox"), os.path.join(root, "bin/busybox"))
     shutil.copy2(args.agent, os.path.join(root, "usr/bin/tether-agent"))
 
-    # The agent's libraries, transitively, from the sysroot (symlinks resolved: real files).
+    # The agent's libraries, transitively, from the sysroot (symlinks resolved: real files), and the
+    # ones it loads on first use (--load: libgpiod 1.x), as a Raspberry Pi with the package has them.
     todo, seen = [args.agent], set()
+    for name in args.load:
+        source = find_in_sysroot(args.sysroot, triplet, name)
+        if source is None:
+            fail(f"{name} (loaded by the agent) is not in the sysroot {args.sysroot}: run scripts/make-sysroot.sh "
+                 f"{args.arch}")
+        seen.add(name)
+        target = os.path.join(root, "usr/lib", triplet, name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(os.path.realpath(source), target)
+        todo.append(os.path.realpath(source))
     while todo:
         needed, interp = needed_libraries(todo.pop())
         if interp and interp not in seen:
@@ -338,6 +349,8 @@ def main():
     parser.add_argument("--vm-dir", required=True)
     parser.add_argument("--arch", choices=sorted(ARCHES), default="arm64")
     parser.add_argument("--qemu", default="")
+    parser.add_argument("--load", action="append", default=[],
+                        help="a library the agent loads at run time (dlopen), by soname; repeatable")
     parser.add_argument("--timeout", type=int, default=240)
     args = parser.parse_args()
     args.qemu = args.qemu or ARCHES[args.arch]["qemu"]

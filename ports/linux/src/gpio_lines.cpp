@@ -1,6 +1,9 @@
 // Copyright 2026 The Tether Authors. SPDX-License-Identifier: Apache-2.0
 // GpioLines over libgpiod: API 1 (libgpiod 1.x: Debian 12, Raspberry Pi OS bookworm) or API 2
 // (libgpiod 2.x: Debian 13), chosen when Tether is configured (TETHER_GPIOD_API); none without it.
+// libgpiod 1.x is loaded when lines are first opened (dlopen), not linked: a program whose
+// configuration has no gpio section does not map it (tether-agent: 36 kB less resident memory).
+// libgpiod 2.x is linked.
 
 #include "tether/port/linux/gpio_lines.hpp"
 
@@ -14,6 +17,9 @@
 
 #if defined(TETHER_GPIOD_API)
 #include <gpiod.h>
+#endif
+#if defined(TETHER_GPIOD_API) && TETHER_GPIOD_API == 1
+#include <dlfcn.h>
 #endif
 
 namespace tether::port {
@@ -88,11 +94,64 @@ std::vector<std::string> candidate_paths(const std::string& chip, bool* by_label
   return paths;
 }
 
+#if defined(TETHER_GPIOD_API) && TETHER_GPIOD_API == 1
+// The soname and its Debian package, from the library found at configure time (CMakeLists.txt).
+#ifndef TETHER_LIBGPIOD_SONAME
+#define TETHER_LIBGPIOD_SONAME "libgpiod.so.2"
+#endif
+#ifndef TETHER_LIBGPIOD_PACKAGE
+#define TETHER_LIBGPIOD_PACKAGE "libgpiod2"
+#endif
+
+// Every libgpiod 1.x function this file calls, resolved together when the library is loaded. The
+// header declares them: each pointer has the type of the function it stands for.
+#define TETHER_GPIOD_FUNCTIONS(X)                                                                    \
+  X(gpiod_chip_open) X(gpiod_chip_close) X(gpiod_chip_label) X(gpiod_chip_name) X(gpiod_chip_num_lines) \
+  X(gpiod_chip_find_line) X(gpiod_chip_get_line) X(gpiod_line_offset) X(gpiod_line_consumer)            \
+  X(gpiod_line_request_input_flags) X(gpiod_line_request_output_flags) X(gpiod_line_get_value)          \
+  X(gpiod_line_set_value) X(gpiod_line_release) X(gpiod_version_string)
+
+struct Gpiod {
+#define TETHER_GPIOD_POINTER(name) decltype(&::name) name = nullptr;
+  TETHER_GPIOD_FUNCTIONS(TETHER_GPIOD_POINTER)
+#undef TETHER_GPIOD_POINTER
+  std::string error;  // empty once every function is resolved
+};
+
+Gpiod load_gpiod() {
+  Gpiod lib;
+  void* handle = dlopen(TETHER_LIBGPIOD_SONAME, RTLD_NOW | RTLD_LOCAL);  // never closed
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    lib.error = std::string("gpio: cannot load " TETHER_LIBGPIOD_SONAME " (") + (why != nullptr ? why : "not found") +
+                "): GPIO lines need the package " TETHER_LIBGPIOD_PACKAGE;
+    return lib;
+  }
+#define TETHER_GPIOD_RESOLVE(name)                                                                             \
+  if (lib.error.empty()) {                                                                                     \
+    lib.name = reinterpret_cast<decltype(lib.name)>(dlsym(handle, #name));                                     \
+    if (lib.name == nullptr) lib.error = "gpio: " TETHER_LIBGPIOD_SONAME " has no " #name " (not libgpiod 1.x?)"; \
+  }
+  TETHER_GPIOD_FUNCTIONS(TETHER_GPIOD_RESOLVE)
+#undef TETHER_GPIOD_RESOLVE
+  return lib;
+}
+
+/// libgpiod, loaded on the first call (thread-safe); its error is set when it could not be.
+const Gpiod& gpiod() {
+  static const Gpiod lib = load_gpiod();
+  return lib;
+}
+#define TETHER_GPIOD(name) gpiod().name  // only after gpiod().error was found empty (open())
+#elif defined(TETHER_GPIOD_API)
+#define TETHER_GPIOD(name) ::name
+#endif
+
 #if defined(TETHER_GPIOD_API)
 // gpiod_chip_open() is the same in both APIs: the chip at `path`, or null and *err = errno.
 gpiod_chip* open_chip(const std::string& path, int* err) {
   errno = 0;
-  gpiod_chip* chip = gpiod_chip_open(path.c_str());
+  gpiod_chip* chip = TETHER_GPIOD(gpiod_chip_open)(path.c_str());
   *err = chip == nullptr ? (errno != 0 ? errno : ENODEV) : 0;
   return chip;
 }
@@ -114,32 +173,32 @@ struct GpioLines::Impl {
   ~Impl() { close(); }
   void close() {
     for (gpiod_line* line : lines) {
-      if (line != nullptr) gpiod_line_release(line);
+      if (line != nullptr) TETHER_GPIOD(gpiod_line_release)(line);
     }
     lines.clear();
-    if (chip != nullptr) gpiod_chip_close(chip);
+    if (chip != nullptr) TETHER_GPIOD(gpiod_chip_close)(chip);
     chip = nullptr;
   }
 
   static gpiod_chip* open_path(const std::string& path, int* err) { return open_chip(path, err); }
-  static std::string label(gpiod_chip* chip) { return gpiod_chip_label(chip); }
-  static std::string name(gpiod_chip* chip) { return gpiod_chip_name(chip); }
-  static unsigned num_lines(gpiod_chip* chip) { return gpiod_chip_num_lines(chip); }
+  static std::string label(gpiod_chip* chip) { return TETHER_GPIOD(gpiod_chip_label)(chip); }
+  static std::string name(gpiod_chip* chip) { return TETHER_GPIOD(gpiod_chip_name)(chip); }
+  static unsigned num_lines(gpiod_chip* chip) { return TETHER_GPIOD(gpiod_chip_num_lines)(chip); }
 
   int find_line(const char* line_name) {
-    gpiod_line* line = gpiod_chip_find_line(chip, line_name);
-    return line == nullptr ? -1 : static_cast<int>(gpiod_line_offset(line));
+    gpiod_line* line = TETHER_GPIOD(gpiod_chip_find_line)(chip, line_name);
+    return line == nullptr ? -1 : static_cast<int>(TETHER_GPIOD(gpiod_line_offset)(line));
   }
   std::string consumer_of(std::uint32_t offset) {
-    gpiod_line* line = gpiod_chip_get_line(chip, offset);
-    const char* who = line != nullptr ? gpiod_line_consumer(line) : nullptr;
+    gpiod_line* line = TETHER_GPIOD(gpiod_chip_get_line)(chip, offset);
+    const char* who = line != nullptr ? TETHER_GPIOD(gpiod_line_consumer)(line) : nullptr;
     return who != nullptr ? who : "";
   }
 
   int request(const GpioConfig& config, const char* consumer, std::size_t* failed) {
     for (std::size_t i = 0; i < config.line_count; ++i) {
       const GpioLineConfig& c = config.lines[i];
-      gpiod_line* line = gpiod_chip_get_line(chip, offsets[i]);
+      gpiod_line* line = TETHER_GPIOD(gpiod_chip_get_line)(chip, offsets[i]);
       int flags = c.active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
       switch (c.bias) {
         case GpioBias::kAsIs: break;
@@ -150,8 +209,8 @@ struct GpioLines::Impl {
       errno = 0;
       const int rc = line == nullptr ? -1
                      : c.direction == GpioDirection::kInput
-                         ? gpiod_line_request_input_flags(line, consumer, flags)
-                         : gpiod_line_request_output_flags(line, consumer, flags, c.initial ? 1 : 0);
+                         ? TETHER_GPIOD(gpiod_line_request_input_flags)(line, consumer, flags)
+                         : TETHER_GPIOD(gpiod_line_request_output_flags)(line, consumer, flags, c.initial ? 1 : 0);
       if (rc != 0) {
         *failed = i;
         return errno != 0 ? errno : EIO;
@@ -163,18 +222,21 @@ struct GpioLines::Impl {
 
   int get(std::size_t index, bool* value) {
     errno = 0;
-    const int v = gpiod_line_get_value(lines[index]);
+    const int v = TETHER_GPIOD(gpiod_line_get_value)(lines[index]);
     if (v < 0) return errno != 0 ? errno : EIO;
     *value = v != 0;
     return 0;
   }
   int set(std::size_t index, bool value) {
     errno = 0;
-    return gpiod_line_set_value(lines[index], value ? 1 : 0) == 0 ? 0 : (errno != 0 ? errno : EIO);
+    return TETHER_GPIOD(gpiod_line_set_value)(lines[index], value ? 1 : 0) == 0 ? 0 : (errno != 0 ? errno : EIO);
   }
 };
 
-std::string GpioLines::library_version() { return std::string("libgpiod ") + gpiod_version_string(); }
+std::string GpioLines::library_version() {
+  const Gpiod& lib = gpiod();
+  return lib.error.empty() ? std::string("libgpiod ") + lib.gpiod_version_string() : "no libgpiod (" + lib.error + ")";
+}
 
 #elif defined(TETHER_GPIOD_API) && TETHER_GPIOD_API == 2
 
@@ -337,6 +399,12 @@ Status GpioLines::open(const GpioConfig& config, const char* consumer, ErrorText
                         "(install libgpiod-dev and build again)");
   return Status(StatusCode::kUnimplemented, Origin::kOs);
 #else
+#if TETHER_GPIOD_API == 1
+  if (const std::string& why = gpiod().error; !why.empty()) {
+    set_error_text(error, "%s", why.c_str());
+    return Status(StatusCode::kUnavailable, Origin::kOs);
+  }
+#endif
   Impl& s = *impl_;
   const std::string chip(config.chip.c_str());
   bool by_label = false;
@@ -352,7 +420,7 @@ Status GpioLines::open(const GpioConfig& config, const char* consumer, ErrorText
     }
     if (by_label && Impl::label(candidate) != chip) {
       tried += (tried.empty() ? "" : ", ") + Impl::name(candidate) + " [" + Impl::label(candidate) + "]";
-      gpiod_chip_close(candidate);
+      TETHER_GPIOD(gpiod_chip_close)(candidate);
       continue;
     }
     s.chip = candidate;

@@ -8,7 +8,9 @@
 /// value; `active_low` is applied by the kernel, so read() and write() take logical values.
 ///
 /// Built without libgpiod (no libgpiod-dev when Tether was configured), open() fails with
-/// kUnimplemented and says so: the rest of an agent still builds and runs.
+/// kUnimplemented and says so: the rest of an agent still builds and runs. libgpiod 1.x is loaded
+/// by the first open() (dlopen), not linked, so a program that opens no lines does not map it; where
+/// the library is missing, open() fails with kUnavailable and names the package to install.
 ///
 /// Not thread-safe: one thread (the agent's) uses it. Allocates (libgpiod does) in open() only.
 
@@ -33,7 +35,8 @@ class GpioLines {
 
   /// True when this build has libgpiod.
   static bool available();
-  /// "libgpiod 1.6.3" (the library's version at run time), or "no libgpiod".
+  /// "libgpiod 1.6.3" (the library's version at run time), or "no libgpiod" (and why). Loads
+  /// libgpiod 1.x.
   static std::string library_version();
 
   /// Opens `config.chip` ("gpiochip0", "/dev/gpiochip0" or a chip label such as "pinctrl-rp1") and
@@ -41,7 +44,8 @@ class GpioLines {
   /// no line stays requested. Returns ok, or (origin kOs, detail errno where one applies):
   /// - kNotFound: no such chip, no line of that name on it, an offset past the chip's last line
   /// - kPermissionDenied: the device is not accessible (the service user lacks the gpio group)
-  /// - kUnavailable: a line is used already (by whom, when the kernel says)
+  /// - kUnavailable: a line is used already (by whom, when the kernel says); libgpiod 1.x cannot be
+  ///   loaded (the package is not installed)
   /// - kInvalidArgument: the chip refused a setting (a bias it cannot do)
   /// - kFailedPrecondition: open already; kUnimplemented: built without libgpiod
   /// `error` names the chip, the line (by its name in the configuration and its offset) and why.
