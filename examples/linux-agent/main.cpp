@@ -551,7 +551,6 @@ static void tune_malloc() {
 #endif
 }
 
-
 int main(int argc, char** argv) {
   tune_malloc();
   tether::examples::exit_now(run(argc, argv));  // every Tether and Paho object is destroyed by then

@@ -159,16 +159,21 @@ def build_initramfs(args, work, env):
     # The agent's libraries, transitively, from the sysroot (symlinks resolved: real files), and the
     # ones it loads on first use (--load: libgpiod 1.x), as a Raspberry Pi with the package has them.
     todo, seen = [args.agent], set()
-    for name in args.load:
+
+    def copy_library(name, why):
+        """Copies library `name` (a soname) from the sysroot and queues it for its own NEEDED."""
+        seen.add(name)
         source = find_in_sysroot(args.sysroot, triplet, name)
         if source is None:
-            fail(f"{name} (loaded by the agent) is not in the sysroot {args.sysroot}: run scripts/make-sysroot.sh "
+            fail(f"{name} ({why} the agent) is not in the sysroot {args.sysroot}: run scripts/make-sysroot.sh "
                  f"{args.arch}")
-        seen.add(name)
         target = os.path.join(root, "usr/lib", triplet, name)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copy2(os.path.realpath(source), target)
         todo.append(os.path.realpath(source))
+
+    for name in args.load:
+        copy_library(name, "loaded by")
     while todo:
         needed, interp = needed_libraries(todo.pop())
         if interp and interp not in seen:
@@ -180,17 +185,8 @@ def build_initramfs(args, work, env):
             os.makedirs(os.path.dirname(target), exist_ok=True)
             shutil.copy2(source, target)
         for name in needed:
-            if name in seen:
-                continue
-            seen.add(name)
-            source = find_in_sysroot(args.sysroot, triplet, name)
-            if source is None:
-                fail(f"{name} (needed by the agent) is not in the sysroot {args.sysroot}: run scripts/make-sysroot.sh "
-                     f"{args.arch}")
-            target = os.path.join(root, "usr/lib", triplet, name)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            shutil.copy2(os.path.realpath(source), target)
-            todo.append(os.path.realpath(source))
+            if name not in seen:
+                copy_library(name, "needed by")
     os.symlink(f"../usr/lib/{triplet}", os.path.join(root, "lib", triplet))
 
     # The network: the host's loopback is 10.0.2.2 (QEMU user networking); the broker's certificate
